@@ -1,0 +1,68 @@
+/* The routing table: one immutable, reference-counted generation compiled from the dynamic
+ * configuration. Workers read it without locks; the control thread builds a new one and
+ * publishes it (hot swap). Nothing here changes after table_compile() returns.
+ *
+ * Threading: table_match() and the accessors are safe from any thread on a table that is
+ * referenced; table_ref/unref are atomic. The last unref frees the generation.
+ */
+#ifndef CONCORD_TABLE_TABLE_H
+#define CONCORD_TABLE_TABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct table;
+struct rule; /* compiled rule expression (node/table/rule.h) */
+
+struct table_server {
+    char *url;       /* as configured, e.g. "http://127.0.0.1:8081" */
+    char *authority; /* "127.0.0.1:8081": the Host sent upstream when passHostHeader is false */
+    struct sockaddr_storage addr;
+    uint32_t addrlen;
+    uint32_t weight; /* >= 1 */
+    uint32_t id;     /* index into the table's servers, 0..table_nservers()-1 */
+};
+
+struct table_service {
+    char *name; /* "name@namespace" */
+    struct table_server **servers;
+    uint32_t nservers;
+    bool pass_host_header; /* Traefik default true */
+    uint32_t id;           /* index, 0..table_nservices()-1 */
+};
+
+struct table_router {
+    char *name; /* "name@namespace" */
+    char *rule; /* source text */
+    int64_t priority; /* explicit, else strlen(rule) */
+    const struct rule *compiled;
+    const struct table_service *service;
+    uint64_t entrypoints; /* bit i set: attached to entry point i of the compile options */
+};
+
+/* What a request looks like to the matchers, already normalised by the caller
+ * (host lower-cased, port and trailing dot stripped; path per traefik-rules.md). */
+struct table_request {
+    const char *host;
+    uint32_t host_len;
+    const char *path;
+    uint32_t path_len;
+    uint32_t entrypoint; /* index in the compile options' entry point list */
+};
+
+/* The highest-priority enabled router attached to r->entrypoint whose rule matches; ties go to
+ * the router whose name sorts first. NULL when none matches (the caller answers 404). */
+const struct table_router *table_match(const struct table *t, const struct table_request *r);
+
+void table_ref(struct table *t);
+void table_unref(struct table *t);
+
+uint64_t table_generation(const struct table *t);
+uint32_t table_nservers(const struct table *t);
+uint32_t table_nservices(const struct table *t);
+uint32_t table_nrouters(const struct table *t);
+const struct table_router *table_router_at(const struct table *t, uint32_t i); /* priority order */
+const struct table_server *table_server_at(const struct table *t, uint32_t i);
+
+#endif

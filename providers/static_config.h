@@ -1,0 +1,113 @@
+/* Static (per-node, read-once) configuration: Traefik's entryPoints/providers/serversTransport
+ * keys plus Concord's admin/cluster sections, decoded from YAML with file:line:col errors.
+ *
+ * Decoding is table-driven over the YAML DOM (providers/doc.h). Unknown keys are errors;
+ * Traefik static keys we recognise but do not implement yet are warnings naming the key.
+ * Relative paths (providers.file.filename/directory, admin.tokenFile, cluster.dataDir,
+ * cluster.secretFile) are made relative to the folder of the YAML file.
+ * Threading: none; call from the main thread before workers start.
+ */
+#ifndef CONCORD_PROVIDERS_STATIC_CONFIG_H
+#define CONCORD_PROVIDERS_STATIC_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "node/base/cidr.h"
+#include "node/base/diag.h"
+
+struct entrypoint_config {
+    char *name;
+    char *address;     /* as written, e.g. ":8080" or "127.0.0.1:8080" */
+    char *host;        /* "" for all addresses (":8080" binds 0.0.0.0 and, if possible, ::) */
+    uint16_t port;     /* 0 allowed: the kernel picks; proxyd logs the bound port */
+    bool as_default;
+    /* transport.respondingTimeouts (ms). readTimeout: whole request incl. body (Traefik: 60s);
+     * writeTimeout: 0 = none; idleTimeout: keep-alive idle (Traefik: 180s).
+     * readHeaderTimeout (Concord key, default 10s): the head of a request must arrive within it
+     * (slowloris defence); 408 and close. */
+    uint64_t read_timeout_ms;
+    uint64_t write_timeout_ms;
+    uint64_t idle_timeout_ms;
+    uint64_t read_header_timeout_ms;
+    /* transport.lifeCycle (ms): graceTimeOut default 10s; requestAcceptGraceTimeout default 0. */
+    uint64_t grace_timeout_ms;
+    uint64_t request_accept_grace_timeout_ms;
+    /* transport.keepAliveMaxRequests (0 = unlimited) and keepAliveMaxTime (ms, 0 = unlimited). */
+    uint32_t keepalive_max_requests;
+    uint64_t keepalive_max_time_ms;
+    /* forwardedHeaders: incoming X-Forwarded-* are kept only when insecure or the peer is in
+     * trusted_ips. */
+    bool forwarded_insecure;
+    struct cidr *trusted_ips;
+    uint32_t n_trusted_ips;
+    /* http.* limits. maxHeaderBytes is Traefik's key (default 1 MiB there; ours 64 KiB);
+     * the others are Concord keys under entryPoints.<n>.http:
+     * maxRequestLineBytes (8 KiB), maxHeaderFieldBytes (8 KiB), maxHeaderCount (100),
+     * maxRequestBodyBytes (0 = unlimited). */
+    uint32_t max_header_bytes;
+    uint32_t max_request_line_bytes;
+    uint32_t max_header_field_bytes;
+    uint32_t max_header_count;
+    uint64_t max_request_body_bytes;
+};
+
+/* serversTransport (Traefik's static default for every service). */
+struct servers_transport_config {
+    uint32_t max_idle_conns_per_host;  /* maxIdleConnsPerHost, default 200 */
+    uint64_t dial_timeout_ms;          /* forwardingTimeouts.dialTimeout, default 30s */
+    uint64_t response_header_timeout_ms; /* forwardingTimeouts.responseHeaderTimeout, 0 = none;
+                                            Concord default 60s so a silent backend gets 504 */
+    uint64_t idle_conn_timeout_ms;     /* forwardingTimeouts.idleConnTimeout, default 90s */
+};
+
+struct file_provider_config {
+    bool enabled;
+    char *filename;  /* absolute or relative to the static file's folder, resolved */
+    char *directory; /* idem */
+    bool watch;
+};
+
+struct static_config {
+    char *source_file; /* "" when built from defaults only */
+    struct entrypoint_config *entrypoints;
+    uint32_t n_entrypoints;
+    struct servers_transport_config transport;
+    struct file_provider_config file;
+    uint64_t providers_throttle_ms; /* providers.providersThrottleDuration, default 2s */
+    /* admin */
+    char *admin_address;    /* default "127.0.0.1:9900" */
+    char *admin_token_file; /* NULL: <dataDir>/admin.token is generated */
+    /* cluster */
+    char *node_id;      /* default: hostname-derived "n1" */
+    char *data_dir;     /* default "./concord-data" */
+    char *raft_address; /* default "127.0.0.1:9901" */
+    char **bootstrap;   /* "id=addr" */
+    uint32_t n_bootstrap;
+    char *join;
+    char *secret_file;
+    /* Concord: number of worker threads, 0 = number of cores ("workers" top-level key). */
+    uint32_t workers;
+    char *log_level; /* log.level: DEBUG INFO WARN ERROR, default INFO */
+};
+
+/* Fills `c` with the embedded defaults (one entry point "web" on ":8080"). */
+void static_config_defaults(struct static_config *c);
+
+/* Loads `path` over the defaults. Entry points given in the file replace the default "web"
+ * entry point. Returns 0, or -EINVAL with at least one DIAG_ERROR in `d`, or -errno when the
+ * file cannot be read (also reported in `d`). Warnings may be added on success. */
+int static_config_load(struct static_config *c, const char *path, struct diags *d);
+
+/* Decodes from a YAML text already in memory (`name` is used in diagnostics). */
+int static_config_load_string(struct static_config *c, const char *name, const char *yaml,
+                              size_t len, struct diags *d);
+
+/* Parses an address ":8080", "127.0.0.1:8080", "[::1]:8080", "localhost:80" into host and
+ * port. Returns 0 or -EINVAL. `host` gets "" for an empty host. */
+int static_config_parse_address(const char *address, char *host, size_t host_size,
+                                uint16_t *port);
+
+void static_config_fini(struct static_config *c);
+
+#endif
