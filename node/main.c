@@ -1,0 +1,238 @@
+/* proxyd: command line, static configuration, signals. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <uv.h>
+
+#include "node/base/diag.h"
+#include "node/base/log.h"
+#include "node/node.h"
+#include "providers/static_config.h"
+
+#ifndef CONCORD_VERSION
+#define CONCORD_VERSION "0.0.0"
+#endif
+
+static const char usage[] =
+    "usage: proxyd [options]\n"
+    "  --config FILE          static configuration (Traefik-style YAML)\n"
+    "  --check                validate the configuration and exit (0 ok, 1 errors)\n"
+    "  --workers N            worker threads (default: number of cores)\n"
+    "  --node-id ID           this node's id (default from the config, else \"n1\")\n"
+    "  --data-dir DIR         data directory (default ./concord-data)\n"
+    "  --raft-address ADDR    raft address (default 127.0.0.1:9901)\n"
+    "  --admin-address ADDR   admin API address (default 127.0.0.1:9900)\n"
+    "  --bootstrap ID=ADDR,.. form a new cluster from these peers\n"
+    "  --join ADDR            join a running cluster through a member's admin address\n"
+    "  --log-level LEVEL      DEBUG, INFO, WARN or ERROR\n"
+    "  --version, --help\n";
+
+struct run {
+    uv_loop_t loop;
+    uv_signal_t sigterm;
+    uv_signal_t sigint;
+    uv_timer_t accept_grace;
+    struct node *node;
+    bool stopping;
+};
+
+static void stop_now(struct run *r)
+{
+    log_info("stopping: finishing in-flight requests (grace %llu ms)",
+             (unsigned long long)node_grace_ms(r->node));
+    node_stop(r->node);
+    uv_close((uv_handle_t *)&r->sigterm, NULL);
+    uv_close((uv_handle_t *)&r->sigint, NULL);
+    uv_close((uv_handle_t *)&r->accept_grace, NULL);
+}
+
+static void on_accept_grace(uv_timer_t *t)
+{
+    stop_now(t->data);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    struct run *r = s->data;
+    if (r->stopping) {
+        return;
+    }
+    r->stopping = true;
+    log_info("received %s", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    if (node_accept_grace_ms(r->node) > 0) {
+        /* Traefik's requestAcceptGraceTimeout: keep serving a while so load balancers in
+         * front notice the stop first. */
+        uv_timer_start(&r->accept_grace, on_accept_grace, node_accept_grace_ms(r->node), 0);
+        return;
+    }
+    stop_now(r);
+}
+
+static int set_log_level(const char *s)
+{
+    static const char *const names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(s, names[i]) == 0) {
+            log_set_level((enum log_level)i);
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+enum { OPT_CONFIG = 1, OPT_CHECK, OPT_WORKERS, OPT_NODE_ID, OPT_DATA_DIR, OPT_RAFT, OPT_ADMIN,
+       OPT_BOOTSTRAP, OPT_JOIN, OPT_LOG, OPT_VERSION, OPT_HELP };
+
+static const struct option options[] = {
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"check", no_argument, NULL, OPT_CHECK},
+    {"workers", required_argument, NULL, OPT_WORKERS},
+    {"node-id", required_argument, NULL, OPT_NODE_ID},
+    {"data-dir", required_argument, NULL, OPT_DATA_DIR},
+    {"raft-address", required_argument, NULL, OPT_RAFT},
+    {"admin-address", required_argument, NULL, OPT_ADMIN},
+    {"bootstrap", required_argument, NULL, OPT_BOOTSTRAP},
+    {"join", required_argument, NULL, OPT_JOIN},
+    {"log-level", required_argument, NULL, OPT_LOG},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+static void replace(char **field, const char *value)
+{
+    free(*field);
+    *field = strdup(value);
+}
+
+/* Flags override the YAML, so they are applied after loading it. */
+struct flags {
+    const char *config, *workers, *node_id, *data_dir, *raft, *admin, *bootstrap, *join, *log;
+    bool check;
+};
+
+static int parse_flags(int argc, char **argv, struct flags *f)
+{
+    int opt;
+    memset(f, 0, sizeof *f);
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (opt) {
+        case OPT_CONFIG: f->config = optarg; break;
+        case OPT_CHECK: f->check = true; break;
+        case OPT_WORKERS: f->workers = optarg; break;
+        case OPT_NODE_ID: f->node_id = optarg; break;
+        case OPT_DATA_DIR: f->data_dir = optarg; break;
+        case OPT_RAFT: f->raft = optarg; break;
+        case OPT_ADMIN: f->admin = optarg; break;
+        case OPT_BOOTSTRAP: f->bootstrap = optarg; break;
+        case OPT_JOIN: f->join = optarg; break;
+        case OPT_LOG: f->log = optarg; break;
+        case OPT_VERSION: printf("proxyd %s\n", CONCORD_VERSION); exit(0);
+        case OPT_HELP: fputs(usage, stdout); exit(0);
+        default: fputs(usage, stderr); return -EINVAL;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "proxyd: unexpected argument \"%s\"\n%s", argv[optind], usage);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int apply_flags(const struct flags *f, struct static_config *sc)
+{
+    if (f->workers != NULL) {
+        char *end;
+        long n = strtol(f->workers, &end, 10);
+        if (*end != '\0' || n < 0 || n > 1024) {
+            fprintf(stderr, "proxyd: --workers: expected a number from 0 to 1024\n");
+            return -EINVAL;
+        }
+        sc->workers = (uint32_t)n;
+    }
+    if (f->node_id) replace(&sc->node_id, f->node_id);
+    if (f->data_dir) replace(&sc->data_dir, f->data_dir);
+    if (f->raft) replace(&sc->raft_address, f->raft);
+    if (f->admin) replace(&sc->admin_address, f->admin);
+    if (f->join) replace(&sc->join, f->join);
+    if (f->bootstrap) {
+        log_warn("--bootstrap: clustering is not built yet; running as a single node");
+    }
+    if (f->log != NULL && set_log_level(f->log) != 0) {
+        fprintf(stderr, "proxyd: --log-level: expected DEBUG, INFO, WARN or ERROR\n");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct static_config sc;
+    struct flags f;
+    struct diags d;
+    struct run r;
+    struct err e = {0, ""};
+    int rc;
+
+    signal(SIGPIPE, SIG_IGN);
+    if (parse_flags(argc, argv, &f) != 0) {
+        return 2;
+    }
+    static_config_defaults(&sc);
+    diags_init(&d);
+    rc = f.config ? static_config_load(&sc, f.config, &d) : 0;
+    diags_print(&d, stderr);
+    diags_fini(&d);
+    if (rc != 0) {
+        static_config_fini(&sc);
+        return f.check ? 1 : 2;
+    }
+    if (sc.log_level != NULL && set_log_level(sc.log_level) != 0) {
+        log_warn("log.level \"%s\" unknown, using INFO", sc.log_level);
+    }
+    if (apply_flags(&f, &sc) != 0) {
+        static_config_fini(&sc);
+        return 2;
+    }
+    memset(&r, 0, sizeof r);
+    rc = node_create(&sc, &r.node, &e);
+    if (rc != 0) {
+        log_error("%s", e.msg);
+        static_config_fini(&sc);
+        return 1;
+    }
+    if (f.check) {
+        node_destroy(r.node);
+        static_config_fini(&sc);
+        printf("configuration OK\n");
+        return 0;
+    }
+    uv_loop_init(&r.loop);
+    uv_signal_init(&r.loop, &r.sigterm);
+    uv_signal_init(&r.loop, &r.sigint);
+    uv_timer_init(&r.loop, &r.accept_grace);
+    r.sigterm.data = r.sigint.data = r.accept_grace.data = &r;
+    uv_signal_start(&r.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&r.sigint, on_signal, SIGINT);
+    rc = node_start(r.node);
+    if (rc != 0) {
+        log_error("starting workers: %s", uv_strerror(rc));
+        stop_now(&r);
+    } else {
+        log_info("proxyd %s ready", CONCORD_VERSION);
+    }
+    uv_run(&r.loop, UV_RUN_DEFAULT);
+    rc = uv_loop_close(&r.loop);
+    node_destroy(r.node);
+    static_config_fini(&sc);
+    if (rc != 0) {
+        log_error("main loop closed with live handles");
+        return 1;
+    }
+    log_info("stopped");
+    return 0;
+}

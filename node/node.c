@@ -1,0 +1,180 @@
+/* proxyd's composition root: wires static config, the file provider, the table compiler and
+ * the data plane together. */
+#include "node/node.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "node/base/diag.h"
+#include "node/base/log.h"
+#include "node/proxy/proxy.h"
+#include "node/table/compile.h"
+#include "providers/decode.h"
+#include "providers/file.h"
+
+struct node {
+    struct proxy *proxy;
+    struct table *table;
+    uint64_t grace_ms;
+    uint64_t accept_grace_ms;
+    char **ep_names;
+    uint32_t n_eps;
+};
+
+static void log_diags(const struct diags *d)
+{
+    char line[1200];
+    for (size_t i = 0; i < d->n; i++) {
+        diag_format(&d->v[i], line, sizeof line);
+        if (d->v[i].severity == DIAG_ERROR) {
+            log_error("%s", line);
+        } else {
+            log_warn("%s", line);
+        }
+    }
+}
+
+static void to_proxy_entrypoint(const struct entrypoint_config *in, struct proxy_entrypoint *o)
+{
+    memset(o, 0, sizeof *o);
+    snprintf(o->name, sizeof o->name, "%s", in->name);
+    snprintf(o->host, sizeof o->host, "%s", in->host ? in->host : "");
+    o->port = in->port;
+    o->read_header_timeout_ms = in->read_header_timeout_ms;
+    o->read_timeout_ms = in->read_timeout_ms;
+    o->write_timeout_ms = in->write_timeout_ms;
+    o->idle_timeout_ms = in->idle_timeout_ms;
+    o->keepalive_max_requests = in->keepalive_max_requests;
+    o->forwarded_insecure = in->forwarded_insecure;
+    o->trusted_ips = in->trusted_ips;
+    o->n_trusted_ips = in->n_trusted_ips;
+    o->max_request_line = in->max_request_line_bytes;
+    o->max_field_line = in->max_header_field_bytes;
+    o->max_head = in->max_header_bytes;
+    o->max_headers = in->max_header_count;
+    o->max_body = in->max_request_body_bytes;
+    o->fd = -1;
+}
+
+/* Builds the first table from the file provider (an empty table when none is configured). */
+static int build_table(struct node *n, const struct static_config *sc, struct err *e)
+{
+    Concord__Config__Config empty = CONCORD__CONFIG__CONFIG__INIT;
+    Concord__Config__Config *cfg = NULL;
+    struct table_source src = {.ns = "file", .cfg = &empty};
+    struct table_compile_opts o = {.entrypoints = (const char *const *)n->ep_names,
+                                   .n_entrypoints = n->n_eps,
+                                   .generation = 1};
+    struct diags d;
+    int rc = 0;
+
+    diags_init(&d);
+    if (sc->file.enabled) {
+        rc = file_provider_load(&sc->file, &cfg, &d);
+        if (cfg != NULL) {
+            src.cfg = cfg;
+        }
+    }
+    if (rc == 0) {
+        rc = table_compile(&src, 1, &o, &n->table, &d);
+    }
+    log_diags(&d);
+    diags_fini(&d);
+    decode_config_free(cfg);
+    if (rc != 0) {
+        return err_set(e, rc, "the dynamic configuration could not be loaded");
+    }
+    log_info("routing table generation %llu: %u router(s), %u server(s)",
+             (unsigned long long)table_generation(n->table), table_nrouters(n->table),
+             table_nservers(n->table));
+    return 0;
+}
+
+int node_create(const struct static_config *sc, struct node **out, struct err *e)
+{
+    struct node *n = calloc(1, sizeof *n);
+    struct proxy_config pc;
+    int rc;
+    if (n == NULL) {
+        return err_set(e, -ENOMEM, "out of memory");
+    }
+    memset(&pc, 0, sizeof pc);
+    n->n_eps = sc->n_entrypoints;
+    n->ep_names = calloc(n->n_eps + 1, sizeof *n->ep_names);
+    pc.entrypoints = calloc(n->n_eps + 1, sizeof *pc.entrypoints);
+    if (n->ep_names == NULL || pc.entrypoints == NULL) {
+        rc = err_set(e, -ENOMEM, "out of memory");
+        goto err_after_alloc;
+    }
+    for (uint32_t i = 0; i < n->n_eps; i++) {
+        const struct entrypoint_config *ep = &sc->entrypoints[i];
+        n->ep_names[i] = ep->name;
+        to_proxy_entrypoint(ep, &pc.entrypoints[i]);
+        if (ep->grace_timeout_ms > n->grace_ms) {
+            n->grace_ms = ep->grace_timeout_ms;
+        }
+        if (ep->request_accept_grace_timeout_ms > n->accept_grace_ms) {
+            n->accept_grace_ms = ep->request_accept_grace_timeout_ms;
+        }
+    }
+    pc.n_entrypoints = n->n_eps;
+    pc.workers = sc->workers;
+    snprintf(pc.node_id, sizeof pc.node_id, "%s", sc->node_id ? sc->node_id : "concord");
+    pc.max_idle_per_server = sc->transport.max_idle_conns_per_host;
+    pc.dial_timeout_ms = sc->transport.dial_timeout_ms;
+    pc.response_timeout_ms = sc->transport.response_header_timeout_ms;
+    pc.upstream_idle_timeout_ms = sc->transport.idle_conn_timeout_ms;
+
+    rc = build_table(n, sc, e);
+    if (rc != 0) {
+        goto err_after_alloc;
+    }
+    rc = proxy_create(&pc, n->table, &n->proxy, e);
+    if (rc != 0) {
+        goto err_after_alloc;
+    }
+    free(pc.entrypoints);
+    *out = n;
+    return 0;
+
+err_after_alloc:
+    free(pc.entrypoints);
+    node_destroy(n);
+    return rc;
+}
+
+int node_start(struct node *n)
+{
+    return proxy_start(n->proxy);
+}
+
+void node_stop(struct node *n)
+{
+    proxy_shutdown(n->proxy, n->grace_ms);
+}
+
+void node_destroy(struct node *n)
+{
+    if (n == NULL) {
+        return;
+    }
+    proxy_destroy(n->proxy);
+    if (n->table != NULL) {
+        table_unref(n->table);
+    }
+    free(n->ep_names);
+    free(n);
+}
+
+uint64_t node_grace_ms(const struct node *n)
+{
+    return n->grace_ms;
+}
+
+uint64_t node_accept_grace_ms(const struct node *n)
+{
+    return n->accept_grace_ms;
+}

@@ -1,0 +1,23 @@
+/* The composition root of proxyd: static config -> dynamic config -> table -> data plane.
+ * Later issues add raftstore, providers and the admin API here. */
+#ifndef CONCORD_NODE_H
+#define CONCORD_NODE_H
+
+#include <stdint.h>
+
+#include "node/base/err.h"
+#include "providers/static_config.h"
+
+struct node;
+
+/* Loads the dynamic configuration, compiles the first table and binds every listener.
+ * Errors: -EINVAL (configuration; details already logged), -errno from binding. */
+int node_create(const struct static_config *sc, struct node **out, struct err *e);
+int node_start(struct node *n);
+/* Graceful stop (blocks until the workers are done). */
+void node_stop(struct node *n);
+void node_destroy(struct node *n);
+uint64_t node_grace_ms(const struct node *n);
+uint64_t node_accept_grace_ms(const struct node *n);
+
+#endif

@@ -1,0 +1,765 @@
+/* One request/response exchange: route, pick a server, send the re-serialised request head
+ * and body upstream, stream the response back re-framed for the client, and decide whether
+ * each side may be reused. Backpressure: a side stops reading while the write it feeds is
+ * pending, so memory per exchange is bounded by two buffers. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "node/base/log.h"
+#include "node/http/uri.h"
+#include "node/proxy/headers.h"
+#include "node/proxy/proxy-int.h"
+
+static const char CRLF[] = "\r\n";
+static const char LAST_CHUNK[] = "0\r\n\r\n";
+
+static void client_read(struct conn *c, bool on)
+{
+    if (on) {
+        conn_read_start(c);
+    } else {
+        conn_read_stop(c);
+    }
+}
+
+static void exchange_clear(struct conn *c)
+{
+    struct exchange *x = &c->x;
+    free(x->head);
+    free(x->rhead);
+    if (x->table != NULL) {
+        table_unref(x->table);
+    }
+    memset(x, 0, sizeof *x);
+}
+
+void exchange_abort(struct conn *c)
+{
+    if (c->x.up != NULL) {
+        c->x.up->owner = NULL;
+        upstream_close(c->x.up);
+    }
+    exchange_clear(c);
+}
+
+static bool has_token_header(const struct h1_msg *m, const char *name, const char *token)
+{
+    size_t tl = strlen(token);
+    for (uint32_t i = 0; i < m->nheaders; i++) {
+        const struct h1_header *h = &m->headers[i];
+        if (h->name_len != strlen(name) || strncasecmp(h->name, name, h->name_len) != 0) {
+            continue;
+        }
+        for (uint32_t p = 0; p + tl <= h->value_len; p++) {
+            if (strncasecmp(h->value + p, token, tl) == 0) {
+                bool left = p == 0 || h->value[p - 1] == ',' || h->value[p - 1] == ' ';
+                bool right = p + tl == h->value_len || h->value[p + tl] == ',' ||
+                             h->value[p + tl] == ' ';
+                if (left && right) {
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+
+/* Requests answered here, before routing: TRACE (disabled, F7), OPTIONS with Max-Forwards 0,
+ * unknown expectations (F6), loops through ourselves (F8). Returns a status or 0. */
+static int early_status(const struct conn *c, const struct h1_msg *m)
+{
+    const struct h1_header *mf;
+    if (m->method == H1_M_TRACE) {
+        return 405;
+    }
+    if (m->flags & H1_F_EXPECT_OTHER) {
+        return 417;
+    }
+    if (m->method == H1_M_OPTIONS && (mf = h1_find(m, "max-forwards")) != NULL &&
+        mf->value_len == 1 && mf->value[0] == '0') {
+        return 200;
+    }
+    if (has_token_header(m, "via", c->w->proxy->cfg.node_id)) {
+        return 400;
+    }
+    if (m->body == H1_BODY_LENGTH && c->ep->max_body > 0 && m->content_length > c->ep->max_body) {
+        return 413;
+    }
+    return 0;
+}
+
+static bool is_idempotent(enum h1_method m)
+{
+    return m == H1_M_GET || m == H1_M_HEAD || m == H1_M_OPTIONS || m == H1_M_PUT ||
+           m == H1_M_DELETE;
+}
+
+/* Smooth weighted round robin (the nginx method): every pick adds each server's weight to its
+ * current value, takes the largest and subtracts the total. Equal weights give plain round
+ * robin; weight 0 is never chosen. Returns NULL when no server can be chosen. */
+static const struct table_server *pick_server(struct worker *w, const struct table_service *s)
+{
+    int64_t *cur = w->wrr + w->wrr_off[s->id];
+    int64_t total = 0;
+    uint32_t best = UINT32_MAX;
+    for (uint32_t i = 0; i < s->nservers; i++) {
+        int64_t wt = s->weights ? s->weights[i] : 1;
+        if (wt <= 0) {
+            continue;
+        }
+        cur[i] += wt;
+        total += wt;
+        if (best == UINT32_MAX || cur[i] > cur[best]) {
+            best = i;
+        }
+    }
+    if (best == UINT32_MAX) {
+        return NULL;
+    }
+    cur[best] -= total;
+    return s->servers[best];
+}
+
+/* Builds the upstream head for `m`; returns 0 or the status to answer with. */
+static int build_head(struct conn *c, const struct h1_msg *m, const char *authority,
+                      uint32_t authority_len, const struct table_service *svc, bool websocket)
+{
+    struct exchange *x = &c->x;
+    const char *target = m->target_form == H1_T_ABSOLUTE ? m->abs_path : m->target;
+    uint32_t tlen = m->target_form == H1_T_ABSOLUTE ? m->abs_path_len : m->target_len;
+    const char *q = memchr(target, '?', tlen);
+    uint32_t plen = q ? (uint32_t)(q - target) : tlen;
+    char *norm = malloc(tlen + 2);
+    int n;
+    struct req_head_args a;
+    if (norm == NULL) {
+        return 500;
+    }
+    if (m->target_form == H1_T_ASTERISK) {
+        norm[0] = '*';
+        n = 1;
+    } else {
+        n = uri_normalize_path(target, plen, norm);
+        if (n < 0) {
+            free(norm);
+            return 400;
+        }
+    }
+    if (q != NULL) {
+        memcpy(norm + n, q, tlen - plen);
+        n += (int)(tlen - plen);
+    }
+    memset(&a, 0, sizeof a);
+    a.msg = m;
+    a.target = norm;
+    a.target_len = (uint32_t)n;
+    if (svc->pass_host_header) {
+        a.host = authority;
+        a.host_len = authority_len;
+    } else {
+        a.host = x->server->authority;
+        a.host_len = (uint32_t)strlen(x->server->authority);
+    }
+    a.fwd_host = authority;
+    a.fwd_host_len = authority_len;
+    a.fwd_port = uri_host_port(authority, authority_len);
+    if (a.fwd_port == 0) {
+        a.fwd_port = 80;
+    }
+    a.client_ip = c->peer_ip;
+    a.node_id = c->w->proxy->cfg.node_id;
+    a.trusted = headers_peer_trusted(c->ep, c->peer_family, c->peer_addr);
+    a.websocket = websocket;
+    a.zero_length = m->body == H1_BODY_NONE &&
+                    (m->method == H1_M_POST || m->method == H1_M_PUT ||
+                     m->method == H1_M_PATCH || h1_find(m, "content-length") != NULL);
+    x->head = headers_build_request(&a, &x->head_len);
+    free(norm);
+    return x->head ? 0 : 500;
+}
+
+/* Routing path: the normalised path only (the query is not part of path matchers). */
+static const struct table_router *route(struct conn *c, const struct h1_msg *m,
+                                        const char *authority, uint32_t authority_len,
+                                        int *status)
+{
+    char hostbuf[256], *path;
+    const char *target = m->target_form == H1_T_ABSOLUTE ? m->abs_path : m->target;
+    uint32_t tlen = m->target_form == H1_T_ABSOLUTE ? m->abs_path_len : m->target_len;
+    const char *q = memchr(target, '?', tlen);
+    uint32_t plen = q ? (uint32_t)(q - target) : tlen;
+    struct table_request r;
+    const struct table_router *rt;
+    int n;
+    if (authority_len >= sizeof hostbuf) {
+        *status = 400;
+        return NULL;
+    }
+    path = malloc(plen + 2);
+    if (path == NULL) {
+        *status = 500;
+        return NULL;
+    }
+    if (m->target_form == H1_T_ASTERISK) {
+        path[0] = '/';
+        n = 1;
+    } else if ((n = uri_normalize_path(target, plen, path)) < 0) {
+        free(path);
+        *status = 400;
+        return NULL;
+    }
+    memset(&r, 0, sizeof r);
+    r.host = hostbuf;
+    r.host_len = (uint32_t)uri_normalize_host(authority, authority_len, hostbuf);
+    r.path = path;
+    r.path_len = (uint32_t)n;
+    r.entrypoint = c->ep_index;
+    rt = c->w->table ? table_match(c->w->table, &r) : NULL;
+    free(path);
+    *status = rt ? 0 : 404;
+    return rt;
+}
+
+void exchange_start(struct conn *c, const struct h1_msg *m)
+{
+    struct exchange *x = &c->x;
+    const char *authority = m->host;
+    uint32_t authority_len = m->host ? m->host_len : 0;
+    const struct table_router *rt;
+    bool websocket, keep;
+    int status, err = 0;
+
+    memset(x, 0, sizeof *x);
+    x->method = m->method;
+    x->minor = m->version_minor;
+    x->client_close = (m->flags & H1_F_CONN_CLOSE) != 0;
+    x->req_body = m->body;
+    keep = !x->client_close && m->body == H1_BODY_NONE;
+    if (m->target_form == H1_T_ABSOLUTE && m->abs_authority_len > 0) {
+        authority = m->abs_authority;
+        authority_len = m->abs_authority_len;
+    }
+    status = early_status(c, m);
+    if (status != 0) {
+        c->in.start += m->head_len;
+        conn_reply(c, status, !keep || status == 400 || status == 413);
+        return;
+    }
+    rt = route(c, m, authority ? authority : "", authority_len, &status);
+    if (rt == NULL || rt->service == NULL || rt->service->nservers == 0) {
+        c->in.start += m->head_len;
+        conn_reply(c, rt ? 503 : status, !keep || status == 400);
+        return;
+    }
+    x->active = true;
+    x->table = c->w->table;
+    table_ref(x->table);
+    x->router = rt;
+    x->server = pick_server(c->w, rt->service);
+    if (x->server == NULL) {
+        exchange_clear(c);
+        c->in.start += m->head_len;
+        conn_reply(c, 503, !keep);
+        return;
+    }
+    websocket = (m->flags & H1_F_CONN_UPGRADE) && has_token_header(m, "upgrade", "websocket");
+    x->upgrade = websocket;
+    status = build_head(c, m, authority ? authority : "", authority_len, rt->service, websocket);
+    c->in.start += m->head_len;
+    if (status != 0) {
+        conn_reply(c, status, true);
+        return;
+    }
+    if (m->body == H1_BODY_NONE || (m->body == H1_BODY_LENGTH && m->content_length == 0)) {
+        x->req_done = true;
+    } else if (m->body == H1_BODY_LENGTH) {
+        x->req_left = m->content_length;
+    } else {
+        h1_chunked_init(&x->req_ck);
+    }
+    conn_arm_timer(c); /* from the head deadline to the body deadline */
+    x->up = upstream_get(c->w, x->server, c, &err);
+    if (x->up == NULL) {
+        conn_reply(c, 502, true);
+        return;
+    }
+    if (x->up->state == UP_BUSY) {
+        exchange_upstream_ready(c);
+    } else {
+        conn_arm_timer(c);
+    }
+}
+
+void exchange_upstream_ready(struct conn *c)
+{
+    upstream_read_start(c->x.up);
+    exchange_pump_request(c);
+}
+
+/* Moves request body bytes from the client buffer into the upstream queue. Returns false
+ * after answering an error. */
+static bool fill_request(struct conn *c, struct upconn *u, bool *pinned)
+{
+    struct exchange *x = &c->x;
+    while (!x->req_done && c->in.start < c->in.end && !outq_full(&u->out)) {
+        const char *p = c->in.data + c->in.start;
+        size_t avail = c->in.end - c->in.start;
+        if (x->req_body == H1_BODY_LENGTH) {
+            size_t n = avail < x->req_left ? avail : (size_t)x->req_left;
+            outq_push(&u->out, p, n);
+            c->in.start += (uint32_t)n;
+            x->req_left -= n;
+            *pinned = true;
+            x->req_done = x->req_left == 0;
+        } else {
+            const char *data;
+            size_t consumed = 0, dlen = 0;
+            int rc = h1_chunked_next(&x->req_ck, p, avail, &consumed, &data, &dlen);
+            c->in.start += (uint32_t)consumed;
+            if (rc < 0) {
+                conn_reply(c, -rc, true);
+                return false;
+            }
+            if (rc == H1_CHUNK_DATA) {
+                x->req_total += dlen;
+                if (c->ep->max_body > 0 && x->req_total > c->ep->max_body) {
+                    conn_reply(c, 413, true);
+                    return false;
+                }
+                outq_push_chunk_header(&u->out, dlen);
+                outq_push(&u->out, data, dlen);
+                outq_push(&u->out, CRLF, 2);
+                *pinned = true;
+            } else if (rc == H1_CHUNK_DONE) {
+                outq_push(&u->out, LAST_CHUNK, sizeof LAST_CHUNK - 1);
+                x->req_done = true;
+            } else if (consumed == 0) {
+                break;
+            }
+        }
+    }
+    return true;
+}
+
+void exchange_pump_request(struct conn *c)
+{
+    struct exchange *x = &c->x;
+    struct upconn *u = x->up;
+    for (;;) {
+        bool pinned = false;
+        if (!x->active || u == NULL || u->state != UP_BUSY || u->write_pending ||
+            x->req_abandoned || c->state != C_EXCHANGE) {
+            break;
+        }
+        outq_reset(&u->out);
+        if (!x->head_sent) {
+            outq_push(&u->out, x->head, x->head_len);
+            x->head_sent = true;
+        }
+        if (!fill_request(c, u, &pinned)) {
+            return;
+        }
+        if (u->out.n == 0) {
+            break;
+        }
+        if (pinned) {
+            x->req_body_sent = true;
+        }
+        u->pins_client = pinned;
+        if (upstream_flush(u) < 0) {
+            exchange_upstream_failed(c, 502);
+            return;
+        }
+        if (u->write_pending) {
+            break;
+        }
+        u->pins_client = false;
+    }
+    if (c->state != C_EXCHANGE || !x->active) {
+        return;
+    }
+    if (x->req_done && u != NULL && u->state == UP_BUSY && !u->write_pending &&
+        !x->resp_head_done && !x->resp_timer_armed) {
+        x->resp_timer_armed = true;
+        upstream_arm_response_timer(u);
+        conn_arm_timer(c);
+    }
+    /* Read on while the body is incomplete and nothing pins the buffer; after the body, read
+     * ahead (pipelined requests, EOF) until the buffer is full. */
+    if (u != NULL && u->write_pending && u->pins_client) {
+        client_read(c, false);
+    } else if (c->in.data == NULL || iobuf_make_room(c->w, &c->in, IOBUF_SIZE)) {
+        client_read(c, true);
+    } else {
+        client_read(c, false);
+    }
+}
+
+void exchange_upstream_failed(struct conn *c, int status)
+{
+    struct exchange *x = &c->x;
+    if (!x->active) {
+        return;
+    }
+    if (x->resp_started) {
+        conn_close(c);
+        return;
+    }
+    conn_reply(c, status, !x->req_done || x->client_close);
+    if (c->state == C_IDLE && !c->write_pending) {
+        conn_process(c); /* pipelined requests behind the failed one */
+    }
+}
+
+/* Retries a request whose reused keep-alive connection died before answering: the server
+ * closed it while idle. Only for idempotent requests whose body was not sent (H6). */
+static bool try_retry(struct conn *c)
+{
+    struct exchange *x = &c->x;
+    int err = 0;
+    if (!x->up->reused || x->retries > 0 || x->req_body_sent || x->resp_head_done ||
+        x->up->in.end != x->up->in.start || !is_idempotent(x->method)) {
+        return false;
+    }
+    x->retries++;
+    x->up->owner = NULL;
+    upstream_close(x->up);
+    x->head_sent = false;
+    x->resp_timer_armed = false;
+    x->up = upstream_get(c->w, x->server, c, &err);
+    if (x->up == NULL) {
+        return false;
+    }
+    if (x->up->state == UP_BUSY) {
+        exchange_upstream_ready(c);
+    }
+    return true;
+}
+
+void exchange_upstream_eof(struct conn *c)
+{
+    struct exchange *x = &c->x;
+    x->up_eof = true;
+    x->up_keepalive = false;
+    if (c->state == C_TUNNEL) {
+        tunnel_pump(c);
+        return;
+    }
+    if (!x->resp_head_done) {
+        if (!try_retry(c)) {
+            exchange_upstream_failed(c, 502);
+        }
+        return;
+    }
+    exchange_pump_response(c);
+}
+
+static enum out_mode choose_mode(const struct exchange *x, const struct h1_msg *m)
+{
+    switch (m->body) {
+    case H1_BODY_NONE:
+        return OUT_NONE;
+    case H1_BODY_LENGTH:
+        return OUT_LENGTH;
+    default:
+        /* Chunked and close-delimited bodies: re-chunk for HTTP/1.1 clients; an HTTP/1.0
+         * client has no chunking, so it gets the raw bytes and a close (H10). */
+        return x->minor >= 1 ? OUT_CHUNKED : OUT_CLOSE;
+    }
+}
+
+/* Parses one response head from the upstream buffer and queues its re-serialised form for
+ * the client. Returns 1 when a final (or 101) head was queued, 2 when an interim head was
+ * consumed, 0 when more bytes are needed, -1 after an error was answered. */
+static int response_head(struct conn *c, struct upconn *u)
+{
+    struct exchange *x = &c->x;
+    struct worker *w = c->w;
+    struct h1_limits lim = {.max_request_line = 8192, .max_field_line = 65536,
+                            .max_head = 65536, .max_headers = w->max_hdrs - 1};
+    struct h1_msg m;
+    struct resp_head_args a;
+    uint32_t hlen = 0;
+    int rc;
+    if (u->in.start == u->in.end) {
+        return 0;
+    }
+    rc = h1_parse_response(u->in.data + u->in.start, u->in.end - u->in.start, &lim, x->method,
+                           w->hdrs, w->max_hdrs, &m);
+    if (rc == 0) {
+        if (!iobuf_make_room(w, &u->in, 65536 + 1024)) {
+            exchange_upstream_failed(c, 502);
+            return -1;
+        }
+        return 0;
+    }
+    if (rc < 0 || (m.status == 101 && !x->upgrade)) {
+        log_debug("upstream %s: bad response: %s", x->server->authority,
+                  rc < 0 && m.error ? m.error : "unsolicited 101");
+        exchange_upstream_failed(c, 502);
+        return -1;
+    }
+    memset(&a, 0, sizeof a);
+    a.msg = &m;
+    a.client_minor = x->minor;
+    if (m.status < 200 && m.status != 101) {
+        /* Interim responses (100, 103) go to HTTP/1.1 clients; 1.0 clients never get them. */
+        if (x->minor >= 1) {
+            free(x->rhead);
+            a.mode = OUT_NONE;
+            x->rhead = headers_build_response(&a, &hlen);
+            if (x->rhead == NULL) {
+                exchange_upstream_failed(c, 502);
+                return -1;
+            }
+            outq_push(&c->out, x->rhead, hlen);
+        }
+        u->in.start += m.head_len;
+        return 2;
+    }
+    x->status = m.status;
+    x->resp_body = m.body;
+    x->resp_left = m.content_length;
+    x->out_mode = m.status == 101 ? OUT_NONE : choose_mode(x, &m);
+    x->up_keepalive = !(m.flags & H1_F_CONN_CLOSE) && m.version_minor >= 1 &&
+                      m.body != H1_BODY_EOF;
+    if (x->out_mode == OUT_CLOSE || !x->req_done || c->draining ||
+        (c->ep->keepalive_max_requests > 0 && c->nreq >= c->ep->keepalive_max_requests)) {
+        x->client_close = true;
+    }
+    a.mode = x->out_mode;
+    a.close = x->client_close && m.status != 101;
+    free(x->rhead);
+    x->rhead = headers_build_response(&a, &hlen);
+    if (x->rhead == NULL) {
+        exchange_upstream_failed(c, 502);
+        return -1;
+    }
+    u->in.start += m.head_len;
+    outq_push(&c->out, x->rhead, hlen);
+    x->resp_head_done = true;
+    x->resp_started = true;
+    upstream_stop_timer(u);
+    if (m.body == H1_BODY_CHUNKED) {
+        h1_chunked_init(&x->resp_ck);
+    }
+    if (m.status != 101 &&
+        (m.body == H1_BODY_NONE || (m.body == H1_BODY_LENGTH && m.content_length == 0))) {
+        x->resp_done = true;
+    }
+    return 1;
+}
+
+/* Moves response body bytes from the upstream buffer into the client queue, re-framed.
+ * Returns false after the connection was closed. */
+static bool fill_response(struct conn *c, struct upconn *u, bool *pinned)
+{
+    struct exchange *x = &c->x;
+    while (!x->resp_done && u->in.start < u->in.end && !outq_full(&c->out)) {
+        const char *p = u->in.data + u->in.start;
+        size_t avail = u->in.end - u->in.start;
+        const char *data = p;
+        size_t dlen = avail;
+        if (x->resp_body == H1_BODY_LENGTH) {
+            dlen = avail < x->resp_left ? avail : (size_t)x->resp_left;
+            u->in.start += (uint32_t)dlen;
+            x->resp_left -= dlen;
+            x->resp_done = x->resp_left == 0;
+        } else if (x->resp_body == H1_BODY_CHUNKED) {
+            size_t consumed = 0;
+            int rc = h1_chunked_next(&x->resp_ck, p, avail, &consumed, &data, &dlen);
+            u->in.start += (uint32_t)consumed;
+            if (rc < 0) {
+                /* The client already has our head: all we can do is cut the connection. */
+                conn_close(c);
+                return false;
+            }
+            if (rc == H1_CHUNK_DONE) {
+                x->resp_done = true;
+                if (x->out_mode == OUT_CHUNKED) {
+                    outq_push(&c->out, LAST_CHUNK, sizeof LAST_CHUNK - 1);
+                }
+                break;
+            }
+            if (rc != H1_CHUNK_DATA) {
+                if (consumed == 0) {
+                    break;
+                }
+                continue;
+            }
+        } else {
+            u->in.start += (uint32_t)dlen; /* close-delimited: everything is body */
+        }
+        if (dlen == 0) {
+            continue;
+        }
+        if (x->out_mode == OUT_CHUNKED) {
+            outq_push_chunk_header(&c->out, dlen);
+            outq_push(&c->out, data, dlen);
+            outq_push(&c->out, CRLF, 2);
+        } else {
+            outq_push(&c->out, data, dlen);
+        }
+        *pinned = true;
+    }
+    if (!x->resp_done && x->up_eof && u->in.start == u->in.end) {
+        if (x->resp_body != H1_BODY_EOF) {
+            conn_close(c); /* truncated response: the client must see a cut, not an end */
+            return false;
+        }
+        x->resp_done = true;
+        if (x->out_mode == OUT_CHUNKED) {
+            outq_push(&c->out, LAST_CHUNK, sizeof LAST_CHUNK - 1);
+        }
+    }
+    if (x->resp_done && u->in.start != u->in.end) {
+        x->up_keepalive = false; /* bytes after the end of a response (H5): never reuse */
+    }
+    return true;
+}
+
+void exchange_pump_response(struct conn *c)
+{
+    struct exchange *x = &c->x;
+    struct upconn *u = x->up;
+    for (;;) {
+        bool pinned = false;
+        if (!x->active || u == NULL || c->state != C_EXCHANGE) {
+            return;
+        }
+        if (c->write_pending) {
+            upstream_read_stop(u);
+            return;
+        }
+        outq_reset(&c->out);
+        while (!x->resp_head_done) {
+            int rc = response_head(c, u);
+            if (rc < 0) {
+                return;
+            }
+            if (rc == 0 || (rc == 2 && c->out.n > 0)) {
+                break;
+            }
+        }
+        if (x->resp_head_done && x->status == 101) {
+            c->state = C_TUNNEL;
+            conn_arm_timer(c);
+            conn_write_flush(c);
+            if (c->state == C_TUNNEL && !c->write_pending) {
+                tunnel_pump(c);
+            }
+            return;
+        }
+        if (x->resp_head_done && !fill_response(c, u, &pinned)) {
+            return;
+        }
+        if (c->out.n > 0) {
+            c->pins_up = pinned;
+            conn_write_flush(c);
+            if (c->state == C_CLOSED) {
+                return;
+            }
+            if (c->write_pending) {
+                upstream_read_stop(u);
+                return;
+            }
+            c->pins_up = false;
+            continue;
+        }
+        if (x->resp_done) {
+            exchange_finish(c);
+            return;
+        }
+        if (x->up_eof) {
+            exchange_upstream_failed(c, 502);
+            return;
+        }
+        if (u->in.start == u->in.end) {
+            u->in.start = u->in.end = 0;
+        } else if (!iobuf_make_room(c->w, &u->in, u->in.cap)) {
+            exchange_upstream_failed(c, 502);
+            return;
+        }
+        upstream_read_start(u);
+        return;
+    }
+}
+
+void exchange_finish(struct conn *c)
+{
+    struct exchange *x = &c->x;
+    struct upconn *u = x->up;
+    bool keep_up = x->up_keepalive && x->req_done && !u->write_pending &&
+                   u->in.start == u->in.end && !x->up_eof;
+    bool close = x->client_close || !x->req_done || c->draining;
+    bool unread = !x->req_done;
+    x->up = NULL;
+    u->owner = NULL;
+    upstream_release(u, keep_up);
+    exchange_clear(c);
+    if (close) {
+        c->close_after_write = true;
+        c->state = C_FINAL;
+        client_read(c, false);
+        conn_finish_close(c, unread);
+        return;
+    }
+    c->state = C_IDLE;
+    conn_process(c);
+}
+
+/* After a 101: bytes flow both ways until either side closes. */
+void tunnel_pump(struct conn *c)
+{
+    struct exchange *x = &c->x;
+    struct upconn *u = x->up;
+    if (c->state != C_TUNNEL || u == NULL) {
+        return;
+    }
+    if (!u->write_pending && c->in.start < c->in.end) {
+        outq_reset(&u->out);
+        outq_push(&u->out, c->in.data + c->in.start, c->in.end - c->in.start);
+        c->in.start = c->in.end;
+        u->pins_client = true;
+        if (upstream_flush(u) < 0) {
+            conn_close(c);
+            return;
+        }
+        if (!u->write_pending) {
+            u->pins_client = false;
+            c->in.start = c->in.end = 0;
+        }
+    }
+    if (!c->write_pending && u->in.start < u->in.end) {
+        outq_reset(&c->out);
+        outq_push(&c->out, u->in.data + u->in.start, u->in.end - u->in.start);
+        u->in.start = u->in.end;
+        c->pins_up = true;
+        conn_write_flush(c);
+        if (c->state == C_CLOSED) {
+            return;
+        }
+        if (!c->write_pending) {
+            c->pins_up = false;
+            u->in.start = u->in.end = 0;
+        }
+    }
+    if ((c->peer_eof || x->up_eof) && !u->write_pending && !c->write_pending &&
+        c->in.start == c->in.end && u->in.start == u->in.end) {
+        conn_close(c);
+        return;
+    }
+    if (!u->write_pending && c->in.start == c->in.end) {
+        c->in.start = c->in.end = 0;
+    }
+    if (!c->write_pending && u->in.start == u->in.end) {
+        u->in.start = u->in.end = 0;
+    }
+    client_read(c, !u->write_pending);
+    if (c->write_pending) {
+        upstream_read_stop(u);
+    } else if (!x->up_eof) {
+        upstream_read_start(u);
+    }
+}

@@ -1,0 +1,250 @@
+/* Types shared by the data-path stages of node/proxy (not a public header). */
+#ifndef CONCORD_PROXY_INT_H
+#define CONCORD_PROXY_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "node/base/dlist.h"
+#include "node/http/h1_parse.h"
+#include "node/proxy/proxy.h"
+#include "node/table/table.h"
+
+/* I/O buffers: bytes [start, end) are unread; a pooled buffer of IOBUF_SIZE is attached only
+ * while a connection has bytes in flight, so an idle keep-alive connection holds none. */
+#define IOBUF_SIZE (16 * 1024)
+#define IOBUF_FREELIST_MAX 256
+#define OUTQ_MAX 48 /* iovecs in one write */
+
+struct iobuf {
+    char *data;
+    uint32_t cap;
+    uint32_t start;
+    uint32_t end;
+    bool pooled; /* data came from the worker's freelist (IOBUF_SIZE bytes) */
+};
+
+/* One queued write: up to OUTQ_MAX slices; chunk-size lines and trailers live in `hdr`. */
+struct outq {
+    uv_buf_t iov[OUTQ_MAX];
+    uint32_t n;
+    uint32_t hdr_used;
+    char hdr[1024];
+};
+
+struct worker;
+struct conn;
+
+enum up_state { UP_CONNECTING, UP_BUSY, UP_IDLE, UP_CLOSED };
+
+/* An upstream connection. Busy ones belong to one exchange; idle ones sit in a pool. */
+struct upconn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_connect_t creq;
+    uv_write_t wreq;
+    struct worker *w;
+    struct pool *pool;
+    struct dlist link; /* in pool->idle */
+    struct conn *owner;
+    enum up_state state;
+    struct iobuf in;
+    struct outq out;
+    bool write_pending;
+    bool reading;
+    bool reused;       /* came from the idle pool: a failure before any response byte may be
+                          a stale keep-alive connection, so an idempotent request may retry */
+    bool pins_client;  /* the pending write references the client's input buffer */
+    int handles;       /* open libuv handles; freed when it reaches 0 after close */
+};
+
+/* Idle upstream connections to one server address, per worker. */
+struct pool {
+    struct sockaddr_storage addr;
+    uint32_t addrlen;
+    struct dlist idle;
+    uint32_t nidle;
+};
+
+enum out_mode { OUT_NONE, OUT_LENGTH, OUT_CHUNKED, OUT_CLOSE };
+
+/* One request/response exchange on a client connection. */
+struct exchange {
+    bool active;
+    struct table *table; /* pinned generation */
+    const struct table_router *router;
+    const struct table_server *server;
+    struct upconn *up;
+    enum h1_method method;
+    int minor;
+    bool client_close;   /* the client asked for close, or HTTP/1.0 without keep-alive */
+    bool upgrade;        /* a WebSocket upgrade was requested and forwarded */
+    bool expect_continue;
+    /* request side */
+    char *head;          /* serialised upstream request head (malloc) */
+    uint32_t head_len;
+    bool head_sent;
+    enum h1_body req_body;
+    uint64_t req_left;
+    uint64_t req_total;
+    struct h1_chunked req_ck;
+    bool req_done;
+    bool req_body_sent;  /* body bytes reached the upstream (no retry after that) */
+    int retries;
+    /* response side */
+    bool resp_head_done;
+    bool resp_started;   /* bytes of a final response went to the client */
+    int status;
+    enum h1_body resp_body;
+    uint64_t resp_left;
+    struct h1_chunked resp_ck;
+    enum out_mode out_mode;
+    bool resp_done;
+    bool up_keepalive;   /* the upstream may be reused after this response */
+    bool up_eof;         /* the upstream closed its side */
+    bool req_abandoned;  /* writing the request failed after the response began */
+    bool resp_timer_armed;
+    char *rhead;         /* serialised response head (malloc), freed after the write */
+};
+
+/* IDLE: waiting for a request's first byte; HEAD: reading a head; EXCHANGE: a request is being
+ * proxied; TUNNEL: after a 101, bytes flow both ways; FINAL: a last local reply is being
+ * written, then the connection closes; CLOSED: handles are closing. */
+enum conn_state { C_IDLE, C_HEAD, C_EXCHANGE, C_TUNNEL, C_FINAL, C_CLOSED };
+
+/* A client (downstream) connection. */
+struct conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_write_t wreq;
+    struct worker *w;
+    const struct proxy_entrypoint *ep;
+    uint32_t ep_index;
+    struct dlist link; /* in worker->conns */
+    enum conn_state state;
+    struct iobuf in;
+    struct outq out;
+    bool reading;
+    bool write_pending;
+    bool pins_up;        /* the pending write references the upstream's input buffer */
+    bool close_after_write;
+    bool peer_eof;
+    bool draining;       /* the worker is shutting down: close after this exchange */
+    bool closing;
+    bool lingering;      /* final reply sent, write side shut: discard input until EOF */
+    int handles;
+    uint32_t nreq;
+    uint64_t head_start_ms; /* when the first byte of the current head arrived */
+    uint64_t req_start_ms;
+    int peer_family;
+    uint8_t peer_addr[16];
+    char peer_ip[48];
+    struct exchange x;
+};
+
+struct worker {
+    struct proxy *proxy;
+    uint32_t index;
+    uv_loop_t loop;
+    uv_thread_t thread;
+    uv_async_t async;
+    uv_timer_t grace_timer;
+    uv_tcp_t *listeners;
+    uint32_t nlisteners; /* initialised listener handles */
+    int *listen_fds;
+    struct table *table; /* the generation new exchanges pin */
+    /* Smooth weighted round robin, per service id of `table`: current weights of its servers
+     * start at wrr[off[id]]. Per worker, so no lock; nodes and workers each spread evenly. */
+    int64_t *wrr;
+    uint32_t *wrr_off;
+    struct dlist conns;
+    uint32_t nconns;
+    struct pool **pools;
+    uint32_t npools;
+    uint32_t cap_pools;
+    char **freebufs;
+    uint32_t nfree;
+    struct h1_header *hdrs; /* parse scratch, max_headers of the largest entry point */
+    uint32_t max_hdrs;
+    bool stopping;
+    bool listeners_closed;
+    bool grace_armed;
+    bool finished;
+};
+
+struct proxy {
+    struct proxy_config cfg;
+    struct worker *workers;
+    uint32_t nworkers;
+    pthread_mutex_t mu; /* guards next_table and stop requests (control path only) */
+    struct table *next_table;
+    bool stop;
+    uint64_t grace_ms;
+};
+
+/* worker.c */
+char *worker_buf_get(struct worker *w);
+void worker_buf_put(struct worker *w, char *buf);
+void worker_conn_closed(struct worker *w);
+
+/* iobuf helpers (downstream.c) */
+void iobuf_release(struct worker *w, struct iobuf *b);
+void iobuf_compact(struct iobuf *b);
+/* Makes room for more bytes: compacts, then grows past IOBUF_SIZE up to `max` bytes.
+ * Returns false when the buffer is already `max` bytes and full. */
+bool iobuf_make_room(struct worker *w, struct iobuf *b, uint32_t max);
+/* Attaches a pooled buffer when none is attached; returns false on ENOMEM. */
+bool iobuf_ensure(struct worker *w, struct iobuf *b);
+
+/* downstream.c */
+void conn_accept(struct worker *w, uv_stream_t *server, uint32_t ep_index);
+void conn_process(struct conn *c);
+void conn_reply(struct conn *c, int status, bool close);
+void conn_close(struct conn *c);
+/* Closes after the last response, lingering when the client may still be sending. */
+void conn_finish_close(struct conn *c, bool unread);
+void conn_write_flush(struct conn *c);
+void conn_begin_drain(struct conn *c);
+void conn_arm_timer(struct conn *c);
+void conn_read_start(struct conn *c);
+void conn_read_stop(struct conn *c);
+
+/* exchange.c */
+void exchange_start(struct conn *c, const struct h1_msg *m);
+void exchange_pump_request(struct conn *c);
+void exchange_pump_response(struct conn *c);
+void exchange_finish(struct conn *c);
+void exchange_abort(struct conn *c);
+void exchange_upstream_ready(struct conn *c);
+void exchange_upstream_failed(struct conn *c, int status);
+void exchange_upstream_eof(struct conn *c);
+void tunnel_pump(struct conn *c);
+
+/* upstream.c */
+struct upconn *upstream_get(struct worker *w, const struct table_server *s, struct conn *owner,
+                            int *err);
+void upstream_release(struct upconn *u, bool keepalive);
+void upstream_close(struct upconn *u);
+void upstream_read_start(struct upconn *u);
+void upstream_read_stop(struct upconn *u);
+void upstream_arm_response_timer(struct upconn *u);
+void upstream_stop_timer(struct upconn *u);
+int upstream_flush(struct upconn *u);
+void upstream_pools_close(struct worker *w);
+
+/* outq helpers (exchange.c) */
+void outq_reset(struct outq *q);
+bool outq_push(struct outq *q, const void *base, size_t len);
+bool outq_push_chunk_header(struct outq *q, size_t n);
+bool outq_full(const struct outq *q);
+/* Copies small generated text (a local reply) into the queue's own storage. */
+bool outq_push_copy(struct outq *q, const void *data, size_t len);
+/* Writes what it can now (uv_try_write); the rest goes out with uv_write and `*pending` is
+ * set. Returns 0 or a negative libuv error. */
+int outq_flush(uv_stream_t *s, uv_write_t *req, struct outq *q, uv_write_cb cb, bool *pending);
+
+uint64_t worker_now_ms(struct worker *w);
+
+#endif
