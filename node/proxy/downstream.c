@@ -23,14 +23,43 @@ bool iobuf_ensure(struct worker *w, struct iobuf *b)
     if (b->data != NULL) {
         return true;
     }
-    b->data = worker_buf_get(w);
+    b->data = worker_buf_get(w, false);
     if (b->data == NULL) {
         return false;
     }
     b->cap = IOBUF_SIZE;
     b->start = b->end = 0;
-    b->pooled = true;
+    b->pooled = 1;
     return true;
+}
+
+static void iobuf_drop(struct worker *w, struct iobuf *b)
+{
+    if (b->pooled) {
+        worker_buf_put(w, b->data, b->pooled == 2);
+    } else {
+        free(b->data);
+    }
+    b->data = NULL;
+}
+
+void iobuf_upgrade(struct worker *w, struct iobuf *b)
+{
+    char *big;
+    if (b->cap >= IOBUF_BIG || b->start != b->end) {
+        return;
+    }
+    big = worker_buf_get(w, true);
+    if (big == NULL) {
+        return; /* keep the small one: slower, still correct */
+    }
+    if (b->data != NULL) {
+        iobuf_drop(w, b);
+    }
+    b->data = big;
+    b->cap = IOBUF_BIG;
+    b->start = b->end = 0;
+    b->pooled = 2;
 }
 
 void iobuf_release(struct worker *w, struct iobuf *b)
@@ -38,12 +67,7 @@ void iobuf_release(struct worker *w, struct iobuf *b)
     if (b->data == NULL || b->start != b->end) {
         return;
     }
-    if (b->pooled) {
-        worker_buf_put(w, b->data);
-    } else {
-        free(b->data);
-    }
-    b->data = NULL;
+    iobuf_drop(w, b);
     b->cap = b->start = b->end = 0;
 }
 
@@ -79,14 +103,10 @@ bool iobuf_make_room(struct worker *w, struct iobuf *b, uint32_t max)
         return false;
     }
     memcpy(bigger, b->data, b->end);
-    if (b->pooled) {
-        worker_buf_put(w, b->data);
-    } else {
-        free(b->data);
-    }
+    iobuf_drop(w, b);
     b->data = bigger;
     b->cap = cap;
-    b->pooled = false;
+    b->pooled = 0;
     return true;
 }
 

@@ -389,7 +389,20 @@ void exchange_pump_request(struct conn *c)
      * ahead (pipelined requests, EOF) until the buffer is full. */
     if (u != NULL && u->write_pending && u->pins_client) {
         client_read(c, false);
-    } else if (c->in.data == NULL || iobuf_make_room(c->w, &c->in, IOBUF_SIZE)) {
+        return;
+    }
+    if (c->in.start == c->in.end) {
+        /* Nothing buffered: hand the buffer back while we wait, so a connection waiting for
+         * its response holds no buffer (memory per connection under load); a large body
+         * streams through a big one instead. */
+        c->in.start = c->in.end = 0;
+        if (!x->req_done && (x->req_body != H1_BODY_LENGTH || x->req_left > IOBUF_SIZE)) {
+            iobuf_upgrade(c->w, &c->in);
+        } else {
+            iobuf_release(c->w, &c->in);
+        }
+    }
+    if (c->in.data == NULL || iobuf_make_room(c->w, &c->in, IOBUF_SIZE)) {
         client_read(c, true);
     } else {
         client_read(c, false);
@@ -677,6 +690,9 @@ void exchange_pump_response(struct conn *c)
         }
         if (u->in.start == u->in.end) {
             u->in.start = u->in.end = 0;
+            if (x->resp_head_done && (x->resp_body != H1_BODY_LENGTH || x->resp_left > u->in.cap)) {
+                iobuf_upgrade(c->w, &u->in);
+            }
         } else if (!iobuf_make_room(c->w, &u->in, u->in.cap)) {
             exchange_upstream_failed(c, 502);
             return;

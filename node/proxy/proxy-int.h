@@ -16,6 +16,9 @@
  * while a connection has bytes in flight, so an idle keep-alive connection holds none. */
 #define IOBUF_SIZE (16 * 1024)
 #define IOBUF_FREELIST_MAX 256
+/* Bodies stream through bigger buffers: fewer read/write rounds per response. */
+#define IOBUF_BIG (64 * 1024)
+#define IOBUF_BIG_FREELIST_MAX 64
 #define OUTQ_MAX 48 /* iovecs in one write */
 
 struct iobuf {
@@ -23,7 +26,7 @@ struct iobuf {
     uint32_t cap;
     uint32_t start;
     uint32_t end;
-    bool pooled; /* data came from the worker's freelist (IOBUF_SIZE bytes) */
+    uint8_t pooled; /* 0: malloc'd; 1: small freelist (IOBUF_SIZE); 2: big (IOBUF_BIG) */
 };
 
 /* One queued write: up to OUTQ_MAX slices; chunk-size lines and trailers live in `hdr`. */
@@ -166,6 +169,8 @@ struct worker {
     uint32_t cap_pools;
     char **freebufs;
     uint32_t nfree;
+    char **freebig;
+    uint32_t nfreebig;
     struct h1_header *hdrs; /* parse scratch, max_headers of the largest entry point */
     uint32_t max_hdrs;
     bool stopping;
@@ -185,8 +190,8 @@ struct proxy {
 };
 
 /* worker.c */
-char *worker_buf_get(struct worker *w);
-void worker_buf_put(struct worker *w, char *buf);
+char *worker_buf_get(struct worker *w, bool big);
+void worker_buf_put(struct worker *w, char *buf, bool big);
 void worker_conn_closed(struct worker *w);
 
 /* iobuf helpers (downstream.c) */
@@ -197,6 +202,8 @@ void iobuf_compact(struct iobuf *b);
 bool iobuf_make_room(struct worker *w, struct iobuf *b, uint32_t max);
 /* Attaches a pooled buffer when none is attached; returns false on ENOMEM. */
 bool iobuf_ensure(struct worker *w, struct iobuf *b);
+/* Swaps an empty small buffer for a big one (body streaming). */
+void iobuf_upgrade(struct worker *w, struct iobuf *b);
 
 /* downstream.c */
 void conn_accept(struct worker *w, uv_stream_t *server, uint32_t ep_index);

@@ -17,17 +17,19 @@ uint64_t worker_now_ms(struct worker *w)
     return uv_now(&w->loop);
 }
 
-char *worker_buf_get(struct worker *w)
+char *worker_buf_get(struct worker *w, bool big)
 {
-    if (w->nfree > 0) {
-        return w->freebufs[--w->nfree];
+    if (big) {
+        return w->nfreebig > 0 ? w->freebig[--w->nfreebig] : malloc(IOBUF_BIG);
     }
-    return malloc(IOBUF_SIZE);
+    return w->nfree > 0 ? w->freebufs[--w->nfree] : malloc(IOBUF_SIZE);
 }
 
-void worker_buf_put(struct worker *w, char *buf)
+void worker_buf_put(struct worker *w, char *buf, bool big)
 {
-    if (w->nfree < IOBUF_FREELIST_MAX) {
+    if (big && w->nfreebig < IOBUF_BIG_FREELIST_MAX) {
+        w->freebig[w->nfreebig++] = buf;
+    } else if (!big && w->nfree < IOBUF_FREELIST_MAX) {
         w->freebufs[w->nfree++] = buf;
     } else {
         free(buf);
@@ -183,6 +185,7 @@ int worker_init(struct worker *w, struct proxy *p, uint32_t index)
     w->listeners = calloc(cfg->n_entrypoints, sizeof *w->listeners);
     w->listen_fds = calloc(cfg->n_entrypoints, sizeof *w->listen_fds);
     w->freebufs = calloc(IOBUF_FREELIST_MAX, sizeof *w->freebufs);
+    w->freebig = calloc(IOBUF_BIG_FREELIST_MAX, sizeof *w->freebig);
     for (uint32_t i = 0; i < cfg->n_entrypoints; i++) {
         if (cfg->entrypoints[i].max_headers > w->max_hdrs) {
             w->max_hdrs = cfg->entrypoints[i].max_headers;
@@ -190,7 +193,7 @@ int worker_init(struct worker *w, struct proxy *p, uint32_t index)
     }
     w->max_hdrs += 1;
     w->hdrs = calloc(w->max_hdrs, sizeof *w->hdrs);
-    if (!w->listeners || !w->listen_fds || !w->freebufs || !w->hdrs) {
+    if (!w->listeners || !w->listen_fds || !w->freebufs || !w->freebig || !w->hdrs) {
         return UV_ENOMEM;
     }
     for (uint32_t i = 0; i < cfg->n_entrypoints; i++) {
@@ -262,6 +265,10 @@ void worker_fini(struct worker *w)
         free(w->freebufs[i]);
     }
     free(w->freebufs);
+    for (uint32_t i = 0; i < w->nfreebig; i++) {
+        free(w->freebig[i]);
+    }
+    free(w->freebig);
     free(w->pools);
     free(w->listeners);
     free(w->listen_fds);
