@@ -48,6 +48,8 @@ static void to_proxy_entrypoint(const struct entrypoint_config *in, struct proxy
     o->write_timeout_ms = in->write_timeout_ms;
     o->idle_timeout_ms = in->idle_timeout_ms;
     o->keepalive_max_requests = in->keepalive_max_requests;
+    o->keepalive_max_time_ms = in->keepalive_max_time_ms;
+    o->max_connections = in->max_connections;
     o->forwarded_insecure = in->forwarded_insecure;
     o->trusted_ips = in->trusted_ips;
     o->n_trusted_ips = in->n_trusted_ips;

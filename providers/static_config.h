@@ -35,6 +35,9 @@ struct entrypoint_config {
     uint64_t request_accept_grace_timeout_ms;
     /* transport.keepAliveMaxRequests (0 = unlimited) and keepAliveMaxTime (ms, 0 = unlimited). */
     uint32_t keepalive_max_requests;
+    /* transport.maxConnections (Concord key, HAProxy's maxconn; 0 = unlimited): connections
+     * past it are accepted and closed at once, so existing ones keep working (G7). */
+    uint32_t max_connections;
     uint64_t keepalive_max_time_ms;
     /* forwardedHeaders: incoming X-Forwarded-* are kept only when insecure or the peer is in
      * trusted_ips. */
@@ -86,6 +89,7 @@ struct static_config {
     uint32_t n_bootstrap;
     char *join;
     char *secret_file;
+    char *advertise_address; /* cluster.advertiseAddress (peers dial it); NULL = raft_address */
     /* Concord: number of worker threads, 0 = number of cores ("workers" top-level key). */
     uint32_t workers;
     char *log_level; /* log.level: DEBUG INFO WARN ERROR, default INFO */
@@ -96,18 +100,26 @@ void static_config_defaults(struct static_config *c);
 
 /* Loads `path` over the defaults. Entry points given in the file replace the default "web"
  * entry point. Returns 0, or -EINVAL with at least one DIAG_ERROR in `d`, or -errno when the
- * file cannot be read (also reported in `d`). Warnings may be added on success. */
+ * file cannot be read (also reported in `d`). Warnings may be added on success.
+ * `c` must hold the defaults (static_config_defaults) or be zeroed, in which case the defaults
+ * are filled first. On error `c` is partly updated but complete: call static_config_fini.
+ * A *.toml path is refused (TOML is not supported). Go templates are not rendered: "{{" in a
+ * value (docker.defaultRule) is plain text. */
 int static_config_load(struct static_config *c, const char *path, struct diags *d);
 
-/* Decodes from a YAML text already in memory (`name` is used in diagnostics). */
+/* Decodes from a YAML text already in memory (`name` is used in diagnostics, and its folder,
+ * if it has one, for relative paths). Errors: as static_config_load. */
 int static_config_load_string(struct static_config *c, const char *name, const char *yaml,
                               size_t len, struct diags *d);
 
 /* Parses an address ":8080", "127.0.0.1:8080", "[::1]:8080", "localhost:80" into host and
- * port. Returns 0 or -EINVAL. `host` gets "" for an empty host. */
+ * port. Returns 0 or -EINVAL. `host` gets "" for an empty host. A "/tcp" suffix (Traefik's) is
+ * accepted; "/udp" and any other suffix are -EINVAL. An IPv6 host needs brackets; port 0 is
+ * accepted (callers that need a real port check it). */
 int static_config_parse_address(const char *address, char *host, size_t host_size,
                                 uint16_t *port);
 
+/* Frees every string and array; `c` is zeroed. */
 void static_config_fini(struct static_config *c);
 
 #endif

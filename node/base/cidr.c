@@ -70,7 +70,8 @@ bool cidr_contains(const struct cidr *c, int family, const void *addr)
 {
     static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     const uint8_t *a = addr;
-    if (family == AF_INET6 && memcmp(a, mapped, 12) == 0) {
+    /* Only against an IPv4 range: "::ffff:0:0/96" written as IPv6 still matches as IPv6. */
+    if (family == AF_INET6 && c->family == AF_INET && memcmp(a, mapped, 12) == 0) {
         family = AF_INET;
         a += 12;
     }

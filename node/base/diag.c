@@ -59,27 +59,31 @@ void diags_add(struct diags *d, enum diag_severity sev, const char *file, uint32
     }
 }
 
+static void format_loc(const struct diag *g, char *loc, size_t size)
+{
+    loc[0] = '\0';
+    if (g->file[0] != '\0' && g->line > 0) {
+        snprintf(loc, size, "%s:%u:%u: ", g->file, g->line, g->col ? g->col : 1);
+    } else if (g->file[0] != '\0') {
+        snprintf(loc, size, "%s: ", g->file);
+    }
+}
+
 int diag_format(const struct diag *g, char *buf, size_t size)
 {
-    char loc[320] = "";
-    int n = 0;
-    if (g->file[0] != '\0') {
-        if (g->line > 0) {
-            n = snprintf(loc, sizeof loc, "%s:%u:%u: ", g->file, g->line, g->col ? g->col : 1);
-        } else {
-            n = snprintf(loc, sizeof loc, "%s: ", g->file);
-        }
-    }
-    (void)n;
+    char loc[320];
+    format_loc(g, loc, sizeof loc);
     return snprintf(buf, size, "%s%s%s%s%s", loc, g->path, g->path[0] ? ": " : "", g->msg,
                     g->severity == DIAG_WARNING ? " (warning)" : "");
 }
 
 void diags_print(const struct diags *d, FILE *out)
 {
-    char line[1200];
+    char loc[320];
     for (size_t i = 0; i < d->n; i++) {
-        diag_format(&d->v[i], line, sizeof line);
-        fprintf(out, "%s\n", line);
+        const struct diag *g = &d->v[i];
+        format_loc(g, loc, sizeof loc);
+        fprintf(out, "%s%s: %s%s%s\n", loc, g->severity == DIAG_WARNING ? "warning" : "error",
+                g->path, g->path[0] ? ": " : "", g->msg);
     }
 }

@@ -4,13 +4,18 @@
 #include <errno.h>
 #include <string.h>
 
-static int unit_ns(const char *p, size_t *len, double *mult)
+/* Go's limit: a time.Duration is an int64 count of nanoseconds. */
+#define MAX_NS ((uint64_t)INT64_MAX)
+
+static int unit_ns(const char *p, size_t *len, uint64_t *mult)
 {
     static const struct {
         const char *name;
-        double ns;
-    } units[] = {{"ns", 1}, {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"ms", 1e6},
-                 {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+        uint64_t ns;
+    } units[] = {
+        {"ns", 1},           {"us", 1000},      {"\xc2\xb5s", 1000}, /* U+00B5 micro sign */
+        {"\xce\xbcs", 1000}, /* U+03BC Greek mu, which Go accepts too */
+        {"ms", 1000000},     {"s", 1000000000}, {"m", 60000000000},  {"h", 3600000000000}};
     size_t best = 0;
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
         size_t n = strlen(units[i].name);
@@ -23,10 +28,63 @@ static int unit_ns(const char *p, size_t *len, double *mult)
     return best > 0 ? 0 : -EINVAL;
 }
 
+/* A bare integer: seconds, within Go's int64-nanosecond range. */
+static int parse_seconds(const char *p, uint64_t *out_ms)
+{
+    uint64_t v = 0;
+    if (*p == '\0') {
+        return -EINVAL;
+    }
+    for (; *p; p++) {
+        v = v * 10 + (uint64_t)(*p - '0');
+        if (v > MAX_NS / 1000000000) {
+            return -ERANGE;
+        }
+    }
+    *out_ms = v * 1000;
+    return 0;
+}
+
+/* One "<number><unit>" component into nanoseconds, added to *total; integer arithmetic so that
+ * "2.3s" is exactly 2300 ms (Go computes the fraction the same way). */
+static int parse_component(const char **pp, uint64_t *total)
+{
+    const char *p = *pp;
+    uint64_t v = 0, frac = 0, scale = 1, mult;
+    int digits = 0, overflow = 0;
+    size_t ulen;
+
+    for (; *p >= '0' && *p <= '9'; p++, digits++) {
+        overflow |= v > (MAX_NS - 9) / 10;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++, digits++) {
+            if (scale <= MAX_NS / 100) { /* extra digits are below a nanosecond anyway */
+                frac = frac * 10 + (uint64_t)(*p - '0');
+                scale *= 10;
+            }
+        }
+    }
+    if (digits == 0 || unit_ns(p, &ulen, &mult) != 0) {
+        return -EINVAL;
+    }
+    if (overflow || v > MAX_NS / mult) {
+        return -ERANGE;
+    }
+    v = v * mult + (uint64_t)((double)frac * ((double)mult / (double)scale));
+    if (v > MAX_NS - *total) {
+        return -ERANGE;
+    }
+    *total += v;
+    *pp = p + ulen;
+    return 0;
+}
+
 int duration_parse_ms(const char *s, uint64_t *out_ms)
 {
     const char *p = s;
-    double total_ns = 0;
+    uint64_t total_ns = 0;
     int all_digits = 1;
 
     if (s == NULL || *s == '\0') {
@@ -44,50 +102,17 @@ int duration_parse_ms(const char *s, uint64_t *out_ms)
         }
     }
     if (all_digits) {
-        uint64_t v = 0;
-        for (; *p; p++) {
-            if (v > (UINT64_MAX / 10 - 10) / 1000) {
-                return -ERANGE;
-            }
-            v = v * 10 + (uint64_t)(*p - '0');
-        }
-        *out_ms = v * 1000;
-        return 0;
-    }
-    if (strcmp(p, "0") == 0) {
-        *out_ms = 0;
-        return 0;
+        return parse_seconds(p, out_ms);
     }
     while (*p) {
-        double v = 0, frac = 0, scale = 1;
-        int digits = 0;
-        size_t ulen;
-        double mult;
-        while (*p >= '0' && *p <= '9') {
-            v = v * 10 + (*p++ - '0');
-            digits++;
-        }
-        if (*p == '.') {
-            p++;
-            while (*p >= '0' && *p <= '9') {
-                frac = frac * 10 + (*p++ - '0');
-                scale *= 10;
-                digits++;
-            }
-        }
-        if (digits == 0 || unit_ns(p, &ulen, &mult) != 0) {
-            return -EINVAL;
-        }
-        p += ulen;
-        total_ns += (v + frac / scale) * mult;
-        if (total_ns > 9.2e18) {
-            return -ERANGE;
+        int rc = parse_component(&p, &total_ns);
+        if (rc != 0) {
+            return rc;
         }
     }
-    uint64_t ms = (uint64_t)(total_ns / 1e6);
-    if (ms == 0 && total_ns > 0) {
-        ms = 1;
+    *out_ms = total_ns / 1000000;
+    if (*out_ms == 0 && total_ns > 0) {
+        *out_ms = 1;
     }
-    *out_ms = ms;
     return 0;
 }

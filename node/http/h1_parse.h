@@ -89,8 +89,8 @@ struct h1_msg {
     enum h1_target target_form;
     const char *target; /* raw request-target as received */
     uint32_t target_len;
-    /* For H1_T_ABSOLUTE: the authority (host[:port]) and the origin-form part ("/..." or
-     * empty when the URI has no path, which means "/"). */
+    /* For H1_T_ABSOLUTE: the authority (host[:port]) and the origin-form part ("/...", or
+     * "?query" or empty when the URI has no path, which means "/" before the query). */
     const char *abs_authority;
     uint32_t abs_authority_len;
     const char *abs_path;
@@ -123,11 +123,18 @@ struct h1_msg {
  *   0    incomplete: call again with more bytes (the same buffer, extended)
  *   < 0  refused: the negated HTTP status to answer with (-400, -414, -431, -501, -505);
  *        msg->error says why. For responses every refusal is -502.
+ * head_len counts from buf[0], so it includes skipped empty lines (C8). `lim` may be NULL
+ * (defaults). Limits are enforced before the end of the head is seen: a start line longer
+ * than max_request_line (it bounds status lines too) -> -414 (-501 if the method alone
+ * passes H1_MAX_METHOD), a field line longer than max_field_line -> -431, a head that cannot
+ * end within max_head bytes -> -431, more than min(max_headers, max_hdrs) fields -> -431.
+ * Line lengths exclude CRLF; a head of exactly max_head bytes is accepted.
  *
  * Requests (RFC 9112 section 3, bad-input.md A, C, D, E):
  *   - up to 4 empty lines before the request line are skipped (C8); more -> -400
  *   - method: token; over 32 bytes (> H1_MAX_METHOD) -> -501; an invalid token -> -400
- *   - single SP separators, no other whitespace (C1); target without CTL, SP, NUL, '#' (C7, C11)
+ *   - single SP separators, no other whitespace (C1); target of VCHARs only: no CTL, SP,
+ *     NUL, '#' or byte >= 0x80 (C7, C11); '%' must start a valid %XX, and "%00" -> -400 (E5)
  *   - "HTTP/1.0", "HTTP/1.1", "HTTP/1.x" (x > 1, as 1.1); "HTTP/2.0" and other majors -> -505;
  *     any other spelling (lower case, "HTTP/1.10", missing) -> -400; HTTP/0.9 -> -400 (C6)
  *   - "*" only with OPTIONS; CONNECT -> -501 (we are a reverse proxy); absolute-form is
@@ -135,21 +142,30 @@ struct h1_msg {
  *   - line ends: CRLF; a bare LF ends a line too (D8, re-serialised by the proxy), a bare CR
  *     anywhere -> -400 (D9)
  *   - fields: name is a token (D5, D6), no whitespace before ':' (D1), no obs-fold (D2) and no
- *     whitespace-led first field (D3), value without NUL/CR/LF (D7); obs-text allowed (D12)
+ *     whitespace-led first field (D3), value without any CTL but HTAB (D7, stricter than
+ *     the RFC's NUL/CR/LF); obs-text allowed (D12)
  *   - Content-Length: 1*DIGIT; identical repeated values (in one line as a list or across
  *     lines) collapse to one; differing values, empty, signs, overflow past 2^63 -> -400
  *   - Transfer-Encoding (all lines combined as one list): exactly one coding "chunked"
  *     (case-insensitive) -> chunked; any parameter, chunked twice, chunked not last, or a
  *     known coding (gzip, deflate, compress, identity, x-gzip) -> -400; an unknown coding -> -501;
- *     TE with Content-Length -> -400 (A1); TE on HTTP/1.0 -> -400 (A13)
+ *     an empty list element -> -400; TE with Content-Length -> -400 (A1); TE on HTTP/1.0 ->
+ *     -400 (A13)
  *   - Host: exactly one on HTTP/1.1 (E1, E2); syntax checked (E3); empty Host is -400 unless
  *     the target is absolute-form
- *   - Connection naming Host, Content-Length or Transfer-Encoding -> -400 (F1)
+ *   - Connection naming Host, Content-Length or Transfer-Encoding -> -400 (F1); options
+ *     must be tokens, at most 32 per message (CPU bound on marking), else -400
+ *   - Expect on HTTP/1.1: exactly "100-continue" (case-insensitive) -> H1_F_EXPECT_CONTINUE,
+ *     anything else -> H1_F_EXPECT_OTHER; ignored on HTTP/1.0
  *   - no TE and no CL on a request -> H1_BODY_NONE
  *
- * Responses (H): status-line "HTTP/1.x DDD reason"; the same field rules with every refusal as
- *   -502; framing per RFC 9112 section 6.3 using `req_method` (HEAD) and the status
- *   (1xx/204/304 -> none); CL with TE -> -502 (H1); neither -> H1_BODY_EOF.
+ * Responses (H): status-line "HTTP/1.x DDD reason" (status 100..999; a missing " reason" is
+ *   tolerated); no empty lines before it; the same field rules with every refusal as -502;
+ *   framing per RFC 9112 section 6.3 using `req_method` (HEAD) and the status (1xx/204/304 ->
+ *   none, whatever CL/TE say, though they are still validated); otherwise TE exactly
+ *   "chunked" -> chunked (any other coding -> -502 rather than close-delimited); CL -> length
+ *   (CL 0 -> none); neither -> H1_BODY_EOF. CL with TE -> -502 (H1). Host, Expect and TE are
+ *   not interpreted in responses.
  */
 #define H1_MAX_METHOD 32
 
@@ -177,8 +193,10 @@ struct h1_chunked {
     uint32_t line_len;
     uint32_t max_ext;      /* default 4096 when 0 */
     uint32_t max_trailers; /* default 8192 when 0 */
+    const char *error;     /* static text saying why decoding failed (for logs and tests) */
 };
 
+/* Zeroes *c (limits too: set max_ext / max_trailers after this call). */
 void h1_chunked_init(struct h1_chunked *c);
 
 /* Consumes bytes from `in`. Results:

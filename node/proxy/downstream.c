@@ -156,6 +156,7 @@ static void on_conn_handle_closed(uv_handle_t *h)
     c->in.start = c->in.end;
     iobuf_release(w, &c->in);
     dlist_remove(&c->link);
+    w->ep_conns[c->ep_index]--;
     free(c);
     worker_conn_closed(w);
 }
@@ -257,6 +258,25 @@ void conn_arm_timer(struct conn *c)
 
 /* ---- accept ---- */
 
+/* The entry point's connection limit is shared by the workers: each gets an equal part. */
+static bool over_limit(struct worker *w, const struct proxy_entrypoint *ep)
+{
+    uint32_t n = w->proxy->nworkers, limit;
+    if (ep->max_connections == 0) {
+        return false;
+    }
+    limit = (ep->max_connections + n - 1) / n;
+    if (w->ep_conns[ep - w->proxy->cfg.entrypoints] <= limit) {
+        return false;
+    }
+    if (worker_now_ms(w) - w->refused_logged_ms > 1000) {
+        w->refused_logged_ms = worker_now_ms(w);
+        log_warn("entry point %s: maxConnections (%u) reached, refusing connections", ep->name,
+                 ep->max_connections);
+    }
+    return true;
+}
+
 void conn_accept(struct worker *w, uv_stream_t *server, uint32_t ep_index)
 {
     struct conn *c = calloc(1, sizeof *c);
@@ -269,6 +289,8 @@ void conn_accept(struct worker *w, uv_stream_t *server, uint32_t ep_index)
     c->w = w;
     c->ep = &w->proxy->cfg.entrypoints[ep_index];
     c->ep_index = ep_index;
+    c->accepted_ms = worker_now_ms(w);
+    w->ep_conns[ep_index]++;
     uv_tcp_init(&w->loop, &c->tcp);
     uv_timer_init(&w->loop, &c->timer);
     c->tcp.data = c;
@@ -278,6 +300,14 @@ void conn_accept(struct worker *w, uv_stream_t *server, uint32_t ep_index)
     w->nconns++;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
         conn_close(c);
+        return;
+    }
+    if (over_limit(w, c->ep)) {
+        /* Refuse the excess at once; connections already open keep working (G7). */
+        c->closing = true;
+        c->state = C_CLOSED;
+        uv_tcp_close_reset(&c->tcp, on_conn_handle_closed);
+        uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);

@@ -538,7 +538,9 @@ static int response_head(struct conn *c, struct upconn *u)
     x->up_keepalive = !(m.flags & H1_F_CONN_CLOSE) && m.version_minor >= 1 &&
                       m.body != H1_BODY_EOF;
     if (x->out_mode == OUT_CLOSE || !x->req_done || c->draining ||
-        (c->ep->keepalive_max_requests > 0 && c->nreq >= c->ep->keepalive_max_requests)) {
+        (c->ep->keepalive_max_requests > 0 && c->nreq >= c->ep->keepalive_max_requests) ||
+        (c->ep->keepalive_max_time_ms > 0 &&
+         worker_now_ms(c->w) - c->accepted_ms >= c->ep->keepalive_max_time_ms)) {
         x->client_close = true;
     }
     a.mode = x->out_mode;

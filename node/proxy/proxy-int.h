@@ -141,6 +141,7 @@ struct conn {
     uint32_t nreq;
     uint64_t head_start_ms; /* when the first byte of the current head arrived */
     uint64_t req_start_ms;
+    uint64_t accepted_ms;
     int peer_family;
     uint8_t peer_addr[16];
     char peer_ip[48];
@@ -164,6 +165,8 @@ struct worker {
     uint32_t *wrr_off;
     struct dlist conns;
     uint32_t nconns;
+    uint32_t *ep_conns;     /* open connections per entry point */
+    uint64_t refused_logged_ms;
     struct pool **pools;
     uint32_t npools;
     uint32_t cap_pools;

@@ -26,6 +26,9 @@ struct proxy_entrypoint {
     uint64_t write_timeout_ms;       /* a write to the client makes no progress, 0 = none */
     uint64_t idle_timeout_ms;        /* keep-alive idle, 0 = none */
     uint32_t keepalive_max_requests; /* 0 = unlimited */
+    uint64_t keepalive_max_time_ms;  /* a connection is closed after its first response past
+                                        this age, 0 = unlimited */
+    uint32_t max_connections;        /* per entry point and node, 0 = unlimited */
     bool forwarded_insecure;
     struct cidr *trusted_ips; /* copied */
     uint32_t n_trusted_ips;

@@ -159,8 +159,12 @@ static void on_connection(uv_stream_t *server, int status)
     struct worker *w = server->loop->data;
     uint32_t ep = (uint32_t)(uintptr_t)server->data;
     if (status < 0) {
-        log_warn("accept on entry point %s: %s", w->proxy->cfg.entrypoints[ep].name,
-                 uv_strerror(status));
+        /* EMFILE and friends repeat for every pending connection: log once a second. */
+        if (worker_now_ms(w) - w->refused_logged_ms > 1000) {
+            w->refused_logged_ms = worker_now_ms(w);
+            log_warn("accept on entry point %s: %s", w->proxy->cfg.entrypoints[ep].name,
+                     uv_strerror(status));
+        }
         return;
     }
     if (w->stopping) {
@@ -184,6 +188,7 @@ int worker_init(struct worker *w, struct proxy *p, uint32_t index)
     w->loop.data = w;
     w->listeners = calloc(cfg->n_entrypoints, sizeof *w->listeners);
     w->listen_fds = calloc(cfg->n_entrypoints, sizeof *w->listen_fds);
+    w->ep_conns = calloc(cfg->n_entrypoints, sizeof *w->ep_conns);
     w->freebufs = calloc(IOBUF_FREELIST_MAX, sizeof *w->freebufs);
     w->freebig = calloc(IOBUF_BIG_FREELIST_MAX, sizeof *w->freebig);
     for (uint32_t i = 0; i < cfg->n_entrypoints; i++) {
@@ -193,7 +198,7 @@ int worker_init(struct worker *w, struct proxy *p, uint32_t index)
     }
     w->max_hdrs += 1;
     w->hdrs = calloc(w->max_hdrs, sizeof *w->hdrs);
-    if (!w->listeners || !w->listen_fds || !w->freebufs || !w->freebig || !w->hdrs) {
+    if (!w->listeners || !w->listen_fds || !w->ep_conns || !w->freebufs || !w->freebig || !w->hdrs) {
         return UV_ENOMEM;
     }
     for (uint32_t i = 0; i < cfg->n_entrypoints; i++) {
@@ -272,6 +277,7 @@ void worker_fini(struct worker *w)
     free(w->pools);
     free(w->listeners);
     free(w->listen_fds);
+    free(w->ep_conns);
     free(w->hdrs);
     free(w->wrr);
     free(w->wrr_off);

@@ -6,7 +6,24 @@
  * disabled and reported in `d` with their file:line:col (from the proto Mark) and key path;
  * the rest is compiled. Names are namespaced: an object `x` of source namespace `file` becomes
  * `x@file`; a reference without '@' means the same namespace.
- * Threading: any thread; allocates. Errors: -ENOMEM.
+ * What else is checked, and what becomes of it:
+ *  - services: loadBalancer servers "http://host[:port][/path]" (https: error until TLS
+ *    support); host is an IP literal or a name, resolved here with getaddrinfo (or o->resolve);
+ *    a name that does not resolve is a warning and leaves the server unresolved (addrlen 0);
+ *    weight defaults to 1, 0 means "never chosen" and a negative weight is a warning and counts
+ *    as 0 (Traefik ignores servers of weight <= 0); a service with no usable server is kept with
+ *    a warning (requests to it get 503); serversTransport is a warning (not supported yet).
+ *  - routers: rule (rule.h), priority (explicit if non-zero, else strlen(rule); above
+ *    INT64_MAX - 1000 is an error, as in Traefik), service (must exist and be enabled),
+ *    middlewares (error: not supported yet, so no router runs without its auth), ruleSyntax
+ *    ("" or v3; v2 is an error), entryPoints (names this node lacks: warning; none listed: all).
+ *  - the same name twice in one namespace: every copy is disabled (merging contributions is
+ *    raftstore's job, before compile).
+ * A dry run (out == NULL) makes the same checks without resolving host names.
+ *
+ * Threading: any thread; allocates; may block in getaddrinfo (not in a dry run).
+ * Errors: -ENOMEM; -EINVAL for bad options (more than 64 entry points, a source namespace
+ * that is empty or holds '@').
  */
 #ifndef CONCORD_TABLE_COMPILE_H
 #define CONCORD_TABLE_COMPILE_H
@@ -14,6 +31,7 @@
 #include <stdint.h>
 
 #include "node/base/diag.h"
+#include "node/base/err.h"
 #include "node/table/table.h"
 #include "proto/config.pb-c.h"
 
@@ -22,14 +40,22 @@ struct table_source {
     const Concord__Config__Config *cfg;
 };
 
+/* Resolves a server host name (never called for IP literals) to one TCP address for `port`.
+ * Returns 0, or a negative code with e->msg saying why. */
+typedef int (*table_resolve_fn)(void *arg, const char *host, uint16_t port,
+                                struct sockaddr_storage *addr, uint32_t *addrlen, struct err *e);
+
 struct table_compile_opts {
     const char *const *entrypoints; /* names of this node's entry points, index = bit */
-    uint32_t n_entrypoints;
-    uint64_t generation; /* stamped on the table (later: the raft index) */
+    uint32_t n_entrypoints;         /* at most 64 */
+    uint64_t generation;            /* stamped on the table (later: the raft index) */
+    table_resolve_fn resolve;       /* NULL: getaddrinfo (tests inject their own) */
+    void *resolve_arg;
 };
 
 /* Builds a table from the sources (out may be NULL for a dry run). Returns 0 when a table was
- * built (possibly with disabled objects reported in `d`), or a negative code. */
+ * built (possibly with disabled objects reported in `d`), or a negative code. Diagnostics are
+ * appended to `d` (NULL: not kept): services before routers, each in name order. */
 int table_compile(const struct table_source *srcs, uint32_t nsrcs,
                   const struct table_compile_opts *o, struct table **out, struct diags *d);
 

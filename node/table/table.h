@@ -15,13 +15,19 @@
 struct table;
 struct rule; /* compiled rule expression (node/table/rule.h) */
 
+/* One upstream endpoint. Servers are shared: every service listing the same URL (byte for
+ * byte) points at the same table_server, so workers can key connection pools by `id`. Ids are
+ * per generation (a new table may number them differently); key by `url` across swaps. */
 struct table_server {
     char *url;       /* as configured, e.g. "http://127.0.0.1:8081" */
     char *authority; /* "127.0.0.1:8081": the Host sent upstream when passHostHeader is false */
     struct sockaddr_storage addr;
-    uint32_t addrlen;
-    uint32_t weight; /* >= 1 */
-    uint32_t id;     /* index into the table's servers, 0..table_nservers()-1 */
+    uint32_t addrlen; /* 0: the host name did not resolve (warning at compile; answer 502) */
+    uint32_t weight;  /* weight in the first service listing this URL; balancers must use
+                         table_service.weights, since services may weigh a shared server apart */
+    uint32_t id;      /* index into the table's servers, 0..table_nservers()-1 */
+    char *path;       /* path of the URL ("" when none); Traefik forwards it only with
+                         preservePath, which the config does not carry yet */
 };
 
 struct table_service {
@@ -30,11 +36,13 @@ struct table_service {
     uint32_t nservers;
     bool pass_host_header; /* Traefik default true */
     uint32_t id;           /* index, 0..table_nservices()-1 */
+    uint32_t *weights;     /* weights[i] for servers[i]; 0 = never chosen (Traefik skips
+                              servers of weight <= 0); default 1 */
 };
 
 struct table_router {
-    char *name; /* "name@namespace" */
-    char *rule; /* source text */
+    char *name;       /* "name@namespace" */
+    char *rule;       /* source text */
     int64_t priority; /* explicit, else strlen(rule) */
     const struct rule *compiled;
     const struct table_service *service;
@@ -51,18 +59,26 @@ struct table_request {
     uint32_t entrypoint; /* index in the compile options' entry point list */
 };
 
+/* Only enabled objects are in a table: routers and services with a semantic error are left out
+ * and exist only as compile diagnostics. A service may have no server (answer 503); a router
+ * may be attached to no entry point of this node (entrypoints == 0, never matched). */
+
 /* The highest-priority enabled router attached to r->entrypoint whose rule matches; ties go to
  * the router whose name sorts first. NULL when none matches (the caller answers 404). */
 const struct table_router *table_match(const struct table *t, const struct table_request *r);
 
 void table_ref(struct table *t);
-void table_unref(struct table *t);
+void table_unref(struct table *t); /* NULL is allowed */
 
 uint64_t table_generation(const struct table *t);
 uint32_t table_nservers(const struct table *t);
 uint32_t table_nservices(const struct table *t);
 uint32_t table_nrouters(const struct table *t);
-const struct table_router *table_router_at(const struct table *t, uint32_t i); /* priority order */
+/* Routers in match order (priority descending, then name ascending); NULL when out of range. */
+const struct table_router *table_router_at(const struct table *t, uint32_t i);
 const struct table_server *table_server_at(const struct table *t, uint32_t i);
+/* Services are numbered in name order; NULL when i is out of range or the name is unknown. */
+const struct table_service *table_service_at(const struct table *t, uint32_t i);
+const struct table_service *table_service_find(const struct table *t, const char *name);
 
 #endif

@@ -1,0 +1,51 @@
+/* Router rule expressions (Traefik v3 syntax): parse once at compile time, evaluate per request.
+ *
+ * Grammar (whitespace allowed between any two tokens):
+ *     expr    = and { "||" and }
+ *     and     = unary { "&&" unary }
+ *     unary   = "!" unary | "(" expr ")" | matcher
+ *     matcher = name "(" [ value { "," value } [ "," ] ] ")"
+ *     value   = `raw` | "Go-escaped"
+ * so `!` binds tighter than `&&`, which binds tighter than `||` (Go precedence). Matcher names
+ * are accepted as written in the table, all-lower, ALL-UPPER or Title-case (traefik-rules.md).
+ * Matchers so far: Host, Path, PathPrefix, with the semantics of docs/traefik-rules.md; the
+ * other Traefik matchers are recognised and refused with "not supported yet".
+ *
+ * Ownership: a struct rule is one allocation owned by the caller of rule_parse(), released
+ * with rule_free(); it keeps no pointer into the source text.
+ * Threading: rule_parse() on any thread; rule_match() is pure (no allocation, no locks, no
+ * globals), so any number of workers may evaluate the same rule at once.
+ */
+#ifndef CONCORD_TABLE_RULE_H
+#define CONCORD_TABLE_RULE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "node/base/err.h"
+#include "node/table/table.h"
+
+struct rule;
+
+/* Deepest nesting of parentheses and `!` a rule may use, so that parsing and evaluation
+ * (both recursive) have a bounded stack. */
+#define RULE_MAX_DEPTH 64
+
+/* Parses `text` (NUL-terminated) into *out.
+ * Errors: -EINVAL with e->msg "rule: col N: <what>" where N is the 1-based byte column in
+ * `text` (for instance "rule: col 12: expected ')'", "rule: col 1: matcher HostRegexp not
+ * supported yet", "rule: col 1: empty rule"); -ENOMEM. *out is untouched on error. */
+int rule_parse(const char *text, struct rule **out, struct err *e);
+
+/* True when the request satisfies the rule. Allocation-free. */
+bool rule_match(const struct rule *r, const struct table_request *req);
+
+/* NULL is allowed. */
+void rule_free(struct rule *r);
+
+/* Canonical form of the parsed rule, for logs and tests: matchers in table spelling with
+ * backtick values, binary operators fully parenthesised, e.g. "(Host(`a`) && !Path(`/x`))".
+ * Returns the snprintf-style length. */
+int rule_format(const struct rule *r, char *buf, size_t size);
+
+#endif
