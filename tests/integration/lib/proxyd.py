@@ -163,7 +163,8 @@ class Proxyd:
         routers["probe"] = {"rule": "Host(`%s`)" % PROBE_HOST, "service": "probe"}
         services = {}
         for name, urls in self.services.items():
-            services[name] = {"loadBalancer": {"servers": [{"url": u} for u in urls]}}
+            services[name] = {"loadBalancer": {"servers": [u if isinstance(u, dict) else {"url": u}
+                                                         for u in urls]}}
         services["probe"] = {"loadBalancer": {"servers": [{"url": self.probe.url}]}}
         return {"http": {"routers": routers, "services": services}}
 

@@ -1,0 +1,83 @@
+"""Connection lifecycle keys: keepAliveMaxTime, requestAcceptGraceTimeout,
+graceTimeOut expiry, SIGINT, and weighted balancing across real connections."""
+
+import signal
+import time
+
+from lib.backend import FakeBackend, simple_response
+from lib.check import Env
+from lib.client import Client, Closed
+from lib.util import check, wait_until
+
+
+def _get(c, target=b"/", host=b"a"):
+    c.send(b"GET " + target + b" HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+    return c.read_response()
+
+
+def test_keepalive_max_time_closes_after_deadline():
+    ep = {"transport": {"keepAliveMaxTime": "1s"}}
+    with Env(entrypoint=ep) as env:
+        c = env.client(timeout=5)
+        r = _get(c)
+        check(r.status == 200 and not r.has_token("connection", b"close"),
+              "first response should keep the connection: %s" % r)
+        time.sleep(1.1)
+        r = _get(c)
+        check(r.status == 200, "second response: %s" % r)
+        check(r.has_token("connection", b"close"),
+              "a response past keepAliveMaxTime must say Connection: close")
+        check(c.wait_closed(2), "connection not closed after keepAliveMaxTime")
+
+
+def test_request_accept_grace_keeps_serving_after_sigterm():
+    ep = {"transport": {"lifeCycle": {"requestAcceptGraceTimeout": "1s"}}}
+    with Env(entrypoint=ep) as env:
+        env.px.signal(signal.SIGTERM)
+        time.sleep(0.3)
+        c = Client(env.addr, timeout=3)
+        check(_get(c).status == 200, "new requests must be served during requestAcceptGraceTimeout")
+        c.close()
+        check(env.px.wait_exit(10), "proxyd did not exit after the grace periods")
+        check(env.px.rc == 0, "exit code %s" % env.px.rc)
+
+
+def test_grace_timeout_cuts_stuck_requests_sigint():
+    """SIGINT behaves as SIGTERM; a response that outlives graceTimeOut is cut and proxyd still
+    exits 0."""
+    def resp(req):
+        r = simple_response(b"late")
+        r.delay = 10
+        return r
+    ep = {"transport": {"lifeCycle": {"graceTimeOut": "500ms"}}}
+    with Env(backends={"A": FakeBackend("A", responder=resp)}, entrypoint=ep) as env:
+        c = env.client(timeout=5)
+        c.send(b"GET /stuck HTTP/1.1\r\nHost: a\r\n\r\n")
+        wait_until(lambda: env.A.requests(), 3, what="the request to reach the backend")
+        t0 = time.monotonic()
+        env.px.signal(signal.SIGINT)
+        check(env.px.wait_exit(5), "proxyd did not exit after graceTimeOut")
+        check(env.px.rc == 0, "exit code %s after SIGINT" % env.px.rc)
+        check(time.monotonic() - t0 < 4, "exit took longer than graceTimeOut allows")
+        check(c.wait_closed(2), "the stuck client connection was not closed")
+
+
+def test_weighted_round_robin_shares():
+    """Weights 3:1 over two backends: 40 requests split 30/10 (one worker, smooth WRR), and a
+    weight-0 server never gets traffic."""
+    a, b, z = FakeBackend("A").start(), FakeBackend("B").start(), FakeBackend("Z").start()
+    routers = [("Host(`w`)", "W")]
+    # Started here: the service needs their URLs before Env exists, and Env would start them
+    # again, so Env gets no backends of its own.
+    try:
+        with Env(backends={}, routers=routers,
+                 services_extra={"W": [{"url": a.url, "weight": 3}, {"url": b.url, "weight": 1},
+                                       {"url": z.url, "weight": 0}]}) as env:
+            c = env.client(timeout=5)
+            for i in range(40):
+                check(_get(c, b"/%d" % i, b"w").status == 200, "request %d failed" % i)
+            na, nb, nz = len(a.requests()), len(b.requests()), len(z.requests())
+            check((na, nb, nz) == (30, 10, 0), "weights 3:1:0 gave %d/%d/%d" % (na, nb, nz))
+    finally:
+        for be in (a, b, z):
+            be.stop()
