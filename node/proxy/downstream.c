@@ -349,6 +349,7 @@ static void conn_after_write(struct conn *c)
         tunnel_pump(c);
         break;
     case C_IDLE:
+    case C_HEAD:
         conn_process(c);
         break;
     default:
@@ -468,9 +469,7 @@ static void conn_on_eof(struct conn *c)
     case C_IDLE:
     case C_HEAD:
         if (!c->write_pending) {
-            conn_close(c);
-        } else {
-            c->close_after_write = true;
+            conn_process(c);
         }
         break;
     case C_FINAL:
@@ -482,8 +481,6 @@ static void conn_on_eof(struct conn *c)
         if (!c->x.req_done) {
             /* A truncated request must never be committed upstream (B7). */
             conn_close(c);
-        } else {
-            c->x.client_close = true;
         }
         break;
     default:
@@ -563,7 +560,7 @@ void conn_process(struct conn *c)
             }
             c->in.start = c->in.end = 0;
             iobuf_release(c->w, &c->in);
-            if (c->draining) {
+            if (c->draining || c->peer_eof) {
                 conn_close(c);
                 return;
             }
@@ -579,6 +576,10 @@ void conn_process(struct conn *c)
         rc = h1_parse_request(c->in.data + c->in.start, c->in.end - c->in.start, &lim,
                               c->w->hdrs, c->w->max_hdrs, &m);
         if (rc == 0) {
+            if (c->peer_eof) {
+                conn_close(c); /* an incomplete head before EOF */
+                return;
+            }
             if (!iobuf_make_room(c->w, &c->in, c->ep->max_head + 1024)) {
                 conn_reply(c, 431, true);
                 return;

@@ -356,6 +356,9 @@ void exchange_pump_request(struct conn *c)
         if (!x->head_sent) {
             outq_push(&u->out, x->head, x->head_len);
             x->head_sent = true;
+            if (x->req_done && x->req_body == H1_BODY_CHUNKED) {
+                outq_push(&u->out, LAST_CHUNK, sizeof LAST_CHUNK - 1); /* a retry */
+            }
         }
         if (!fill_request(c, u, &pinned)) {
             return;
@@ -379,7 +382,7 @@ void exchange_pump_request(struct conn *c)
     if (c->state != C_EXCHANGE || !x->active) {
         return;
     }
-    if (x->req_done && u != NULL && u->state == UP_BUSY && !u->write_pending &&
+    if (x->req_done && u != NULL && u->state == UP_BUSY &&
         !x->resp_head_done && !x->resp_timer_armed) {
         x->resp_timer_armed = true;
         upstream_arm_response_timer(u);

@@ -12,16 +12,29 @@ struct sbuf {
     char *p;
     size_t len;
     size_t cap;
+    bool overflow;
 };
 
 static void put(struct sbuf *b, const char *s, size_t n)
 {
-    /* Callers size the buffer from an upper bound, so overflow means a bug; truncate safely. */
-    if (b->len + n > b->cap) {
-        n = b->cap - b->len;
+    /* Callers size the buffer from an upper bound. Should it ever be short, the head is
+     * refused whole: a truncated head would let the peer's body be read as header lines. */
+    if (b->overflow || b->len + n > b->cap) {
+        b->overflow = true;
+        return;
     }
     memcpy(b->p + b->len, s, n);
     b->len += n;
+}
+
+static char *finish(struct sbuf *b, uint32_t *out_len)
+{
+    if (b->overflow) {
+        free(b->p);
+        return NULL;
+    }
+    *out_len = (uint32_t)b->len;
+    return b->p;
 }
 
 static void puts_(struct sbuf *b, const char *s)
@@ -88,10 +101,13 @@ char *headers_build_request(const struct req_head_args *a, uint32_t *out_len)
             xff_len += m->headers[i].value_len + 2;
         }
     }
+    /* Each received field can grow by two bytes when re-serialised ("a:" + LF -> "a: " +
+     * CRLF). */
     b.cap = m->head_len + a->target_len + a->host_len + xff_len + strlen(a->node_id) * 2 +
-            strlen(a->client_ip) * 2 + a->fwd_host_len + 512;
+            strlen(a->client_ip) * 2 + a->fwd_host_len + 2 * (size_t)m->nheaders + 512;
     b.p = malloc(b.cap);
     b.len = 0;
+    b.overflow = false;
     if (b.p == NULL) {
         return NULL;
     }
@@ -163,8 +179,7 @@ char *headers_build_request(const struct req_head_args *a, uint32_t *out_len)
     puts_(&b, "Via: 1.1 ");
     puts_(&b, a->node_id);
     puts_(&b, "\r\n\r\n");
-    *out_len = (uint32_t)b.len;
-    return b.p;
+    return finish(&b, out_len);
 }
 
 static const char *default_reason(int status)
@@ -185,9 +200,10 @@ char *headers_build_response(const struct resp_head_args *a, uint32_t *out_len)
     const struct h1_msg *m = a->msg;
     struct sbuf b;
     char num[48];
-    b.cap = m->head_len + 160;
+    b.cap = m->head_len + 2 * (size_t)m->nheaders + 200;
     b.p = malloc(b.cap);
     b.len = 0;
+    b.overflow = false;
     if (b.p == NULL) {
         return NULL;
     }
@@ -203,7 +219,8 @@ char *headers_build_response(const struct resp_head_args *a, uint32_t *out_len)
         const struct h1_header *h = &m->headers[i];
         if (h->flags & H1_HF_FRAMING) {
             /* Keep the length of a bodiless response (HEAD, 304): it describes the entity. */
-            if (a->mode == OUT_NONE && name_is(h, "Content-Length") && m->status >= 200) {
+            if (a->mode == OUT_NONE && name_is(h, "Content-Length") && m->status >= 200 &&
+                m->status != 204) {
                 put_field(&b, "Content-Length", h->value, h->value_len);
             }
             continue;
@@ -232,6 +249,5 @@ char *headers_build_response(const struct resp_head_args *a, uint32_t *out_len)
         }
     }
     put(&b, "\r\n", 2);
-    *out_len = (uint32_t)b.len;
-    return b.p;
+    return finish(&b, out_len);
 }

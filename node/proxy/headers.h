@@ -1,5 +1,6 @@
 /* Building the heads the proxy sends (node/proxy internal). Both return a malloc'd buffer the
- * caller frees, or NULL on ENOMEM. */
+ * caller frees, or NULL on ENOMEM or if the head would not fit its computed bound (never a
+ * truncated head). */
 #ifndef CONCORD_PROXY_HEADERS_H
 #define CONCORD_PROXY_HEADERS_H
 

@@ -186,6 +186,7 @@ struct proxy {
     struct proxy_config cfg;
     struct worker *workers;
     uint32_t nworkers;
+    uint32_t nstarted; /* worker threads running (joined on shutdown) */
     pthread_mutex_t mu; /* guards next_table and stop requests (control path only) */
     struct table *next_table;
     bool stop;

@@ -129,6 +129,7 @@ int proxy_start(struct proxy *p)
         if (rc != 0) {
             return rc;
         }
+        p->nstarted++;
     }
     return 0;
 }
@@ -158,7 +159,9 @@ void proxy_shutdown(struct proxy *p, uint64_t grace_ms)
     for (uint32_t k = 0; k < p->nworkers; k++) {
         uv_async_send(&p->workers[k].async);
     }
-    for (uint32_t k = 0; k < p->nworkers; k++) {
+    /* Only started workers are joined; a worker that never ran is cleaned up by
+     * proxy_destroy(). */
+    for (uint32_t k = 0; k < p->nstarted; k++) {
         uv_thread_join(&p->workers[k].thread);
     }
 }

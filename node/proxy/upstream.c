@@ -258,6 +258,10 @@ static void on_up_write(uv_write_t *req, int status)
         return;
     }
     if (status < 0) {
+        if (c->state == C_TUNNEL) {
+            conn_close(c);
+            return;
+        }
         if (c->x.resp_head_done) {
             /* The server answered early and stopped reading: finish the response, then close
              * the client (its request body was not fully consumed). */
@@ -269,7 +273,10 @@ static void on_up_write(uv_write_t *req, int status)
         return;
     }
     if (c->state == C_TUNNEL) {
-        c->in.start = c->in.end = 0;
+        /* Only the bytes the write carried are done; read-ahead behind them stays. */
+        if (c->in.start == c->in.end) {
+            c->in.start = c->in.end = 0;
+        }
         tunnel_pump(c);
     } else {
         iobuf_compact(&c->in);
