@@ -155,6 +155,7 @@ static void on_conn_handle_closed(uv_handle_t *h)
     }
     c->in.start = c->in.end;
     iobuf_release(w, &c->in);
+    ws_release(w, &c->ws); /* any write callback ran (cancelled) before the close callback */
     dlist_remove(&c->link);
     w->ep_conns[c->ep_index]--;
     free(c);
@@ -359,14 +360,19 @@ static void conn_after_write(struct conn *c)
 
 void conn_write_flush(struct conn *c)
 {
-    int rc = outq_flush((uv_stream_t *)&c->tcp, &c->wreq, &c->out, on_client_write,
-                        &c->write_pending);
+    int rc;
+    if (c->ws == NULL) {
+        return; /* nothing queued */
+    }
+    rc = outq_flush((uv_stream_t *)&c->tcp, c->ws, on_client_write, &c->write_pending);
     if (rc < 0) {
         conn_close(c);
         return;
     }
     if (c->write_pending) {
         conn_arm_timer(c);
+    } else {
+        ws_release(c->w, &c->ws);
     }
 }
 
@@ -375,8 +381,9 @@ static void on_client_write(uv_write_t *req, int status)
     struct conn *c = req->data;
     c->write_pending = false;
     if (c->state == C_CLOSED) {
-        return;
+        return; /* the close callback returns the write state */
     }
+    ws_release(c->w, &c->ws);
     if (status < 0) {
         conn_close(c);
         return;
@@ -413,6 +420,7 @@ static const char *reason_for(int status)
 
 void conn_reply(struct conn *c, int status, bool close)
 {
+    struct outq *q;
     char text[400];
     const char *reason = reason_for(status);
     int n;
@@ -435,10 +443,8 @@ void conn_reply(struct conn *c, int status, bool close)
                  status, reason, strlen(reason) + 1, close ? "Connection: close\r\n" : "",
                  status == 405 ? "Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH\r\n" : "",
                  reason);
-    if (!c->write_pending) {
-        outq_reset(&c->out);
-    }
-    if (c->write_pending || !outq_push_copy(&c->out, text, (size_t)n)) {
+    q = c->write_pending ? NULL : ws_acquire(c->w, &c->ws);
+    if (q == NULL || !outq_push_copy(q, text, (size_t)n)) {
         conn_close(c);
         return;
     }

@@ -121,39 +121,54 @@ static const struct table_server *pick_server(struct worker *w, const struct tab
     return s->servers[best];
 }
 
-/* Builds the upstream head for `m`; returns 0 or the status to answer with. */
-static int build_head(struct conn *c, const struct h1_msg *m, const char *authority,
-                      uint32_t authority_len, const struct table_service *svc, bool websocket)
+/* The request-target we route on and forward, normalised once: `buf` holds the path and the
+ * query; the first `path_len` bytes are the routing path. */
+struct target {
+    char *buf;
+    uint32_t len;
+    uint32_t path_len;
+};
+
+/* Returns 0 or the status to answer with. */
+static int normalize_target(const struct h1_msg *m, struct target *t)
 {
-    struct exchange *x = &c->x;
     const char *target = m->target_form == H1_T_ABSOLUTE ? m->abs_path : m->target;
     uint32_t tlen = m->target_form == H1_T_ABSOLUTE ? m->abs_path_len : m->target_len;
     const char *q = memchr(target, '?', tlen);
     uint32_t plen = q ? (uint32_t)(q - target) : tlen;
-    char *norm = malloc(tlen + 2);
     int n;
-    struct req_head_args a;
-    if (norm == NULL) {
+    t->buf = malloc(tlen + 2);
+    if (t->buf == NULL) {
         return 500;
     }
     if (m->target_form == H1_T_ASTERISK) {
-        norm[0] = '*';
+        t->buf[0] = '*';
         n = 1;
-    } else {
-        n = uri_normalize_path(target, plen, norm);
-        if (n < 0) {
-            free(norm);
-            return 400;
-        }
+    } else if ((n = uri_normalize_path(target, plen, t->buf)) < 0) {
+        free(t->buf);
+        t->buf = NULL;
+        return 400;
     }
+    t->path_len = (uint32_t)n;
     if (q != NULL) {
-        memcpy(norm + n, q, tlen - plen);
+        memcpy(t->buf + n, q, tlen - plen);
         n += (int)(tlen - plen);
     }
+    t->len = (uint32_t)n;
+    return 0;
+}
+
+/* Builds the upstream head for `m`; returns 0 or the status to answer with. */
+static int build_head(struct conn *c, const struct h1_msg *m, const struct target *t,
+                      const char *authority, uint32_t authority_len,
+                      const struct table_service *svc, bool websocket)
+{
+    struct exchange *x = &c->x;
+    struct req_head_args a;
     memset(&a, 0, sizeof a);
     a.msg = m;
-    a.target = norm;
-    a.target_len = (uint32_t)n;
+    a.target = t->buf;
+    a.target_len = t->len;
     if (svc->pass_host_header) {
         a.host = authority;
         a.host_len = authority_len;
@@ -175,48 +190,29 @@ static int build_head(struct conn *c, const struct h1_msg *m, const char *author
                     (m->method == H1_M_POST || m->method == H1_M_PUT ||
                      m->method == H1_M_PATCH || h1_find(m, "content-length") != NULL);
     x->head = headers_build_request(&a, &x->head_len);
-    free(norm);
     return x->head ? 0 : 500;
 }
 
-/* Routing path: the normalised path only (the query is not part of path matchers). */
-static const struct table_router *route(struct conn *c, const struct h1_msg *m,
+/* Routing: normalised host and path (the query is not part of path matchers; "*" routes as
+ * "/"). */
+static const struct table_router *route(struct conn *c, const struct target *t,
                                         const char *authority, uint32_t authority_len,
                                         int *status)
 {
-    char hostbuf[256], *path;
-    const char *target = m->target_form == H1_T_ABSOLUTE ? m->abs_path : m->target;
-    uint32_t tlen = m->target_form == H1_T_ABSOLUTE ? m->abs_path_len : m->target_len;
-    const char *q = memchr(target, '?', tlen);
-    uint32_t plen = q ? (uint32_t)(q - target) : tlen;
+    char hostbuf[256];
     struct table_request r;
     const struct table_router *rt;
-    int n;
     if (authority_len >= sizeof hostbuf) {
-        *status = 400;
-        return NULL;
-    }
-    path = malloc(plen + 2);
-    if (path == NULL) {
-        *status = 500;
-        return NULL;
-    }
-    if (m->target_form == H1_T_ASTERISK) {
-        path[0] = '/';
-        n = 1;
-    } else if ((n = uri_normalize_path(target, plen, path)) < 0) {
-        free(path);
         *status = 400;
         return NULL;
     }
     memset(&r, 0, sizeof r);
     r.host = hostbuf;
     r.host_len = (uint32_t)uri_normalize_host(authority, authority_len, hostbuf);
-    r.path = path;
-    r.path_len = (uint32_t)n;
+    r.path = t->buf[0] == '*' ? "/" : t->buf;
+    r.path_len = t->buf[0] == '*' ? 1 : t->path_len;
     r.entrypoint = c->ep_index;
     rt = c->w->table ? table_match(c->w->table, &r) : NULL;
-    free(path);
     *status = rt ? 0 : 404;
     return rt;
 }
@@ -227,6 +223,7 @@ void exchange_start(struct conn *c, const struct h1_msg *m)
     const char *authority = m->host;
     uint32_t authority_len = m->host ? m->host_len : 0;
     const struct table_router *rt;
+    struct target t;
     bool websocket, keep;
     int status, err = 0;
 
@@ -246,8 +243,15 @@ void exchange_start(struct conn *c, const struct h1_msg *m)
         conn_reply(c, status, !keep || status == 400 || status == 413);
         return;
     }
-    rt = route(c, m, authority ? authority : "", authority_len, &status);
+    status = normalize_target(m, &t);
+    if (status != 0) {
+        c->in.start += m->head_len;
+        conn_reply(c, status, true);
+        return;
+    }
+    rt = route(c, &t, authority ? authority : "", authority_len, &status);
     if (rt == NULL || rt->service == NULL || rt->service->nservers == 0) {
+        free(t.buf);
         c->in.start += m->head_len;
         conn_reply(c, rt ? 503 : status, !keep || status == 400);
         return;
@@ -258,6 +262,7 @@ void exchange_start(struct conn *c, const struct h1_msg *m)
     x->router = rt;
     x->server = pick_server(c->w, rt->service);
     if (x->server == NULL) {
+        free(t.buf);
         exchange_clear(c);
         c->in.start += m->head_len;
         conn_reply(c, 503, !keep);
@@ -265,7 +270,9 @@ void exchange_start(struct conn *c, const struct h1_msg *m)
     }
     websocket = (m->flags & H1_F_CONN_UPGRADE) && has_token_header(m, "upgrade", "websocket");
     x->upgrade = websocket;
-    status = build_head(c, m, authority ? authority : "", authority_len, rt->service, websocket);
+    status = build_head(c, m, &t, authority ? authority : "", authority_len, rt->service,
+                        websocket);
+    free(t.buf);
     c->in.start += m->head_len;
     if (status != 0) {
         conn_reply(c, status, true);
@@ -299,15 +306,51 @@ void exchange_upstream_ready(struct conn *c)
 
 /* Moves request body bytes from the client buffer into the upstream queue. Returns false
  * after answering an error. */
+/* Consecutive decoded chunks in one buffer are moved together ("run") and sent as one chunk:
+ * a body of many tiny chunks then costs one write per read, not one per chunk. Decoded data
+ * never overtakes the bytes still to decode, so the move stays behind the read position. */
+struct run {
+    char *p;
+    size_t len;
+};
+
+static void run_add(struct run *r, const char *data, size_t dlen)
+{
+    if (r->p == NULL) {
+        r->p = (char *)data; /* our own buffer; the decoder hands out const views of it */
+    } else if (data != r->p + r->len) {
+        memmove(r->p + r->len, data, dlen);
+    }
+    r->len += dlen;
+}
+
+static void run_flush(struct run *r, struct outq *q, bool chunked, bool *pinned)
+{
+    if (r->len == 0) {
+        return;
+    }
+    if (chunked) {
+        outq_push_chunk_header(q, r->len);
+    }
+    outq_push(q, r->p, r->len);
+    if (chunked) {
+        outq_push(q, CRLF, 2);
+    }
+    *pinned = true;
+    r->p = NULL;
+    r->len = 0;
+}
+
 static bool fill_request(struct conn *c, struct upconn *u, bool *pinned)
 {
     struct exchange *x = &c->x;
-    while (!x->req_done && c->in.start < c->in.end && !outq_full(&u->out)) {
+    struct run run = {NULL, 0};
+    while (!x->req_done && c->in.start < c->in.end && !outq_full(&u->ws->q)) {
         const char *p = c->in.data + c->in.start;
         size_t avail = c->in.end - c->in.start;
         if (x->req_body == H1_BODY_LENGTH) {
             size_t n = avail < x->req_left ? avail : (size_t)x->req_left;
-            outq_push(&u->out, p, n);
+            outq_push(&u->ws->q, p, n);
             c->in.start += (uint32_t)n;
             x->req_left -= n;
             *pinned = true;
@@ -327,18 +370,17 @@ static bool fill_request(struct conn *c, struct upconn *u, bool *pinned)
                     conn_reply(c, 413, true);
                     return false;
                 }
-                outq_push_chunk_header(&u->out, dlen);
-                outq_push(&u->out, data, dlen);
-                outq_push(&u->out, CRLF, 2);
-                *pinned = true;
+                run_add(&run, data, dlen);
             } else if (rc == H1_CHUNK_DONE) {
-                outq_push(&u->out, LAST_CHUNK, sizeof LAST_CHUNK - 1);
+                run_flush(&run, &u->ws->q, true, pinned);
+                outq_push(&u->ws->q, LAST_CHUNK, sizeof LAST_CHUNK - 1);
                 x->req_done = true;
             } else if (consumed == 0) {
                 break;
             }
         }
     }
+    run_flush(&run, &u->ws->q, true, pinned);
     return true;
 }
 
@@ -352,18 +394,23 @@ void exchange_pump_request(struct conn *c)
             x->req_abandoned || c->state != C_EXCHANGE) {
             break;
         }
-        outq_reset(&u->out);
+        if (ws_acquire(c->w, &u->ws) == NULL) {
+            exchange_upstream_failed(c, 502);
+            return;
+        }
+        outq_reset(&u->ws->q);
         if (!x->head_sent) {
-            outq_push(&u->out, x->head, x->head_len);
+            outq_push(&u->ws->q, x->head, x->head_len);
             x->head_sent = true;
             if (x->req_done && x->req_body == H1_BODY_CHUNKED) {
-                outq_push(&u->out, LAST_CHUNK, sizeof LAST_CHUNK - 1); /* a retry */
+                outq_push(&u->ws->q, LAST_CHUNK, sizeof LAST_CHUNK - 1); /* a retry */
             }
         }
         if (!fill_request(c, u, &pinned)) {
             return;
         }
-        if (u->out.n == 0) {
+        if (u->ws->q.n == 0) {
+            ws_release(c->w, &u->ws);
             break;
         }
         if (pinned) {
@@ -529,7 +576,7 @@ static int response_head(struct conn *c, struct upconn *u)
                 exchange_upstream_failed(c, 502);
                 return -1;
             }
-            outq_push(&c->out, x->rhead, hlen);
+            outq_push(&c->ws->q, x->rhead, hlen);
         }
         u->in.start += m.head_len;
         return 2;
@@ -555,7 +602,7 @@ static int response_head(struct conn *c, struct upconn *u)
         return -1;
     }
     u->in.start += m.head_len;
-    outq_push(&c->out, x->rhead, hlen);
+    outq_push(&c->ws->q, x->rhead, hlen);
     x->resp_head_done = true;
     x->resp_started = true;
     upstream_stop_timer(u);
@@ -574,7 +621,9 @@ static int response_head(struct conn *c, struct upconn *u)
 static bool fill_response(struct conn *c, struct upconn *u, bool *pinned)
 {
     struct exchange *x = &c->x;
-    while (!x->resp_done && u->in.start < u->in.end && !outq_full(&c->out)) {
+    struct run run = {NULL, 0};
+    bool chunked_out = x->out_mode == OUT_CHUNKED;
+    while (!x->resp_done && u->in.start < u->in.end && !outq_full(&c->ws->q)) {
         const char *p = u->in.data + u->in.start;
         size_t avail = u->in.end - u->in.start;
         const char *data = p;
@@ -595,9 +644,6 @@ static bool fill_response(struct conn *c, struct upconn *u, bool *pinned)
             }
             if (rc == H1_CHUNK_DONE) {
                 x->resp_done = true;
-                if (x->out_mode == OUT_CHUNKED) {
-                    outq_push(&c->out, LAST_CHUNK, sizeof LAST_CHUNK - 1);
-                }
                 break;
             }
             if (rc != H1_CHUNK_DATA) {
@@ -609,27 +655,19 @@ static bool fill_response(struct conn *c, struct upconn *u, bool *pinned)
         } else {
             u->in.start += (uint32_t)dlen; /* close-delimited: everything is body */
         }
-        if (dlen == 0) {
-            continue;
-        }
-        if (x->out_mode == OUT_CHUNKED) {
-            outq_push_chunk_header(&c->out, dlen);
-            outq_push(&c->out, data, dlen);
-            outq_push(&c->out, CRLF, 2);
-        } else {
-            outq_push(&c->out, data, dlen);
-        }
-        *pinned = true;
+        run_add(&run, data, dlen);
     }
+    run_flush(&run, &c->ws->q, chunked_out, pinned);
     if (!x->resp_done && x->up_eof && u->in.start == u->in.end) {
         if (x->resp_body != H1_BODY_EOF) {
             conn_close(c); /* truncated response: the client must see a cut, not an end */
             return false;
         }
         x->resp_done = true;
-        if (x->out_mode == OUT_CHUNKED) {
-            outq_push(&c->out, LAST_CHUNK, sizeof LAST_CHUNK - 1);
-        }
+    }
+    if (x->resp_done && chunked_out && !x->last_chunk_sent) {
+        outq_push(&c->ws->q, LAST_CHUNK, sizeof LAST_CHUNK - 1);
+        x->last_chunk_sent = true;
     }
     if (x->resp_done && u->in.start != u->in.end) {
         x->up_keepalive = false; /* bytes after the end of a response (H5): never reuse */
@@ -650,13 +688,17 @@ void exchange_pump_response(struct conn *c)
             upstream_read_stop(u);
             return;
         }
-        outq_reset(&c->out);
+        if (ws_acquire(c->w, &c->ws) == NULL) {
+            conn_close(c);
+            return;
+        }
+        outq_reset(&c->ws->q);
         while (!x->resp_head_done) {
             int rc = response_head(c, u);
             if (rc < 0) {
                 return;
             }
-            if (rc == 0 || (rc == 2 && c->out.n > 0)) {
+            if (rc == 0 || (rc == 2 && c->ws->q.n > 0)) {
                 break;
             }
         }
@@ -672,7 +714,7 @@ void exchange_pump_response(struct conn *c)
         if (x->resp_head_done && !fill_response(c, u, &pinned)) {
             return;
         }
-        if (c->out.n > 0) {
+        if (c->ws->q.n > 0) {
             c->pins_up = pinned;
             conn_write_flush(c);
             if (c->state == C_CLOSED) {
@@ -685,6 +727,7 @@ void exchange_pump_response(struct conn *c)
             c->pins_up = false;
             continue;
         }
+        ws_release(c->w, &c->ws);
         if (x->resp_done) {
             exchange_finish(c);
             return;
@@ -739,8 +782,12 @@ void tunnel_pump(struct conn *c)
         return;
     }
     if (!u->write_pending && c->in.start < c->in.end) {
-        outq_reset(&u->out);
-        outq_push(&u->out, c->in.data + c->in.start, c->in.end - c->in.start);
+        if (ws_acquire(c->w, &u->ws) == NULL) {
+            conn_close(c);
+            return;
+        }
+        outq_reset(&u->ws->q);
+        outq_push(&u->ws->q, c->in.data + c->in.start, c->in.end - c->in.start);
         c->in.start = c->in.end;
         u->pins_client = true;
         if (upstream_flush(u) < 0) {
@@ -753,8 +800,12 @@ void tunnel_pump(struct conn *c)
         }
     }
     if (!c->write_pending && u->in.start < u->in.end) {
-        outq_reset(&c->out);
-        outq_push(&c->out, u->in.data + u->in.start, u->in.end - u->in.start);
+        if (ws_acquire(c->w, &c->ws) == NULL) {
+            conn_close(c);
+            return;
+        }
+        outq_reset(&c->ws->q);
+        outq_push(&c->ws->q, u->in.data + u->in.start, u->in.end - u->in.start);
         u->in.start = u->in.end;
         c->pins_up = true;
         conn_write_flush(c);

@@ -1,5 +1,6 @@
 /* Output queues: gather slices and generated text into one writev, try it synchronously and
  * hand only the remainder to libuv, so the common small response costs one write(2). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "node/proxy/proxy-int.h"
@@ -55,8 +56,47 @@ bool outq_push_chunk_header(struct outq *q, size_t n)
     return outq_push_copy(q, tmp + i, sizeof tmp - (size_t)i);
 }
 
-int outq_flush(uv_stream_t *s, uv_write_t *req, struct outq *q, uv_write_cb cb, bool *pending)
+#define WS_FREELIST_MAX 256
+
+struct outq *ws_acquire(struct worker *w, struct wstate **ws)
 {
+    if (*ws == NULL) {
+        *ws = w->nfreews > 0 ? w->freews[--w->nfreews] : malloc(sizeof **ws);
+        if (*ws == NULL) {
+            return NULL;
+        }
+        outq_reset(&(*ws)->q);
+    }
+    return &(*ws)->q;
+}
+
+void ws_release(struct worker *w, struct wstate **ws)
+{
+    if (*ws == NULL) {
+        return;
+    }
+    if (w->nfreews < WS_FREELIST_MAX) {
+        w->freews[w->nfreews++] = *ws;
+    } else {
+        free(*ws);
+    }
+    *ws = NULL;
+}
+
+void ws_freelist_fini(struct worker *w)
+{
+    for (uint32_t i = 0; i < w->nfreews; i++) {
+        free(w->freews[i]);
+    }
+    free(w->freews);
+    w->freews = NULL;
+    w->nfreews = 0;
+}
+
+int outq_flush(uv_stream_t *s, struct wstate *ws, uv_write_cb cb, bool *pending)
+{
+    struct outq *q = &ws->q;
+    uv_write_t *req = &ws->req;
     uint32_t first = 0;
     int rc;
     *pending = false;

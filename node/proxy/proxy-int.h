@@ -37,6 +37,13 @@ struct outq {
     char hdr[1024];
 };
 
+/* A write in progress: the queue and libuv's request. Taken from a per-worker freelist only
+ * while a side writes, so idle connections carry neither (memory per idle connection). */
+struct wstate {
+    struct outq q;
+    uv_write_t req;
+};
+
 struct worker;
 struct conn;
 
@@ -47,14 +54,13 @@ struct upconn {
     uv_tcp_t tcp;
     uv_timer_t timer;
     uv_connect_t creq;
-    uv_write_t wreq;
+    struct wstate *ws;
     struct worker *w;
     struct pool *pool;
     struct dlist link; /* in pool->idle */
     struct conn *owner;
     enum up_state state;
     struct iobuf in;
-    struct outq out;
     bool write_pending;
     bool reading;
     bool reused;       /* came from the idle pool: a failure before any response byte may be
@@ -105,6 +111,7 @@ struct exchange {
     struct h1_chunked resp_ck;
     enum out_mode out_mode;
     bool resp_done;
+    bool last_chunk_sent;
     bool up_keepalive;   /* the upstream may be reused after this response */
     bool up_eof;         /* the upstream closed its side */
     bool req_abandoned;  /* writing the request failed after the response began */
@@ -121,14 +128,13 @@ enum conn_state { C_IDLE, C_HEAD, C_EXCHANGE, C_TUNNEL, C_FINAL, C_CLOSED };
 struct conn {
     uv_tcp_t tcp;
     uv_timer_t timer;
-    uv_write_t wreq;
+    struct wstate *ws;
     struct worker *w;
     const struct proxy_entrypoint *ep;
     uint32_t ep_index;
     struct dlist link; /* in worker->conns */
     enum conn_state state;
     struct iobuf in;
-    struct outq out;
     bool reading;
     bool write_pending;
     bool pins_up;        /* the pending write references the upstream's input buffer */
@@ -174,6 +180,8 @@ struct worker {
     uint32_t nfree;
     char **freebig;
     uint32_t nfreebig;
+    struct wstate **freews;
+    uint32_t nfreews;
     struct h1_header *hdrs; /* parse scratch, max_headers of the largest entry point */
     uint32_t max_hdrs;
     bool stopping;
@@ -245,7 +253,13 @@ void upstream_stop_timer(struct upconn *u);
 int upstream_flush(struct upconn *u);
 void upstream_pools_close(struct worker *w);
 
-/* outq helpers (exchange.c) */
+/* Write state (outq.c): acquire returns the (reset when newly taken) queue or NULL on
+ * ENOMEM; release returns it to the worker unless a write is pending. */
+struct outq *ws_acquire(struct worker *w, struct wstate **ws);
+void ws_release(struct worker *w, struct wstate **ws);
+void ws_freelist_fini(struct worker *w);
+
+/* outq helpers (outq.c) */
 void outq_reset(struct outq *q);
 bool outq_push(struct outq *q, const void *base, size_t len);
 bool outq_push_chunk_header(struct outq *q, size_t n);
@@ -254,7 +268,7 @@ bool outq_full(const struct outq *q);
 bool outq_push_copy(struct outq *q, const void *data, size_t len);
 /* Writes what it can now (uv_try_write); the rest goes out with uv_write and `*pending` is
  * set. Returns 0 or a negative libuv error. */
-int outq_flush(uv_stream_t *s, uv_write_t *req, struct outq *q, uv_write_cb cb, bool *pending);
+int outq_flush(uv_stream_t *s, struct wstate *ws, uv_write_cb cb, bool *pending);
 
 uint64_t worker_now_ms(struct worker *w);
 

@@ -14,6 +14,7 @@ static void on_up_closed(uv_handle_t *h)
     }
     u->in.start = u->in.end;
     iobuf_release(u->w, &u->in);
+    ws_release(u->w, &u->ws);
     free(u);
 }
 
@@ -254,7 +255,11 @@ static void on_up_write(uv_write_t *req, int status)
     struct conn *c = u->owner;
     u->write_pending = false;
     u->pins_client = false;
-    if (u->state == UP_CLOSED || c == NULL) {
+    if (u->state == UP_CLOSED) {
+        return; /* the close callback returns the write state */
+    }
+    ws_release(u->w, &u->ws);
+    if (c == NULL) {
         return;
     }
     if (status < 0) {
@@ -286,8 +291,15 @@ static void on_up_write(uv_write_t *req, int status)
 
 int upstream_flush(struct upconn *u)
 {
-    return outq_flush((uv_stream_t *)&u->tcp, &u->wreq, &u->out, on_up_write,
-                      &u->write_pending);
+    int rc;
+    if (u->ws == NULL) {
+        return 0;
+    }
+    rc = outq_flush((uv_stream_t *)&u->tcp, u->ws, on_up_write, &u->write_pending);
+    if (rc == 0 && !u->write_pending) {
+        ws_release(u->w, &u->ws);
+    }
+    return rc;
 }
 
 void upstream_pools_close(struct worker *w)

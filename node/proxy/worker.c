@@ -191,6 +191,7 @@ int worker_init(struct worker *w, struct proxy *p, uint32_t index)
     w->ep_conns = calloc(cfg->n_entrypoints, sizeof *w->ep_conns);
     w->freebufs = calloc(IOBUF_FREELIST_MAX, sizeof *w->freebufs);
     w->freebig = calloc(IOBUF_BIG_FREELIST_MAX, sizeof *w->freebig);
+    w->freews = calloc(256, sizeof *w->freews);
     for (uint32_t i = 0; i < cfg->n_entrypoints; i++) {
         if (cfg->entrypoints[i].max_headers > w->max_hdrs) {
             w->max_hdrs = cfg->entrypoints[i].max_headers;
@@ -198,7 +199,7 @@ int worker_init(struct worker *w, struct proxy *p, uint32_t index)
     }
     w->max_hdrs += 1;
     w->hdrs = calloc(w->max_hdrs, sizeof *w->hdrs);
-    if (!w->listeners || !w->listen_fds || !w->ep_conns || !w->freebufs || !w->freebig || !w->hdrs) {
+    if (!w->listeners || !w->listen_fds || !w->ep_conns || !w->freebufs || !w->freebig || !w->freews || !w->hdrs) {
         return UV_ENOMEM;
     }
     for (uint32_t i = 0; i < cfg->n_entrypoints; i++) {
@@ -274,6 +275,7 @@ void worker_fini(struct worker *w)
         free(w->freebig[i]);
     }
     free(w->freebig);
+    ws_freelist_fini(w);
     free(w->pools);
     free(w->listeners);
     free(w->listen_fds);

@@ -19,7 +19,7 @@ PY=/usr/bin/python3
 PROXYD=${PROXYD:-$REPO/build-release/node/proxyd}
 BENCH_OUT=${BENCH_OUT:-/tmp/concord-bench.json}
 
-ALL_CASES=(keepalive close 64k c1000)
+ALL_CASES=(keepalive close 64k c1000 idle1000)
 ALL_TARGETS=(direct nginx haproxy proxyd)
 ROUNDS=5
 DURATION=10
@@ -81,12 +81,21 @@ done
 IFS=, read -ra CASE_LIST <<<"$CASES"
 IFS=, read -ra TARGET_LIST <<<"$TARGETS"
 for c in "${CASE_LIST[@]}"; do [[ " ${ALL_CASES[*]} " == *" $c "* ]] || die "unknown case: $c"; done
+# HAProxy's timeout http-keep-alive (60 s) and nginx's keepalive_timeout (75 s) close the held
+# idle connections of idle1000 in longer runs; such runs are marked "idle failed"
+if [[ ",$CASES," == *,idle1000,* ]] && ((DURATION > 50)); then
+    log "warning: --duration $DURATION: the peers close idle connections after 60 s, idle1000 wants <= 50 s"
+fi
 for t in "${TARGET_LIST[@]}"; do [[ " ${ALL_TARGETS[*]} " == *" $t "* ]] || die "unknown target: $t"; done
 
 # --- cases -------------------------------------------------------------------------
-declare -A CASE_CONNS=([keepalive]=50 [close]=50 [64k]=50 [c1000]=1000)
-declare -A CASE_PATH=([keepalive]=/ [close]=/ [64k]=/64k [c1000]=/)
-declare -A CASE_HDR=([keepalive]="" [close]="Connection: close" [64k]="" [c1000]="")
+declare -A CASE_CONNS=([keepalive]=50 [close]=50 [64k]=50 [c1000]=1000 [idle1000]=50)
+declare -A CASE_PATH=([keepalive]=/ [close]=/ [64k]=/64k [c1000]=/ [idle1000]=/)
+declare -A CASE_HDR=([keepalive]="" [close]="Connection: close" [64k]="" [c1000]="" [idle1000]="")
+# idle1000: IDLE_CONNS keep-alive connections opened by idle_conns.py (one GET each, then
+# idle) are held open for the whole wrk run at c=50 on separate connections
+declare -A CASE_IDLE=([keepalive]=0 [close]=0 [64k]=0 [c1000]=0 [idle1000]=1000)
+IDLE_SETUP_TIMEOUT=60   # seconds for idle_conns.py to open and exercise all connections
 
 # --- tools -------------------------------------------------------------------------
 ensure_tools() {
@@ -110,7 +119,7 @@ ensure_tools() {
 PATH=$PATH:/usr/sbin:/sbin
 ensure_tools
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-(($(ulimit -n) >= 4096)) || log "warning: ulimit -n is $(ulimit -n); c=1000 needs ~2100"
+(($(ulimit -n) >= 4096)) || log "warning: ulimit -n is $(ulimit -n); c1000 and idle1000 need ~2100"
 
 NCPU=$(nproc)
 if [[ $LAYOUT == split ]]; then
@@ -217,6 +226,15 @@ tree_hwm_kib() {    # VmHWM summed over the given pids
     local sum=0 p v
     for p in "$@"; do
         v=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
+        sum=$((sum + ${v:-0}))
+    done
+    echo "$sum"
+}
+
+tree_rss_kib() {    # VmRSS summed over the given pids
+    local sum=0 p v
+    for p in "$@"; do
+        v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
         sum=$((sum + ${v:-0}))
     done
     echo "$sum"
@@ -329,7 +347,8 @@ parse_wrk() {
 }
 
 # --- configs and processes ---------------------------------------------------------
-read -r B1 B2 P_NGINX P_HAPROXY P_PROXYD P_RAFT P_ADMIN <<<"$(free_ports 7)"
+# BI1 BI2: a fresh copy of the backend, the "direct" server of the idle1000 case
+read -r B1 B2 P_NGINX P_HAPROXY P_PROXYD P_RAFT P_ADMIN BI1 BI2 <<<"$(free_ports 9)"
 log "tmp dir $TMP; ports: backend $B1,$B2 nginx $P_NGINX haproxy $P_HAPROXY proxyd $P_PROXYD"
 log "layout $LAYOUT, workers $WORKERS, wrk -t$WRK_THREADS, rounds $ROUNDS x ${DURATION}s, cases ${CASE_LIST[*]}"
 
@@ -355,11 +374,12 @@ EOF
 }
 
 # Backend: one nginx worker on two ports, "ok\n" on / and a 64 KiB file on /64k.
-BD=$TMP/backend
-mkdir -p "$BD/www"
-head -c 65536 /dev/urandom >"$BD/www/64k"
-chmod -R a+rX "$BD"
-{
+backend_conf() {    # backend_conf dir port1 port2 -> writes dir/nginx.conf
+    local BD=$1 B1=$2 B2=$3
+    mkdir -p "$BD/www"
+    head -c 65536 /dev/urandom >"$BD/www/64k"
+    chmod -R a+rX "$BD"
+    {
     nginx_common "$BD"
     cat <<EOF
 worker_processes 1;
@@ -377,7 +397,12 @@ $(nginx_http_common "$BD")
     }
 }
 EOF
-} >"$BD/nginx.conf"
+    } >"$BD/nginx.conf"
+}
+BD=$TMP/backend
+backend_conf "$BD" "$B1" "$B2"
+BID=$TMP/backend-idle
+backend_conf "$BID" "$BI1" "$BI2"
 
 ND=$TMP/nginx
 mkdir -p "$ND"
@@ -467,7 +492,7 @@ BACKEND_PID=""
 start_server() {    # start_server name logfile cmd... ; sets LAST_PID
     local name=$1 logf=$2
     shift 2
-    "${SRV_PIN[@]}" "${NICE[@]}" "$@" >"$logf" 2>&1 &
+    "${SRV_PIN[@]}" "${NICE[@]}" "$@" >>"$logf" 2>&1 &
     LAST_PID=$!
     STARTED+=("$LAST_PID")
     log "started $name pid $LAST_PID"
@@ -480,60 +505,75 @@ for port in "$B1" "$B2"; do
 done
 [[ $(curl -s "http://127.0.0.1:$B1/64k" | wc -c) == 65536 ]] || die "backend /64k is not 64 KiB"
 
-# Which targets run, and which are skipped (with the reason).
-RUN_TARGETS=()
-for t in "${TARGET_LIST[@]}"; do
+# start_target name -> 0 and TPID/TPORT set once it answers, else 1 with SKIPPED[name] set.
+# Used at start, and again for each idle1000 run, which wants a fresh process (see measure).
+PARGS=()
+start_target() {
+    local t=$1 hv phelp
     case $t in
         direct)
-            TPORT[direct]=$B1; TPID[direct]=""
-            RUN_TARGETS+=(direct) ;;
+            TPORT[direct]=$B1; TPID[direct]=""; return 0 ;;
         nginx)
             start_server nginx "$ND/stdout.log" nginx -p "$ND" -c "$ND/nginx.conf" -e "$ND/error.log" -g 'daemon off;'
             if wait_http "$LAST_PID" "$P_NGINX" / 10; then
-                TPID[nginx]=$LAST_PID; TPORT[nginx]=$P_NGINX; RUN_TARGETS+=(nginx)
-            else
-                SKIPPED[nginx]="nginx proxy did not answer on $P_NGINX"; tail -5 "$ND/error.log" >&2 || true
-            fi ;;
+                TPID[nginx]=$LAST_PID; TPORT[nginx]=$P_NGINX; return 0
+            fi
+            SKIPPED[nginx]="nginx proxy did not answer on $P_NGINX"; tail -5 "$ND/error.log" >&2 || true ;;
         haproxy)
             hv=$(haproxy -v 2>/dev/null | awk 'NR==1 {print $3}')
             [[ $hv == 2.6* ]] || log "warning: HAProxy is $hv, the reference peer is 2.6"
             start_server haproxy "$HD/stdout.log" haproxy -db -f "$HD/haproxy.cfg"
             if wait_http "$LAST_PID" "$P_HAPROXY" / 10; then
-                TPID[haproxy]=$LAST_PID; TPORT[haproxy]=$P_HAPROXY; RUN_TARGETS+=(haproxy)
-            else
-                SKIPPED[haproxy]="haproxy did not answer on $P_HAPROXY"; tail -5 "$HD/stdout.log" >&2 || true
-            fi ;;
+                TPID[haproxy]=$LAST_PID; TPORT[haproxy]=$P_HAPROXY; return 0
+            fi
+            SKIPPED[haproxy]="haproxy did not answer on $P_HAPROXY"; tail -5 "$HD/stdout.log" >&2 || true ;;
         proxyd)
             if [[ ! -x $PROXYD ]]; then
                 SKIPPED[proxyd]="PROXYD=$PROXYD is not an executable file (build it: meson setup build-release --buildtype=release && ninja -C build-release, or set PROXYD)"
                 log "SKIP proxyd: ${SKIPPED[proxyd]}"
-                continue
+                return 1
             fi
-            # proxyd's node options default to fixed ports and ./concord-data: move them into
-            # free ports and the temp dir when this build has them
-            pargs=(--workers "$WORKERS" --config "$PD/static.yaml")
-            phelp=$(cd "$PD" && timeout 5 "$PROXYD" --help 2>&1 || true)
-            [[ $phelp == *--data-dir* ]] && pargs+=(--data-dir "$PD/data")
-            [[ $phelp == *--raft-address* ]] && pargs+=(--raft-address "127.0.0.1:$P_RAFT")
-            [[ $phelp == *--admin-address* ]] && pargs+=(--admin-address "127.0.0.1:$P_ADMIN")
-            [[ $phelp == *--log-level* ]] && pargs+=(--log-level INFO)
-            log "proxyd args: ${pargs[*]}"
+            if ((${#PARGS[@]} == 0)); then
+                # proxyd's node options default to fixed ports and ./concord-data: move them
+                # into free ports and the temp dir when this build has them
+                PARGS=(--workers "$WORKERS" --config "$PD/static.yaml")
+                phelp=$(cd "$PD" && timeout 5 "$PROXYD" --help 2>&1 || true)
+                [[ $phelp == *--data-dir* ]] && PARGS+=(--data-dir "$PD/data")
+                [[ $phelp == *--raft-address* ]] && PARGS+=(--raft-address "127.0.0.1:$P_RAFT")
+                [[ $phelp == *--admin-address* ]] && PARGS+=(--admin-address "127.0.0.1:$P_ADMIN")
+                [[ $phelp == *--log-level* ]] && PARGS+=(--log-level INFO)
+                log "proxyd args: ${PARGS[*]}"
+            fi
             pushd "$PD" >/dev/null
-            start_server proxyd "$PD/stderr.log" "$PROXYD" "${pargs[@]}"
+            start_server proxyd "$PD/stderr.log" "$PROXYD" "${PARGS[@]}"
             popd >/dev/null
             if wait_http "$LAST_PID" "$P_PROXYD" / 15; then
-                TPID[proxyd]=$LAST_PID; TPORT[proxyd]=$P_PROXYD; RUN_TARGETS+=(proxyd)
-                grep -m1 'listener' "$PD/stderr.log" >&2 || true
+                TPID[proxyd]=$LAST_PID; TPORT[proxyd]=$P_PROXYD
+                { grep 'listener' "$PD/stderr.log" || true; } | tail -n 1 >&2
+                return 0
+            fi
+            if alive "$LAST_PID"; then
+                SKIPPED[proxyd]="proxyd ($PROXYD) did not answer 200 on 127.0.0.1:$P_PROXYD within 15 s"
             else
-                if alive "$LAST_PID"; then
-                    SKIPPED[proxyd]="proxyd ($PROXYD) did not answer 200 on 127.0.0.1:$P_PROXYD within 15 s"
-                else
-                    SKIPPED[proxyd]="proxyd ($PROXYD) exited at startup"
-                fi
-                log "SKIP proxyd: ${SKIPPED[proxyd]}; last lines of its stderr:"
-                tail -20 "$PD/stderr.log" >&2 || true
-            fi ;;
+                SKIPPED[proxyd]="proxyd ($PROXYD) exited at startup"
+            fi
+            log "SKIP proxyd: ${SKIPPED[proxyd]}; last lines of its stderr:"
+            tail -20 "$PD/stderr.log" >&2 || true ;;
     esac
+    return 1
+}
+
+forget_pid() {      # drop a stopped pid from STARTED, so that exit never signals a reused pid
+    local p
+    local -a keep=()
+    for p in "${STARTED[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+    STARTED=("${keep[@]}")
+}
+
+# Which targets run, and which are skipped (with the reason).
+RUN_TARGETS=()
+for t in "${TARGET_LIST[@]}"; do
+    if start_target "$t"; then RUN_TARGETS+=("$t"); fi
 done
 ((${#RUN_TARGETS[@]})) || die "no target could be started"
 log "targets: ${RUN_TARGETS[*]}"
@@ -556,6 +596,88 @@ run_wrk() {
     W_CPU=$(tail -n 1 "$tf" | awk '{print $1 + $2}')
 }
 
+json_num() {        # json_num key line -> the number after "key": in one of our JSON lines
+    sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" <<<"$2"
+}
+
+# idle_start target case outfile -> starts idle_conns.py and waits until its connections are
+# open; sets IDLE_PID, IDLE_OPEN, IDLE_SETUP_S and IDLE_ERR (empty when all of them are open)
+idle_start() {
+    local target=$1 n=${CASE_IDLE[$2]} out=$3 i line=""
+    IDLE_OPEN=0; IDLE_SETUP_S=null; IDLE_ERR=""
+    # a client like wrk: on wrk's cpu, bounded by its own timeouts and --max-hold (the wrk run
+    # is bounded by DURATION + 35 s), stopped by PID in idle_stop or on exit
+    "${WRK_PIN[@]}" "$PY" "$HERE/idle_conns.py" --port "${TPORT[$target]}" --conns "$n" \
+        --path "${CASE_PATH[$2]}" --setup-timeout "$IDLE_SETUP_TIMEOUT" \
+        --max-hold $((DURATION + 60)) >"$out" 2>"$out.err" &
+    IDLE_PID=$!
+    STARTED+=("$IDLE_PID")
+    for ((i = 0; i < (IDLE_SETUP_TIMEOUT + 10) * 10; i++)); do
+        line=$(grep -m1 '"ready"' "$out" 2>/dev/null || true)
+        [[ -n $line ]] && break
+        alive "$IDLE_PID" || { line=$(grep -m1 '"ready"' "$out" 2>/dev/null || true); break; }
+        sleep 0.1
+    done
+    if [[ -z $line ]]; then
+        IDLE_ERR="idle_conns.py gave no ready line ($(tail -c 200 "$out.err" | tr '\n' ' '))"
+        return 0
+    fi
+    IDLE_OPEN=$(json_num open "$line"); IDLE_SETUP_S=$(json_num setup_s "$line")
+    if [[ $line != *'"ready": true'* ]]; then
+        IDLE_ERR="idle_conns.py opened $IDLE_OPEN of $n: $(sed -n 's/.*"errors": \[\(.*\)\].*/\1/p' <<<"$line" | head -c 200)"
+    fi
+}
+
+# idle_stop outfile -> stops idle_conns.py by PID; sets IDLE_CLOSED (connections the server
+# closed while they were held) and IDLE_HELD_S
+idle_stop() {
+    local out=$1 line
+    stop_pid "$IDLE_PID"
+    forget_pid "$IDLE_PID"
+    line=$(grep -m1 '"done"' "$out" 2>/dev/null || true)
+    IDLE_CLOSED=$(json_num closed_by_server "$line"); IDLE_HELD_S=$(json_num held_s "$line")
+    IDLE_CLOSED=${IDLE_CLOSED:-null}; IDLE_HELD_S=${IDLE_HELD_S:-null}
+    IDLE_PID=""
+}
+IDLE_PID=""
+
+# idle1000 measures RSS growth, which means something only in a process that has not held
+# that many connections before: the allocators, and HAProxy's pools, keep freed memory and
+# hand it out again, so a second run on the same process shows ~0 bytes per connection.
+# Each idle1000 attempt therefore gets a fresh server: the proxy is restarted (same config,
+# pinning and nice), and "direct" uses a fresh copy of the backend on its own two ports
+# (restarting the shared backend would break the proxies' upstream keep-alive pools); then
+# the same warm-up as at start, WARMUP seconds of keepalive load at c=50.
+IDLE_BACKEND_PID=""
+stop_backend_copy() {
+    [[ -n $IDLE_BACKEND_PID ]] || return 0
+    stop_pid "$IDLE_BACKEND_PID"
+    forget_pid "$IDLE_BACKEND_PID"
+    IDLE_BACKEND_PID=""
+    TPORT[direct]=$B1
+}
+fresh_server() {    # fresh_server target -> 0 once a fresh, warmed-up server answers
+    local t=$1 port
+    if [[ $t == direct ]]; then
+        stop_backend_copy
+        start_server backend-copy "$BID/stdout.log" nginx -p "$BID" -c "$BID/nginx.conf" \
+            -e "$BID/error.log" -g 'daemon off;'
+        IDLE_BACKEND_PID=$LAST_PID
+        for port in "$BI1" "$BI2"; do
+            wait_http "$IDLE_BACKEND_PID" "$port" / 10 || { tail -5 "$BID/error.log" >&2 || true; return 1; }
+        done
+        TPORT[direct]=$BI1
+    else
+        log "restarting $t for a fresh process"
+        stop_pid "${TPID[$t]}"
+        forget_pid "${TPID[$t]}"
+        TPID[$t]=""
+        start_target "$t" || return 1
+    fi
+    if ((WARMUP > 0)); then run_wrk "$t" keepalive "$WARMUP" "$TMP/warmup-fresh-$t.txt"; fi
+    return 0
+}
+
 
 # measure round case target -> appends one JSON record to $RUNS
 measure() {
@@ -563,23 +685,72 @@ measure() {
     local -a bpids ppids
     local b0 b1 p0 p1 s0 s1 ps0 ps1 t0 t1 wrk_bound
     local elapsed busy steal ours others noisy reason wrkline
-    local -a recs=() scores=() summary=()
+    local -a recs=() scores=() summary=() rpids
+    local nidle=${CASE_IDLE[$cs]} idle_out idle_pid i0 i1 rss0 rss_idle rss1 idle_err srv_backend
     for ((attempt = 1; attempt <= MAX_ATTEMPTS; attempt++)); do
         out=$TMP/wrk-r$round-$cs-$target-a$attempt.txt
-        mapfile -t bpids < <(tree_pids "$BACKEND_PID")
+        srv_backend=$BACKEND_PID
+        if ((nidle > 0)); then
+            if ! fresh_server "$target"; then
+                if [[ $target == direct ]]; then
+                    log "$cs/direct round $round: the fresh backend copy did not come up; no run"
+                    stop_backend_copy
+                else
+                    log "$cs/$target round $round: $target did not restart (${SKIPPED[$target]:-}); no run"
+                fi
+                return 0
+            fi
+            if [[ $target == direct ]]; then srv_backend=$IDLE_BACKEND_PID; fi
+        fi
+        mapfile -t bpids < <(tree_pids "$srv_backend")
         ppids=()
         [[ -n ${TPID[$target]} ]] && mapfile -t ppids < <(tree_pids "${TPID[$target]}")
         clear_refs "${bpids[@]}" "${ppids[@]}"
+        # idle1000: RSS of the server side (the backend for direct) before and after opening
+        # the idle connections, which stay open through the wrk run and the readings after it
+        rss0=null; rss_idle=null; rss1=null; idle_err=""; idle_pid=""; i0=0; i1=0
+        IDLE_OPEN=0; IDLE_SETUP_S=null; IDLE_CLOSED=null; IDLE_HELD_S=null
+        if ((nidle > 0)); then
+            if [[ $target == direct ]]; then rpids=("${bpids[@]}"); else rpids=("${ppids[@]}"); fi
+            idle_out=$TMP/idle-r$round-$cs-$target-a$attempt.jsonl
+            rss0=$(tree_rss_kib "${rpids[@]}")
+            idle_start "$target" "$cs" "$idle_out"
+            rss_idle=$(tree_rss_kib "${rpids[@]}")
+            idle_err=$IDLE_ERR; idle_pid=$IDLE_PID
+            i0=$(tree_ticks "$idle_pid")
+        fi
         b0=$(tree_ticks "${bpids[@]}"); p0=$(tree_ticks "${ppids[@]}")
         ps0=$(proc_snapshot); s0=$(cpu_snapshot); t0=$(date +%s.%N)
-        run_wrk "$target" "$cs" "$DURATION" "$out"
+        if [[ -z $idle_err ]]; then
+            run_wrk "$target" "$cs" "$DURATION" "$out"
+        else
+            echo "not run: $idle_err" >"$out"; W_RC=125; W_CPU=0
+        fi
         t1=$(date +%s.%N); s1=$(cpu_snapshot); ps1=$(proc_snapshot)
         b1=$(tree_ticks "${bpids[@]}"); p1=$(tree_ticks "${ppids[@]}")
+        if ((nidle > 0)); then
+            i1=$(tree_ticks "$idle_pid")
+            rss1=$(tree_rss_kib "${rpids[@]}")     # idle connections still open
+            if [[ -z $idle_err ]] && ! alive "$idle_pid"; then
+                idle_err="idle_conns.py exited before the end of the run"
+            fi
+        fi
         local bhwm phwm
         bhwm=$(tree_hwm_kib "${bpids[@]}"); phwm=$(tree_hwm_kib "${ppids[@]}")
+        if ((nidle > 0)); then
+            idle_stop "$idle_out"
+            if [[ -n $idle_err ]]; then
+                :
+            elif [[ $IDLE_CLOSED == null ]]; then
+                idle_err="idle_conns.py gave no final report"
+            elif ((IDLE_CLOSED > 0)); then
+                idle_err="the server closed $IDLE_CLOSED of the $nidle idle connections while they were held"
+            fi
+        fi
         read -r elapsed busy steal <<<"$(cpu_delta "$s0" "$s1")"
-        # ticks used by everything that is not ours (backend, proxy, wrk), in cores
-        ours=$(awk -v b=$((b1 - b0)) -v p=$((p1 - p0)) -v w="$W_CPU" 'BEGIN {printf "%d", b + p + w * 100}')
+        # ticks used by everything that is not ours (backend, proxy, wrk, idle helper), in cores
+        ours=$(awk -v b=$((b1 - b0)) -v p=$((p1 - p0)) -v i=$((i1 - i0)) -v w="$W_CPU" \
+            'BEGIN {printf "%d", b + p + i + w * 100}')
         others=$(awk -v busy="$busy" -v ours="$ours" -v el="$elapsed" \
             'BEGIN {o = (busy - ours) / (el > 0 ? el : 1); printf "%.3f", (o < 0 ? 0 : o)}')
         wrkline=$(parse_wrk <"$out")
@@ -588,7 +759,7 @@ measure() {
         noisy=false; reason=""
         if awk -v o="$others" -v lim="$NOISE_CORES" 'BEGIN {exit !(o > lim)}'; then
             noisy=true
-            reason="other processes used $others of a core ($(top_others "$ps0" "$ps1" "$elapsed" "$others" "${bpids[@]}" "${ppids[@]}" $$))"
+            reason="other processes used $others of a core ($(top_others "$ps0" "$ps1" "$elapsed" "$others" "${bpids[@]}" "${ppids[@]}" $idle_pid $$))"
         fi
         if awk -v s="$steal" -v lim="$NOISE_STEAL" 'BEGIN {exit !(s > lim)}'; then
             noisy=true; reason="${reason:+$reason; }steal $steal of a cpu"
@@ -597,22 +768,27 @@ measure() {
             reason="${reason:+$reason; }wrk failed (exit $W_RC)"
             [[ $target == direct ]] || alive "${TPID[$target]}" || reason="$reason; $target is gone"
         fi
+        [[ -n $idle_err ]] && reason="${reason:+$reason; }$idle_err"
         reason=${reason//[^A-Za-z0-9 .,;:\/()_=+-]/_}     # keep the JSON string plain
         # the load generator saturated its core: req/s is wrk's limit, not the server's
         wrk_bound=$(awk -v w="$W_CPU" -v d="$DURATION" 'BEGIN {print (w / d > 0.9 ? "true" : "false")}')
         local rec
-        rec=$(printf '{"round":%d,"case":"%s","target":"%s","attempt":%d,"noisy":%s,"reason":"%s","connections":%d,"duration_s":%s,"wall_s":%.3f,"wrk_exit":%d,"requests":%s,"rps":%s,"bytes_per_s":%s,"p50_us":%s,"p75_us":%s,"p90_us":%s,"p99_us":%s,"socket_errors":%s,"non_2xx":%s,"proxy_cpu_ticks":%d,"backend_cpu_ticks":%d,"wrk_cpu_s":%s,"clk_tck":%d,"proxy_peak_rss_kib":%d,"backend_peak_rss_kib":%d,"proxy_pids":%d,"others_cores":%s,"max_steal":%s,"wrk_bound":%s,"wrk_threads":%d}' \
+        rec=$(printf '{"round":%d,"case":"%s","target":"%s","attempt":%d,"noisy":%s,"reason":"%s","connections":%d,"duration_s":%s,"wall_s":%.3f,"wrk_exit":%d,"requests":%s,"rps":%s,"bytes_per_s":%s,"p50_us":%s,"p75_us":%s,"p90_us":%s,"p99_us":%s,"socket_errors":%s,"non_2xx":%s,"proxy_cpu_ticks":%d,"backend_cpu_ticks":%d,"wrk_cpu_s":%s,"clk_tck":%d,"proxy_peak_rss_kib":%d,"backend_peak_rss_kib":%d,"proxy_pids":%d,"others_cores":%s,"max_steal":%s,"wrk_bound":%s,"wrk_threads":%d,"idle_conns":%d,"idle_open":%d,"idle_setup_s":%s,"idle_closed":%s,"idle_held_s":%s,"idle_ok":%s,"rss_before_kib":%s,"rss_idle_kib":%s,"rss_after_kib":%s}' \
             "$round" "$cs" "$target" "$attempt" "$noisy" "$reason" "${CASE_CONNS[$cs]}" "$DURATION" \
             "$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" "$W_RC" \
             "${reqs:-null}" "${rps:-null}" "${bps:-null}" "${p50:-null}" "${p75:-null}" "${p90:-null}" "${p99:-null}" \
             "${serr:-0}" "${non2xx:-0}" $((p1 - p0)) $((b1 - b0)) "${W_CPU:-0}" "$CLK_TCK" \
-            "$phwm" "$bhwm" "${#ppids[@]}" "$others" "$steal" "$wrk_bound" "$WRK_THREADS")
+            "$phwm" "$bhwm" "${#ppids[@]}" "$others" "$steal" "$wrk_bound" "$WRK_THREADS" \
+            "$nidle" "${IDLE_OPEN:-0}" "${IDLE_SETUP_S:-null}" "$IDLE_CLOSED" "$IDLE_HELD_S" \
+            "$( ((nidle > 0)) && [[ -z $idle_err ]] && echo true || echo false)" "$rss0" "$rss_idle" "$rss1")
         recs+=("$rec")
         # score: a failed run loses to any noisy one; among noisy ones the quietest wins
-        if [[ -z $rps || $W_RC != 0 ]]; then scores+=(1000000); else
+        if [[ -z $rps || $W_RC != 0 || -n $idle_err ]]; then scores+=(1000000); else
             scores+=("$(awk -v o="$others" -v s="$steal" 'BEGIN {printf "%d", (o + s) * 1000}')"); fi
         summary[attempt]=$(printf '%-9s %-8s r%d  %10s req/s  p50 %sus  p99 %sus  others %s' \
             "$cs" "$target" "$round" "${rps:-FAIL}" "${p50:-?}" "${p99:-?}" "$others")
+        if ((nidle > 0)); then summary[attempt]+=$(awk -v a="$rss0" -v b="$rss1" -v n="$nidle" \
+            'BEGIN {printf "  idle RSS %+d KiB = %.0f B/conn", b - a, (b - a) * 1024 / n}'); fi
         if [[ -n $reason && $attempt -lt $MAX_ATTEMPTS ]] && { [[ $target == direct ]] || alive "${TPID[$target]}"; }; then
             log "redo $cs/$target round $round (attempt $attempt/$MAX_ATTEMPTS): $reason"
             continue
@@ -626,6 +802,7 @@ measure() {
             if ((i == best)); then echo "${recs[i]}" >>"$RUNS"; else echo "${recs[i]}" >>"$REDOS"; fi
         done
         log "${summary[best + 1]}"
+        stop_backend_copy
         return 0
     done
 }

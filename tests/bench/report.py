@@ -14,6 +14,7 @@ CASE_LABEL = {
     "close": "Connection: close c=50",
     "64k": "64 KiB body c=50",
     "c1000": "c=1000 keep-alive",
+    "idle1000": "1000 idle + c=50 keep-alive",
 }
 TARGET_ORDER = ["direct", "nginx", "haproxy", "proxyd"]
 
@@ -55,6 +56,15 @@ def summarise(runs):
         cpu_key = "backend_cpu_ticks" if target == "direct" else "proxy_cpu_ticks"
         rss_key = "backend_peak_rss_kib" if target == "direct" else "proxy_peak_rss_kib"
         rps = [r["rps"] for r in ok]
+        # idle1000: RSS growth of the server side (backend for direct) per held idle connection,
+        # from before opening them to after the wrk run with them still open; only runs in
+        # which every idle connection was opened and stayed open count
+        idle = [r for r in rs if r.get("idle_conns")]
+        idle_ok = [r for r in idle if r.get("idle_ok") and r.get("rss_after_kib") is not None
+                   and r.get("rss_before_kib") is not None]
+
+        def per_idle(r, key):
+            return (r[key] - r["rss_before_kib"]) * 1024.0 / r["idle_conns"]
         s = {
             "runs": len(rs),
             "ok_runs": len(ok),
@@ -71,6 +81,15 @@ def summarise(runs):
             "peak_rss_kib": med([r.get(rss_key) for r in ok]),
             "errors": sum((r.get("socket_errors") or 0) + (r.get("non_2xx") or 0) for r in rs),
         }
+        if idle:
+            s["idle_conns"] = idle[0]["idle_conns"]
+            s["idle_failed"] = len(idle) - len(idle_ok)
+            s["idle_bytes_per_conn"] = med([per_idle(r, "rss_after_kib") for r in idle_ok])
+            # the same before the wrk run, right after the idle connections were set up
+            s["idle_bytes_per_conn_before_load"] = med([per_idle(r, "rss_idle_kib") for r in idle_ok
+                                                        if r.get("rss_idle_kib") is not None])
+            s["rss_before_kib"] = med([r["rss_before_kib"] for r in idle_ok])
+            s["rss_after_kib"] = med([r["rss_after_kib"] for r in idle_ok])
         if s["rps"]:
             s["spread_pct"] = 100.0 * (s["rps_max"] - s["rps_min"]) / s["rps"]
         summary.setdefault(case, {})[target] = s
@@ -79,6 +98,13 @@ def summarise(runs):
 
 def ratio(a, b):
     if a is None or b in (None, 0):
+        return None
+    return a / b
+
+
+def pos_ratio(a, b):
+    """Ratio of two growths; none when either did not grow (RSS noise, not a figure)."""
+    if a is None or b is None or a <= 0 or b <= 0:
         return None
     return a / b
 
@@ -100,6 +126,9 @@ def ratios(summary):
                 k: ratio(p[k], q[k])
                 for k in ("rps", "bytes_per_s", "p50_us", "p99_us", "cpu_us_per_req", "peak_rss_kib")
             }
+            if "idle_bytes_per_conn" in p and "idle_bytes_per_conn" in q:
+                out[case][f"proxyd/{peer}"]["idle_bytes_per_conn"] = pos_ratio(
+                    p["idle_bytes_per_conn"], q["idle_bytes_per_conn"])
     return out
 
 
@@ -137,8 +166,9 @@ def table(meta, summary, rat):
         f"{meta['nginx']}; {meta['haproxy'].split(' - ')[0]}; rev {meta['repo_rev']}"
     )
     lines.append("")
-    lines.append("| case | target | req/s | spread | MB/s | p50 | p99 | CPU µs/req | peak RSS | vs direct |")
-    lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    lines.append("| case | target | req/s | spread | MB/s | p50 | p99 | CPU µs/req | peak RSS | "
+                 "bytes/idle conn | vs direct |")
+    lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for c in cases:
         ts = summary[c]
         for t in TARGET_ORDER:
@@ -154,24 +184,33 @@ def table(meta, summary, rat):
                 flag += " (wrk-bound)"
             if s["ok_runs"] < s["runs"]:
                 flag += f" ({s['runs'] - s['ok_runs']} failed)"
+            if s.get("idle_failed"):
+                flag += f" ({s['idle_failed']} idle failed)"
             vs = "1.00" if t == "direct" else fmt_ratio(rat[c].get(f"{t}/direct", {}).get("rps"))
             spread = "–" if s.get("spread_pct") is None or s["ok_runs"] < 2 else f"{s['spread_pct']:.0f}%"
             mbs = None if s["bytes_per_s"] is None else s["bytes_per_s"] / 1e6
             lines.append(
                 f"| {CASE_LABEL.get(c, c)} | {t}{flag} | {fmt_num(s['rps'])} | {spread} | "
                 f"{fmt_num(mbs, 1)} | {fmt_lat(s['p50_us'])} | {fmt_lat(s['p99_us'])} | "
-                f"{fmt_num(s['cpu_us_per_req'], 1)} | {fmt_rss(s['peak_rss_kib'])} | {vs} |"
+                f"{fmt_num(s['cpu_us_per_req'], 1)} | {fmt_rss(s['peak_rss_kib'])} | "
+                f"{fmt_num(s.get('idle_bytes_per_conn'))} | {vs} |"
             )
     lines.append("")
-    lines.append("CPU µs/req and peak RSS are the proxy's process tree; on the direct rows, the backend's.")
+    lines.append("CPU µs/req, peak RSS and bytes/idle conn are the proxy's process tree; on the direct rows, "
+                 "the backend's.")
+    if any("idle_conns" in s for ts in summary.values() for s in ts.values()):
+        lines.append("bytes/idle conn: (VmRSS with the idle connections open, after the wrk run - VmRSS "
+                     "before opening them) / idle connections; user-space memory only, kernel socket "
+                     "buffers are not in it.")
     if any(s["wrk_bound"] for ts in summary.values() for s in ts.values()):
         lines.append("(wrk-bound): wrk used > 90% of its core, so req/s there is the load generator's "
                      "limit; compare CPU µs/req on those rows.")
     lines.append("")
     lines.append("| case | proxyd/nginx req/s | proxyd/haproxy req/s | proxyd/nginx CPU/req | "
                  "proxyd/haproxy CPU/req | proxyd/nginx p99 | proxyd/haproxy p99 | "
-                 "proxyd/nginx RSS | proxyd/haproxy RSS |")
-    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+                 "proxyd/nginx RSS | proxyd/haproxy RSS | proxyd/nginx bytes/idle | "
+                 "proxyd/haproxy bytes/idle |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for c in cases:
         r = rat.get(c, {})
         n, h = r.get("proxyd/nginx", {}), r.get("proxyd/haproxy", {})
@@ -179,10 +218,12 @@ def table(meta, summary, rat):
             f"| {CASE_LABEL.get(c, c)} | {fmt_ratio(n.get('rps'))} | {fmt_ratio(h.get('rps'))} | "
             f"{fmt_ratio(n.get('cpu_us_per_req'))} | {fmt_ratio(h.get('cpu_us_per_req'))} | "
             f"{fmt_ratio(n.get('p99_us'))} | {fmt_ratio(h.get('p99_us'))} | "
-            f"{fmt_ratio(n.get('peak_rss_kib'))} | {fmt_ratio(h.get('peak_rss_kib'))} |"
+            f"{fmt_ratio(n.get('peak_rss_kib'))} | {fmt_ratio(h.get('peak_rss_kib'))} | "
+            f"{fmt_ratio(n.get('idle_bytes_per_conn'))} | {fmt_ratio(h.get('idle_bytes_per_conn'))} |"
         )
     lines.append("")
-    lines.append("req/s ratio > 1: proxyd is faster; CPU/req, p99 and RSS ratios < 1: proxyd is cheaper.")
+    lines.append("req/s ratio > 1: proxyd is faster; CPU/req, p99, RSS and bytes/idle ratios < 1: proxyd "
+                 "is cheaper.")
     for t, why in sorted(meta.get("skipped", {}).items()):
         lines.append(f"SKIPPED {t}: {why}")
     return "\n".join(lines)
