@@ -80,7 +80,7 @@ static int early_status(const struct conn *c, const struct h1_msg *m)
         mf->value_len == 1 && mf->value[0] == '0') {
         return 200;
     }
-    if (has_token_header(m, "via", c->w->proxy->cfg.node_id)) {
+    if (has_token_header(m, "via", c->w->proxy->via_id)) {
         return 400;
     }
     if (m->body == H1_BODY_LENGTH && c->ep->max_body > 0 && m->content_length > c->ep->max_body) {
@@ -184,6 +184,7 @@ static int build_head(struct conn *c, const struct h1_msg *m, const struct targe
     }
     a.client_ip = c->peer_ip;
     a.node_id = c->w->proxy->cfg.node_id;
+    a.via_id = c->w->proxy->via_id;
     a.trusted = headers_peer_trusted(c->ep, c->peer_family, c->peer_addr);
     a.websocket = websocket;
     a.zero_length = m->body == H1_BODY_NONE &&

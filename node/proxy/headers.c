@@ -103,7 +103,7 @@ char *headers_build_request(const struct req_head_args *a, uint32_t *out_len)
     }
     /* Each received field can grow by two bytes when re-serialised ("a:" + LF -> "a: " +
      * CRLF). */
-    b.cap = m->head_len + a->target_len + a->host_len + xff_len + strlen(a->node_id) * 2 +
+    b.cap = m->head_len + a->target_len + a->host_len + xff_len + strlen(a->node_id) + strlen(a->via_id) +
             strlen(a->client_ip) * 2 + a->fwd_host_len + 2 * (size_t)m->nheaders + 512;
     b.p = malloc(b.cap);
     b.len = 0;
@@ -177,7 +177,7 @@ char *headers_build_request(const struct req_head_args *a, uint32_t *out_len)
         put_field(&b, "X-Real-Ip", a->client_ip, strlen(a->client_ip));
     }
     puts_(&b, "Via: 1.1 ");
-    puts_(&b, a->node_id);
+    puts_(&b, a->via_id);
     puts_(&b, "\r\n\r\n");
     return finish(&b, out_len);
 }

@@ -19,7 +19,8 @@ struct req_head_args {
     uint32_t fwd_host_len;
     unsigned fwd_port;
     const char *client_ip;
-    const char *node_id;
+    const char *node_id; /* X-Forwarded-Server */
+    const char *via_id;  /* Via pseudonym */
     bool trusted;     /* keep the peer's X-Forwarded-* (trustedIPs / insecure) */
     bool websocket;   /* forward the WebSocket upgrade */
     bool zero_length; /* send "Content-Length: 0" for a bodiless POST/PUT/PATCH */

@@ -195,6 +195,9 @@ struct proxy {
     struct worker *workers;
     uint32_t nworkers;
     uint32_t nstarted; /* worker threads running (joined on shutdown) */
+    /* The Via pseudonym: the node id plus a random suffix drawn at start, so two deployments
+     * that both call a node "n1" never mistake each other for a loop (F8). */
+    char via_id[96];
     pthread_mutex_t mu; /* guards next_table and stop requests (control path only) */
     struct table *next_table;
     bool stop;

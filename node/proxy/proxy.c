@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "node/base/log.h"
@@ -84,6 +86,13 @@ int proxy_create(const struct proxy_config *cfg, struct table *table, struct pro
         return err_set(e, -ENOMEM, "out of memory");
     }
     pthread_mutex_init(&p->mu, NULL);
+    {
+        uint32_t r = 0;
+        if (getentropy(&r, sizeof r) != 0) {
+            r = (uint32_t)getpid() ^ (uint32_t)time(NULL);
+        }
+        snprintf(p->via_id, sizeof p->via_id, "%s-%08x", cfg->node_id, r);
+    }
     rc = copy_config(&p->cfg, cfg);
     if (rc != 0) {
         err_set(e, rc, "out of memory");

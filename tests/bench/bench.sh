@@ -468,6 +468,10 @@ cat >"$PD/static.yaml" <<EOF
 entryPoints:
   web:
     address: "127.0.0.1:$P_PROXYD"
+# Matches the nginx peer's "upstream { keepalive 1024; }" (Traefik's default is 200 idle per
+# server, which makes c=1000 reconnect to the backend constantly).
+serversTransport:
+  maxIdleConnsPerHost: 1024
 providers:
   file:
     filename: $PD/dynamic.yaml

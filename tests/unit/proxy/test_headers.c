@@ -32,6 +32,7 @@ static char *build(const char *raw, bool trusted, uint32_t *len)
     a.fwd_port = 80;
     a.client_ip = "10.1.2.3";
     a.node_id = "n1";
+    a.via_id = "n1-0000beef";
     a.trusted = trusted;
     a.zero_length = m.body == H1_BODY_NONE && m.method == H1_M_POST;
     char *out = headers_build_request(&a, len);
@@ -75,7 +76,7 @@ START_TEST(test_forwarded_untrusted_replaced)
     ck_assert_ptr_nonnull(strstr(h, "\r\nX-Forwarded-Host: a\r\n"));
     ck_assert_ptr_nonnull(strstr(h, "\r\nX-Forwarded-Port: 80\r\n"));
     ck_assert_ptr_nonnull(strstr(h, "\r\nX-Forwarded-Server: n1\r\n"));
-    ck_assert_ptr_nonnull(strstr(h, "\r\nVia: 1.1 n1\r\n"));
+    ck_assert_ptr_nonnull(strstr(h, "\r\nVia: 1.1 n1-0000beef\r\n"));
     free(h);
 }
 END_TEST
