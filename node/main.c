@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <uv.h>
 
+#include "node/admin/admin.h"
 #include "node/base/diag.h"
 #include "node/base/log.h"
 #include "node/node.h"
@@ -36,18 +37,44 @@ struct run {
     uv_signal_t sigterm;
     uv_signal_t sigint;
     uv_timer_t accept_grace;
+    uv_work_t drain;
     struct node *node;
+    struct admin *admin;
     bool stopping;
 };
+
+/* Draining blocks until the workers are done, so it runs on libuv's thread pool: the control
+ * loop stays free to answer /ping with 503 meanwhile. */
+static void drain_work(uv_work_t *w)
+{
+    struct run *r = w->data;
+    node_stop(r->node);
+}
+
+static void drain_done(uv_work_t *w, int status)
+{
+    struct run *r = w->data;
+    (void)status;
+    if (r->admin != NULL) {
+        admin_close(r->admin);
+    }
+    uv_close((uv_handle_t *)&r->sigterm, NULL);
+    uv_close((uv_handle_t *)&r->sigint, NULL);
+    uv_close((uv_handle_t *)&r->accept_grace, NULL);
+}
 
 static void stop_now(struct run *r)
 {
     log_info("stopping: finishing in-flight requests (grace %llu ms)",
              (unsigned long long)node_grace_ms(r->node));
-    node_stop(r->node);
-    uv_close((uv_handle_t *)&r->sigterm, NULL);
-    uv_close((uv_handle_t *)&r->sigint, NULL);
-    uv_close((uv_handle_t *)&r->accept_grace, NULL);
+    if (r->admin != NULL) {
+        admin_set_ready(r->admin, false);
+    }
+    r->drain.data = r;
+    if (uv_queue_work(&r->loop, &r->drain, drain_work, drain_done) != 0) {
+        drain_work(&r->drain);
+        drain_done(&r->drain, 0);
+    }
 }
 
 static void on_accept_grace(uv_timer_t *t)
@@ -70,6 +97,25 @@ static void on_signal(uv_signal_t *s, int signum)
         return;
     }
     stop_now(r);
+}
+
+/* The admin listener: /ping for probes; its token is read from admin.tokenFile or generated
+ * in the data directory (DESIGN.md "Defaults"). */
+static int start_admin(struct run *r, const struct static_config *sc)
+{
+    struct err e = {0, ""};
+    char *token = NULL, *path = NULL;
+    int rc = admin_token_load(sc->admin_token_file, sc->data_dir, &token, &path, &e);
+    if (rc == 0) {
+        log_info("admin token: %s", path);
+        rc = admin_start(&r->loop, sc->admin_address, token, CONCORD_VERSION, &r->admin, &e);
+    }
+    if (rc != 0) {
+        log_error("%s", e.msg);
+    }
+    free(token);
+    free(path);
+    return rc;
 }
 
 static int set_log_level(const char *s)
@@ -176,7 +222,7 @@ int main(int argc, char **argv)
     struct diags d;
     struct run r;
     struct err e = {0, ""};
-    int rc;
+    int rc, exit_code = 0;
 
     signal(SIGPIPE, SIG_IGN);
     if (parse_flags(argc, argv, &f) != 0) {
@@ -218,11 +264,18 @@ int main(int argc, char **argv)
     r.sigterm.data = r.sigint.data = r.accept_grace.data = &r;
     uv_signal_start(&r.sigterm, on_signal, SIGTERM);
     uv_signal_start(&r.sigint, on_signal, SIGINT);
-    rc = node_start(r.node);
+    rc = start_admin(&r, &sc);
+    if (rc == 0) {
+        rc = node_start(r.node);
+        if (rc != 0) {
+            log_error("starting workers: %s", uv_strerror(rc));
+        }
+    }
     if (rc != 0) {
-        log_error("starting workers: %s", uv_strerror(rc));
+        exit_code = 1;
         stop_now(&r);
     } else {
+        admin_set_ready(r.admin, true);
         log_info("proxyd %s ready", CONCORD_VERSION);
     }
     uv_run(&r.loop, UV_RUN_DEFAULT);
@@ -234,5 +287,5 @@ int main(int argc, char **argv)
         return 1;
     }
     log_info("stopped");
-    return 0;
+    return exit_code;
 }

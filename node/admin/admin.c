@@ -1,0 +1,384 @@
+/* Admin listener: /ping and /api/version for now, bearer-token checked, one request per
+ * connection (the API's callers are tools and probes, not browsers in a hurry). */
+#include "node/admin/admin.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "node/base/log.h"
+#include "node/http/h1_parse.h"
+#include "node/net/listen.h"
+
+#define ADMIN_BUF 8192
+#define ADMIN_MAX_HEADERS 64
+#define ADMIN_READ_MS 10000
+
+struct admin {
+    uv_tcp_t listener;
+    char *token;
+    char *version;
+    bool ready;
+    bool closing;
+    int handles; /* the listener plus open connections */
+};
+
+struct aconn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_write_t wreq;
+    struct admin *a;
+    char buf[ADMIN_BUF];
+    size_t len;
+    char *reply;
+    int handles;
+    bool done;
+};
+
+static void admin_unref(struct admin *a)
+{
+    if (--a->handles == 0) {
+        free(a->token);
+        free(a->version);
+        free(a);
+    }
+}
+
+static void on_aconn_closed(uv_handle_t *h)
+{
+    struct aconn *c = h->data;
+    if (--c->handles > 0) {
+        return;
+    }
+    struct admin *a = c->a;
+    free(c->reply);
+    free(c);
+    admin_unref(a);
+}
+
+static void aconn_close(struct aconn *c)
+{
+    if (c->done) {
+        return;
+    }
+    c->done = true;
+    uv_close((uv_handle_t *)&c->tcp, on_aconn_closed);
+    uv_close((uv_handle_t *)&c->timer, on_aconn_closed);
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+    (void)status;
+    aconn_close(req->data);
+}
+
+static void respond(struct aconn *c, int status, const char *reason, const char *ctype,
+                    const char *body)
+{
+    size_t blen = strlen(body);
+    size_t cap = blen + 256;
+    uv_buf_t b;
+    int n;
+    c->reply = malloc(cap);
+    if (c->reply == NULL) {
+        aconn_close(c);
+        return;
+    }
+    n = snprintf(c->reply, cap,
+                 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                 "Cache-Control: no-store\r\nConnection: close\r\n\r\n%s",
+                 status, reason, ctype, blen, body);
+    b = uv_buf_init(c->reply, (unsigned)n);
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->wreq.data = c;
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
+        aconn_close(c);
+    }
+}
+
+/* Constant-time comparison: the token must not leak through response timing. */
+static bool token_ok(const struct admin *a, const struct h1_msg *m)
+{
+    const struct h1_header *h = h1_find(m, "authorization");
+    size_t tl = strlen(a->token);
+    unsigned char diff = 0;
+    if (h == NULL || h->value_len != 7 + tl || strncasecmp(h->value, "Bearer ", 7) != 0) {
+        return false;
+    }
+    for (size_t i = 0; i < tl; i++) {
+        diff |= (unsigned char)(h->value[7 + i] ^ a->token[i]);
+    }
+    return diff == 0;
+}
+
+static void route(struct aconn *c, const struct h1_msg *m)
+{
+    struct admin *a = c->a;
+    char body[256];
+    const char *q = memchr(m->target, '?', m->target_len);
+    size_t plen = q ? (size_t)(q - m->target) : m->target_len;
+    if (plen == 5 && memcmp(m->target, "/ping", 5) == 0) {
+        if (a->ready) {
+            respond(c, 200, "OK", "text/plain; charset=utf-8", "OK");
+        } else {
+            respond(c, 503, "Service Unavailable", "text/plain; charset=utf-8",
+                    "starting or draining");
+        }
+        return;
+    }
+    if (!token_ok(a, m)) {
+        respond(c, 401, "Unauthorized", "application/json",
+                "{\"error\":\"missing or wrong bearer token\"}");
+        return;
+    }
+    if (plen == 12 && memcmp(m->target, "/api/version", 12) == 0 && m->method == H1_M_GET) {
+        snprintf(body, sizeof body, "{\"Version\":\"%s\",\"Codename\":\"concord\"}", a->version);
+        respond(c, 200, "OK", "application/json", body);
+        return;
+    }
+    respond(c, 404, "Not Found", "application/json", "{\"error\":\"no such endpoint\"}");
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct aconn *c = h->data;
+    (void)suggested;
+    buf->base = c->buf + c->len;
+    buf->len = sizeof c->buf - c->len;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct aconn *c = s->data;
+    struct h1_header hdrs[ADMIN_MAX_HEADERS];
+    struct h1_limits lim;
+    struct h1_msg m;
+    int rc;
+    (void)buf;
+    if (nread == 0) {
+        return;
+    }
+    if (nread < 0) {
+        aconn_close(c);
+        return;
+    }
+    c->len += (size_t)nread;
+    h1_limits_default(&lim);
+    lim.max_head = ADMIN_BUF;
+    rc = h1_parse_request(c->buf, c->len, &lim, hdrs, ADMIN_MAX_HEADERS, &m);
+    if (rc == 0 && c->len < sizeof c->buf) {
+        return;
+    }
+    if (rc <= 0) {
+        respond(c, 400, "Bad Request", "text/plain; charset=utf-8", "bad request");
+        return;
+    }
+    uv_timer_stop(&c->timer);
+    route(c, &m);
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    aconn_close(t->data);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct admin *a = server->data;
+    struct aconn *c;
+    if (status < 0 || a->closing || (c = calloc(1, sizeof *c)) == NULL) {
+        return;
+    }
+    c->a = a;
+    a->handles++;
+    c->handles = 2;
+    uv_tcp_init(server->loop, &c->tcp);
+    uv_timer_init(server->loop, &c->timer);
+    c->tcp.data = c;
+    c->timer.data = c;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        aconn_close(c);
+        return;
+    }
+    uv_timer_start(&c->timer, on_timeout, ADMIN_READ_MS, 0);
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+int admin_start(uv_loop_t *loop, const char *address, const char *token, const char *version,
+                struct admin **out, struct err *e)
+{
+    char host[256], shown[80];
+    struct sockaddr_storage ss;
+    socklen_t len;
+    const char *colon = strrchr(address, ':');
+    long port;
+    int fd, rc;
+    struct admin *a;
+
+    if (colon == NULL || (size_t)(colon - address) >= sizeof host) {
+        return err_set(e, -EINVAL, "admin address \"%s\": expected host:port", address);
+    }
+    memcpy(host, address, (size_t)(colon - address));
+    host[colon - address] = '\0';
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = '\0';
+    }
+    port = strtol(colon + 1, NULL, 10);
+    if (port < 0 || port > 65535) {
+        return err_set(e, -EINVAL, "admin address \"%s\": bad port", address);
+    }
+    rc = net_resolve(host, (uint16_t)port, &ss, &len, e);
+    if (rc != 0) {
+        return err_wrap(e, "admin: ");
+    }
+    fd = net_listen(&ss, len, false, 128, e);
+    if (fd < 0) {
+        return err_wrap(e, "admin: ");
+    }
+    a = calloc(1, sizeof *a);
+    if (a == NULL || (a->token = strdup(token)) == NULL ||
+        (a->version = strdup(version)) == NULL) {
+        close(fd);
+        if (a != NULL) {
+            free(a->token);
+        }
+        free(a);
+        return err_set(e, -ENOMEM, "out of memory");
+    }
+    a->handles = 1;
+    uv_tcp_init(loop, &a->listener);
+    a->listener.data = a;
+    rc = uv_tcp_open(&a->listener, fd);
+    if (rc == 0) {
+        rc = uv_listen((uv_stream_t *)&a->listener, 128, on_connection);
+    }
+    if (rc != 0) {
+        err_set(e, rc, "admin listen: %s", uv_strerror(rc));
+        admin_close(a);
+        return rc;
+    }
+    if (ss.ss_family == AF_INET) {
+        ((struct sockaddr_in *)&ss)->sin_port = htons(net_bound_port(fd));
+    } else {
+        ((struct sockaddr_in6 *)&ss)->sin6_port = htons(net_bound_port(fd));
+    }
+    net_format_addr((struct sockaddr *)&ss, shown, sizeof shown);
+    log_info("listener admin addr=%s", shown);
+    *out = a;
+    return 0;
+}
+
+void admin_set_ready(struct admin *a, bool ready)
+{
+    a->ready = ready;
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    admin_unref(h->data);
+}
+
+void admin_close(struct admin *a)
+{
+    a->closing = true;
+    a->ready = false;
+    uv_close((uv_handle_t *)&a->listener, on_listener_closed);
+    /* Open admin connections finish their one reply (or time out) on their own. */
+}
+
+static int read_token(const char *path, char **out, struct err *e)
+{
+    char line[512];
+    FILE *f = fopen(path, "r");
+    size_t n;
+    if (f == NULL) {
+        return err_set(e, -errno, "admin token file %s: %s", path, strerror(errno));
+    }
+    if (fgets(line, sizeof line, f) == NULL) {
+        line[0] = '\0';
+    }
+    fclose(f);
+    n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
+                     line[n - 1] == '\t')) {
+        line[--n] = '\0';
+    }
+    char *start = line;
+    while (*start == ' ' || *start == '\t') {
+        start++;
+    }
+    if (*start == '\0') {
+        return err_set(e, -EINVAL, "admin token file %s: empty first line", path);
+    }
+    *out = strdup(start);
+    return *out ? 0 : err_set(e, -ENOMEM, "out of memory");
+}
+
+static int mkdir_p(const char *dir, struct err *e)
+{
+    char tmp[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof tmp) {
+        return err_set(e, -EINVAL, "data directory \"%s\": bad path", dir);
+    }
+    memcpy(tmp, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (tmp[i] == '/' || tmp[i] == '\0') {
+            char c = tmp[i];
+            tmp[i] = '\0';
+            if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
+                return err_set(e, -errno, "creating %s: %s", tmp, strerror(errno));
+            }
+            tmp[i] = c;
+        }
+    }
+    return 0;
+}
+
+int admin_token_load(const char *path, const char *data_dir, char **out, char **used_path,
+                     struct err *e)
+{
+    char gen[4096];
+    unsigned char raw[32];
+    char hex[65];
+    int fd, rc;
+    if (path != NULL) {
+        *used_path = strdup(path);
+        return read_token(path, out, e);
+    }
+    rc = mkdir_p(data_dir, e);
+    if (rc != 0) {
+        return rc;
+    }
+    snprintf(gen, sizeof gen, "%s/admin.token", data_dir);
+    *used_path = strdup(gen);
+    fd = open(gen, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
+            close(fd);
+            unlink(gen);
+            return err_set(e, -EIO, "no randomness for the admin token");
+        }
+        for (size_t i = 0; i < sizeof raw; i++) {
+            snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+        }
+        hex[64] = '\n';
+        if (write(fd, hex, 65) != 65 || fsync(fd) != 0) {
+            rc = -errno;
+            close(fd);
+            unlink(gen);
+            return err_set(e, rc, "writing %s: %s", gen, strerror(-rc));
+        }
+        close(fd);
+    } else if (errno != EEXIST) {
+        return err_set(e, -errno, "creating %s: %s", gen, strerror(errno));
+    }
+    return read_token(gen, out, e);
+}
