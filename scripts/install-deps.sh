@@ -27,7 +27,8 @@ TEST_PKGS=(
     check                  # unit tests, one forked binary per test file
     clang libclang-rt-14-dev # libFuzzer and the clang sanitizer runtimes
     python3                # tests/integration runs with /usr/bin/python3
-    curl git procps util-linux # curl for smoke checks, git, ps/kill, taskset
+    curl git procps util-linux # curl for smoke checks, git, ps/kill, taskset, unshare
+    iproute2               # ip: loopback in the private network namespace of test_defaults
 )
 # Benchmarks only (tests/bench): load generator and the peers we compare against.
 BENCH_PKGS=(

@@ -3,19 +3,7 @@
 
 #include <string.h>
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
+#include "node/base/str.h"
 
 static int is_unreserved(int c)
 {
@@ -86,8 +74,8 @@ int uri_normalize_path(const char *in, size_t len, char *out)
             if (i + 2 >= len) {
                 return -400;
             }
-            hi = hexval(in[i + 1]);
-            lo = hexval(in[i + 2]);
+            hi = str_hexval(in[i + 1]);
+            lo = str_hexval(in[i + 2]);
             if (hi < 0 || lo < 0) {
                 return -400;
             }

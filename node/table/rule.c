@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "node/base/str.h"
+
 #define NONE UINT32_MAX
 
 enum rkind {
@@ -170,26 +172,12 @@ static int pool_put_utf8(struct parser *p, uint32_t cp)
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Reads `ndigits` digits of base 8 or 16 at p->pos into *v. */
 static bool read_digits(struct parser *p, int ndigits, int base, uint32_t *v)
 {
     *v = 0;
     for (int i = 0; i < ndigits; i++) {
-        int d = hexval(p->s[p->pos]);
+        int d = str_hexval(p->s[p->pos]);
         if (d < 0 || d >= base) {
             return false;
         }
