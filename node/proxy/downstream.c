@@ -242,6 +242,10 @@ void conn_arm_timer(struct conn *c)
         deadline = now + LINGER_MS;
     } else if (c->write_pending && ep->write_timeout_ms > 0) {
         deadline = now + ep->write_timeout_ms;
+    } else if (c->write_pending && c->state != C_TUNNEL && ep->idle_timeout_ms > 0) {
+        /* writeTimeout 0 (Traefik's default) must not let a client that never reads hold a
+         * connection forever (G6): a write that makes no progress for idleTimeout ends it. */
+        deadline = now + ep->idle_timeout_ms;
     } else if (c->state == C_IDLE && ep->idle_timeout_ms > 0) {
         deadline = now + ep->idle_timeout_ms;
     } else if (c->state == C_HEAD && ep->read_header_timeout_ms > 0) {

@@ -287,7 +287,7 @@ void exchange_start(struct conn *c, const struct h1_msg *m)
         h1_chunked_init(&x->req_ck);
     }
     conn_arm_timer(c); /* from the head deadline to the body deadline */
-    x->up = upstream_get(c->w, x->server, c, &err);
+    x->up = upstream_get(c->w, x->server, c, is_idempotent(x->method), &err);
     if (x->up == NULL) {
         conn_reply(c, 502, true);
         return;
@@ -491,7 +491,7 @@ static bool try_retry(struct conn *c)
     upstream_close(x->up);
     x->head_sent = false;
     x->resp_timer_armed = false;
-    x->up = upstream_get(c->w, x->server, c, &err);
+    x->up = upstream_get(c->w, x->server, c, is_idempotent(x->method), &err);
     if (x->up == NULL) {
         return false;
     }

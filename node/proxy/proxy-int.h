@@ -245,8 +245,9 @@ void exchange_upstream_eof(struct conn *c);
 void tunnel_pump(struct conn *c);
 
 /* upstream.c */
+/* `safe`: the request may be retried on another connection if this one turns out stale. */
 struct upconn *upstream_get(struct worker *w, const struct table_server *s, struct conn *owner,
-                            int *err);
+                            bool safe, int *err);
 void upstream_release(struct upconn *u, bool keepalive);
 void upstream_close(struct upconn *u);
 void upstream_read_start(struct upconn *u);

@@ -1,7 +1,9 @@
 /* Upstream connections: connect with a deadline, per-worker idle pools keyed by server
  * address (so pools survive table swaps), response and idle timers. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "node/base/log.h"
 #include "node/proxy/proxy-int.h"
@@ -160,8 +162,23 @@ static void on_connect(uv_connect_t *req, int status)
     exchange_upstream_ready(c);
 }
 
+/* A request that may not be retried (POST, PATCH) must not be sent on a connection whose
+ * FIN is already queued but not yet read by the loop: a non-blocking peek tells. One syscall,
+ * paid only by those requests. */
+static bool still_open(struct upconn *u)
+{
+    char b;
+    int fd;
+    ssize_t n;
+    if (uv_fileno((uv_handle_t *)&u->tcp, &fd) != 0) {
+        return false;
+    }
+    n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 struct upconn *upstream_get(struct worker *w, const struct table_server *s, struct conn *owner,
-                            int *err)
+                            bool safe, int *err)
 {
     const struct proxy_config *cfg = &w->proxy->cfg;
     struct pool *p;
@@ -176,8 +193,12 @@ struct upconn *upstream_get(struct worker *w, const struct table_server *s, stru
         *err = UV_ENOMEM;
         return NULL;
     }
-    if (!dlist_empty(&p->idle)) {
+    while (!dlist_empty(&p->idle)) {
         u = DLIST_ENTRY(p->idle.next, struct upconn, link);
+        if (!safe && !still_open(u)) {
+            upstream_close(u); /* the server closed it in this very tick */
+            continue;
+        }
         dlist_remove(&u->link);
         p->nidle--;
         u->state = UP_BUSY;

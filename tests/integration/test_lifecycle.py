@@ -81,3 +81,61 @@ def test_weighted_round_robin_shares():
     finally:
         for be in (a, b, z):
             be.stop()
+
+
+
+def test_post_after_backend_closed_idle_connection():
+    """A backend answers with keep-alive framing and then closes (no Connection: close), as
+    servers do when their idle timer fires. A POST sent a moment later must go out on a fresh
+    connection (POST is never retried, H6): the pooled connection's EOF was noticed while it was
+    idle, so the POST gets a 200, never a 502."""
+    def resp(req):
+        r = simple_response(b"%s %s" % (req.method, req.target))
+        r.close = req.method == b"GET"
+        return r
+    with Env(backends={"A": FakeBackend("A", responder=resp)}) as env:
+        c = env.client(timeout=5)
+        for i in range(10):
+            c.send(b"GET /g%d HTTP/1.1\r\nHost: a\r\n\r\n" % i)
+            check(c.read_response().status == 200, "round %d: GET failed" % i)
+            time.sleep(0.1)
+            c.send(b"POST /p%d HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi" % i)
+            r = c.read_response(method=b"POST")
+            check(r.status == 200 and r.body == b"POST /p%d" % i,
+                  "round %d: POST after the backend closed its idle connection got %s %r"
+                  % (i, r.status, r.body))
+
+
+def test_stalled_write_closed_after_idle_timeout_without_write_timeout():
+    """writeTimeout 0 (Traefik's default): a client that never reads a large response must still
+    lose its connection once the write makes no progress for idleTimeout (1s here)."""
+    size = 64 << 20
+    piece = b"x" * 65536
+
+    def resp(req):
+        def gen():
+            yield b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size
+            for _ in range(size // len(piece)):
+                yield piece
+        from lib.backend import Reply
+        return Reply(gen())
+    ep = {"transport": {"respondingTimeouts": {"writeTimeout": "0", "idleTimeout": "1s"}}}
+    with Env(backends={"A": FakeBackend("A", responder=resp)}, entrypoint=ep) as env:
+        c = env.client(rcvbuf=4096, timeout=20)
+        c.send(b"GET /big HTTP/1.1\r\nHost: a\r\n\r\n")
+        t0 = time.monotonic()
+        upstream = None
+        while time.monotonic() - t0 < 10:
+            conns = env.A.connections()
+            if conns and upstream is None:
+                upstream = conns[-1]
+            if upstream is not None and upstream.closed:
+                break
+            time.sleep(0.05)
+        check(upstream is not None and upstream.closed,
+              "upstream still open %.1fs after the client stopped reading"
+              % (time.monotonic() - t0))
+        deadline = time.monotonic() + 5
+        while not c.eof and time.monotonic() < deadline:
+            c.recv_available(0.2)
+        check(c.eof, "client connection still open with a stalled write and writeTimeout 0")
