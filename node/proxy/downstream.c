@@ -1,5 +1,6 @@
 /* Client connections: accept, read request heads, local replies, keep-alive, timeouts,
  * lingering close. The exchange itself (routing, upstream, bodies) is in exchange.c. */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +122,8 @@ static void on_client_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
         buf->len = 0;
         return;
     }
+    /* Reading implies no pending upstream write points into this buffer, so it may move. */
+    assert(c->x.up == NULL || !(c->x.up->write_pending && c->x.up->pins_client));
     if (c->in.end == c->in.cap && c->in.start > 0) {
         iobuf_compact(&c->in);
     }
@@ -516,8 +519,8 @@ static void on_client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (c->lingering) {
         c->in.start = c->in.end = 0;
-        c->nreq += (uint32_t)nread; /* reused as a byte count while lingering */
-        if (c->nreq > LINGER_MAX_BYTES) {
+        c->linger_bytes += (uint32_t)nread;
+        if (c->linger_bytes > LINGER_MAX_BYTES) {
             conn_close(c);
         }
         return;

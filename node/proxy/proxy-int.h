@@ -145,6 +145,7 @@ struct conn {
     bool lingering;      /* final reply sent, write side shut: discard input until EOF */
     int handles;
     uint32_t nreq;
+    uint32_t linger_bytes; /* discarded while lingering; past a bound the close is immediate */
     uint64_t head_start_ms; /* when the first byte of the current head arrived */
     uint64_t req_start_ms;
     uint64_t accepted_ms;

@@ -1,5 +1,6 @@
 /* Upstream connections: connect with a deadline, per-worker idle pools keyed by server
  * address (so pools survive table swaps), response and idle timers. */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,7 @@ static void on_up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
         return;
     }
     /* Reading implies no pending client write points into this buffer, so it may move. */
+    assert(u->owner == NULL || !(u->owner->write_pending && u->owner->pins_up));
     if (u->in.end == u->in.cap && u->in.start > 0) {
         iobuf_compact(&u->in);
     }
