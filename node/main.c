@@ -70,6 +70,7 @@ static void stop_now(struct run *r)
     if (r->admin != NULL) {
         admin_set_ready(r->admin, false);
     }
+    node_unwatch(r->node);
     r->drain.data = r;
     if (uv_queue_work(&r->loop, &r->drain, drain_work, drain_done) != 0) {
         drain_work(&r->drain);
@@ -269,6 +270,8 @@ int main(int argc, char **argv)
         rc = node_start(r.node);
         if (rc != 0) {
             log_error("starting workers: %s", uv_strerror(rc));
+        } else {
+            rc = node_watch(r.node, &r.loop);
         }
     }
     if (rc != 0) {

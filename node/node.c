@@ -14,10 +14,14 @@
 #include "node/table/compile.h"
 #include "providers/decode.h"
 #include "providers/file.h"
+#include "providers/file_watch.h"
 
 struct node {
+    const struct static_config *sc; /* owned by the caller, outlives the node */
     struct proxy *proxy;
-    struct table *table;
+    struct table *table; /* the generation last published */
+    uint64_t generation;
+    struct file_watch *watch;
     uint64_t grace_ms;
     uint64_t accept_grace_ms;
     char **ep_names;
@@ -61,27 +65,29 @@ static void to_proxy_entrypoint(const struct entrypoint_config *in, struct proxy
     o->fd = -1;
 }
 
-/* Builds the first table from the file provider (an empty table when none is configured). */
-static int build_table(struct node *n, const struct static_config *sc, struct err *e)
+/* Compiles the file provider's current content (an empty config when none is configured)
+ * into a new table generation. A document that does not parse is refused here, so the caller
+ * keeps its running table. */
+static int compile_current(struct node *n, struct table **out, struct err *e)
 {
     Concord__Config__Config empty = CONCORD__CONFIG__CONFIG__INIT;
     Concord__Config__Config *cfg = NULL;
     struct table_source src = {.ns = "file", .cfg = &empty};
     struct table_compile_opts o = {.entrypoints = (const char *const *)n->ep_names,
                                    .n_entrypoints = n->n_eps,
-                                   .generation = 1};
+                                   .generation = n->generation + 1};
     struct diags d;
     int rc = 0;
 
     diags_init(&d);
-    if (sc->file.enabled) {
-        rc = file_provider_load(&sc->file, &cfg, &d);
+    if (n->sc->file.enabled) {
+        rc = file_provider_load(&n->sc->file, &cfg, &d);
         if (cfg != NULL) {
             src.cfg = cfg;
         }
     }
     if (rc == 0) {
-        rc = table_compile(&src, 1, &o, &n->table, &d);
+        rc = table_compile(&src, 1, &o, out, &d);
     }
     log_diags(&d);
     diags_fini(&d);
@@ -89,10 +95,48 @@ static int build_table(struct node *n, const struct static_config *sc, struct er
     if (rc != 0) {
         return err_set(e, rc, "the dynamic configuration could not be loaded");
     }
+    n->generation++;
     log_info("routing table generation %llu: %u router(s), %u server(s)",
-             (unsigned long long)table_generation(n->table), table_nrouters(n->table),
-             table_nservers(n->table));
+             (unsigned long long)table_generation(*out), table_nrouters(*out),
+             table_nservers(*out));
     return 0;
+}
+
+static void on_file_change(void *arg)
+{
+    struct node *n = arg;
+    struct table *t = NULL;
+    struct err e = {0, ""};
+    if (compile_current(n, &t, &e) != 0) {
+        log_error("file provider: %s; the running table stays", e.msg);
+        return;
+    }
+    proxy_set_table(n->proxy, t);
+    table_unref(n->table);
+    n->table = t;
+}
+
+int node_watch(struct node *n, uv_loop_t *loop)
+{
+    struct err e = {0, ""};
+    int rc;
+    if (!n->sc->file.enabled || !n->sc->file.watch) {
+        return 0;
+    }
+    rc = file_watch_start(loop, &n->sc->file, n->sc->providers_throttle_ms, on_file_change, n,
+                          &n->watch, &e);
+    if (rc != 0) {
+        log_error("file provider: %s", e.msg);
+    }
+    return rc;
+}
+
+void node_unwatch(struct node *n)
+{
+    if (n->watch != NULL) {
+        file_watch_stop(n->watch);
+        n->watch = NULL;
+    }
 }
 
 int node_create(const struct static_config *sc, struct node **out, struct err *e)
@@ -130,7 +174,8 @@ int node_create(const struct static_config *sc, struct node **out, struct err *e
     pc.response_timeout_ms = sc->transport.response_header_timeout_ms;
     pc.upstream_idle_timeout_ms = sc->transport.idle_conn_timeout_ms;
 
-    rc = build_table(n, sc, e);
+    n->sc = sc;
+    rc = compile_current(n, &n->table, e);
     if (rc != 0) {
         goto err_after_alloc;
     }

@@ -4,6 +4,7 @@
 #define CONCORD_NODE_H
 
 #include <stdint.h>
+#include <uv.h>
 
 #include "node/base/err.h"
 #include "providers/static_config.h"
@@ -14,6 +15,11 @@ struct node;
  * Errors: -EINVAL (configuration; details already logged), -errno from binding. */
 int node_create(const struct static_config *sc, struct node **out, struct err *e);
 int node_start(struct node *n);
+/* Watches the file provider's source (when `providers.file.watch`) and hot-swaps the table on
+ * every change that compiles; a change that does not parse keeps the running table. */
+int node_watch(struct node *n, uv_loop_t *loop);
+/* Stops watching (on the loop's thread, before node_stop). */
+void node_unwatch(struct node *n);
 /* Graceful stop (blocks until the workers are done). */
 void node_stop(struct node *n);
 void node_destroy(struct node *n);

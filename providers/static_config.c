@@ -64,6 +64,7 @@ void static_config_defaults(struct static_config *c)
     c->transport.response_header_timeout_ms = 60000;
     c->transport.idle_conn_timeout_ms = 90000;
     c->providers_throttle_ms = 2000;
+    c->file.watch = true; /* Traefik's default */
     c->admin_address = xstrdup("127.0.0.1:9900");
     c->node_id = xstrdup("n1");
     c->data_dir = xstrdup("./concord-data");

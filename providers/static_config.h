@@ -68,7 +68,7 @@ struct file_provider_config {
     bool enabled;
     char *filename;  /* absolute or relative to the static file's folder, resolved */
     char *directory; /* idem */
-    bool watch;
+    bool watch; /* default true, as in Traefik */
 };
 
 struct static_config {

@@ -57,7 +57,7 @@ START_TEST(defaults)
     ck_assert(!c.file.enabled);
     ck_assert_ptr_null(c.file.filename);
     ck_assert_ptr_null(c.file.directory);
-    ck_assert(!c.file.watch);
+    ck_assert(c.file.watch); /* Traefik's default */
     ck_assert_uint_eq(c.providers_throttle_ms, 2000);
     ck_assert_str_eq(c.admin_address, "127.0.0.1:9900");
     ck_assert_ptr_null(c.admin_token_file);
