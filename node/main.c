@@ -245,18 +245,18 @@ int main(int argc, char **argv)
         static_config_fini(&sc);
         return 2;
     }
+    if (f.check) {
+        rc = node_check(&sc);
+        static_config_fini(&sc);
+        printf("%s\n", rc == 0 ? "configuration OK" : "configuration has errors");
+        return rc == 0 ? 0 : 1;
+    }
     memset(&r, 0, sizeof r);
     rc = node_create(&sc, &r.node, &e);
     if (rc != 0) {
         log_error("%s", e.msg);
         static_config_fini(&sc);
         return 1;
-    }
-    if (f.check) {
-        node_destroy(r.node);
-        static_config_fini(&sc);
-        printf("configuration OK\n");
-        return 0;
     }
     uv_loop_init(&r.loop);
     uv_signal_init(&r.loop, &r.sigterm);

@@ -65,10 +65,19 @@ static void to_proxy_entrypoint(const struct entrypoint_config *in, struct proxy
     o->fd = -1;
 }
 
+static int compile_source(struct node *n, struct table **out, size_t *nerrors, struct err *e);
+
 /* Compiles the file provider's current content (an empty config when none is configured)
  * into a new table generation. A document that does not parse is refused here, so the caller
  * keeps its running table. */
 static int compile_current(struct node *n, struct table **out, struct err *e)
+{
+    size_t nerrors;
+    return compile_source(n, out, &nerrors, e);
+}
+
+/* out == NULL: a dry run (nothing built, nothing counted as a generation). */
+static int compile_source(struct node *n, struct table **out, size_t *nerrors, struct err *e)
 {
     Concord__Config__Config empty = CONCORD__CONFIG__CONFIG__INIT;
     Concord__Config__Config *cfg = NULL;
@@ -90,10 +99,14 @@ static int compile_current(struct node *n, struct table **out, struct err *e)
         rc = table_compile(&src, 1, &o, out, &d);
     }
     log_diags(&d);
+    *nerrors = d.nerrors;
     diags_fini(&d);
     decode_config_free(cfg);
     if (rc != 0) {
         return err_set(e, rc, "the dynamic configuration could not be loaded");
+    }
+    if (out == NULL) {
+        return 0;
     }
     n->generation++;
     log_info("routing table generation %llu: %u router(s), %u server(s)",
@@ -224,4 +237,29 @@ uint64_t node_grace_ms(const struct node *n)
 uint64_t node_accept_grace_ms(const struct node *n)
 {
     return n->accept_grace_ms;
+}
+
+int node_check(const struct static_config *sc)
+{
+    struct node n;
+    struct err e = {0, ""};
+    size_t nerrors = 0;
+    int rc;
+    memset(&n, 0, sizeof n);
+    n.sc = sc;
+    n.n_eps = sc->n_entrypoints;
+    n.ep_names = calloc(n.n_eps + 1, sizeof *n.ep_names);
+    if (n.ep_names == NULL) {
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < n.n_eps; i++) {
+        n.ep_names[i] = sc->entrypoints[i].name;
+    }
+    rc = compile_source(&n, NULL, &nerrors, &e);
+    free(n.ep_names);
+    if (rc != 0) {
+        log_error("%s", e.msg);
+        return 1;
+    }
+    return nerrors > 0 ? 1 : 0;
 }

@@ -14,6 +14,10 @@ struct node;
 /* Loads the dynamic configuration, compiles the first table and binds every listener.
  * Errors: -EINVAL (configuration; details already logged), -errno from binding. */
 int node_create(const struct static_config *sc, struct node **out, struct err *e);
+/* `--check`: loads and compiles the dynamic configuration as a dry run (no socket is bound).
+ * Returns 0 when nothing has an error, 1 otherwise (diagnostics are logged). */
+int node_check(const struct static_config *sc);
+
 int node_start(struct node *n);
 /* Watches the file provider's source (when `providers.file.watch`) and hot-swaps the table on
  * every change that compiles; a change that does not parse keeps the running table. */

@@ -21,6 +21,7 @@ BUILD_PKGS=(
     libprotobuf-c-dev protobuf-c-compiler # config, raft log and snapshot formats
     libyaml-dev            # Traefik-compatible YAML with line:col marks
     libssl-dev             # TLS and hashes (OpenSSL 3)
+    libpcre2-dev           # regex matchers of router rules (RE2 syntax, match limits)
 )
 # Tests: unit tests (check), fuzzing (clang + libFuzzer), the integration runner and its tools.
 TEST_PKGS=(

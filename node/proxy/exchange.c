@@ -195,10 +195,10 @@ static int build_head(struct conn *c, const struct h1_msg *m, const struct targe
 }
 
 /* Routing: normalised host and path (the query is not part of path matchers; "*" routes as
- * "/"). */
-static const struct table_router *route(struct conn *c, const struct target *t,
-                                        const char *authority, uint32_t authority_len,
-                                        int *status)
+ * "/"), method, header lines, raw query and client address. */
+static const struct table_router *route(struct conn *c, const struct h1_msg *m,
+                                        const struct target *t, const char *authority,
+                                        uint32_t authority_len, int *status)
 {
     char hostbuf[256];
     struct table_request r;
@@ -213,6 +213,16 @@ static const struct table_router *route(struct conn *c, const struct target *t,
     r.path = t->buf[0] == '*' ? "/" : t->buf;
     r.path_len = t->buf[0] == '*' ? 1 : t->path_len;
     r.entrypoint = c->ep_index;
+    r.method = m->method_str;
+    r.method_len = m->method_len;
+    r.headers = m->headers;
+    r.nheaders = m->nheaders;
+    if (t->len > t->path_len && t->buf[t->path_len] == '?') {
+        r.query = t->buf + t->path_len + 1;
+        r.query_len = t->len - t->path_len - 1;
+    }
+    r.client_family = c->peer_family;
+    memcpy(r.client_addr, c->peer_addr, sizeof r.client_addr);
     rt = c->w->table ? table_match(c->w->table, &r) : NULL;
     *status = rt ? 0 : 404;
     return rt;
@@ -250,7 +260,7 @@ void exchange_start(struct conn *c, const struct h1_msg *m)
         conn_reply(c, status, true);
         return;
     }
-    rt = route(c, &t, authority ? authority : "", authority_len, &status);
+    rt = route(c, m, &t, authority ? authority : "", authority_len, &status);
     if (rt == NULL || rt->service == NULL || rt->service->nservers == 0) {
         free(t.buf);
         c->in.start += m->head_len;

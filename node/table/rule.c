@@ -1,14 +1,22 @@
 /* Rule expressions: a recursive-descent parser into a flat node array, and its evaluator. */
 #include "node/table/rule.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "node/base/str.h"
+#include "node/http/h1_parse.h"
 
 #define NONE UINT32_MAX
 
@@ -21,13 +29,29 @@ enum rkind {
     R_HOST_ANY,    /* Host(`*`): every request */
     R_PATH,        /* exact routing path */
     R_PATH_PREFIX, /* plain string prefix of the routing path */
+    R_HOST_RE,     /* regex `re` on the host, unanchored */
+    R_PATH_RE,     /* regex `re` on the routing path, unanchored */
+    R_METHOD,      /* arg 0: upper-cased method, compared case-sensitively */
+    R_HEADER,      /* any line named arg 0 (any case) has exactly the value arg 1 */
+    R_HEADER_RE,   /* any line named arg 0 has a value matching `re` */
+    R_QUERY,       /* any value of key arg 0 equals arg 1 (length 0 in the one-arg form) */
+    R_QUERY_RE,    /* any value of key arg 0 matches `re` */
+    R_CLIENT_IP,   /* arg 1: 16-byte address (IPv4 mapped to ::ffff:a.b.c.d) + prefix bits */
 };
+
+/* Limits on one regex match, so that a pattern that backtracks badly (`(a+)+$`) gives up
+ * quickly instead of stalling a worker; a match that hits one counts as no match. */
+#define RE_MATCH_LIMIT 200000u /* pcre2 backtracking steps */
+#define RE_DEPTH_LIMIT 10000u  /* nested backtracking frames */
+#define RE_HEAP_LIMIT 1024u    /* KiB of backtracking frames per thread */
 
 /* One node; children of AND/OR/NOT are chained through `next`. Matcher arguments live in the
  * rule's string pool as (offset, length) pairs, so a rule is a single allocation. */
 struct rnode {
     uint8_t kind;
-    uint8_t def; /* index in matchers[] for matcher nodes */
+    uint8_t def;   /* index in matchers[] for matcher nodes */
+    uint8_t nargs; /* as written, for rule_format */
+    uint32_t re;   /* regex kinds: index in rule->re */
     uint32_t child;
     uint32_t next;
     uint32_t off[2];
@@ -37,6 +61,8 @@ struct rnode {
 struct rule {
     uint32_t nnodes;
     uint32_t root;
+    uint32_t nre;
+    pcre2_code **re; /* compiled regexes, owned; read-only once parsed (pcre2 allows sharing) */
     const char *pool;
     struct rnode node[];
 };
@@ -48,6 +74,8 @@ struct parser {
     uint32_t n, cap;
     char *pool;
     size_t plen, pcap;
+    pcre2_code **re;
+    uint32_t nre, recap;
     struct err *e;
     int rc; /* first error; the parse functions return NONE once it is set */
 };
@@ -63,8 +91,16 @@ typedef int (*build_fn)(struct parser *p, struct rnode *n, const struct arg *a);
 static int build_host(struct parser *p, struct rnode *n, const struct arg *a);
 static int build_path(struct parser *p, struct rnode *n, const struct arg *a);
 static int build_prefix(struct parser *p, struct rnode *n, const struct arg *a);
+static int build_host_re(struct parser *p, struct rnode *n, const struct arg *a);
+static int build_path_re(struct parser *p, struct rnode *n, const struct arg *a);
+static int build_method(struct parser *p, struct rnode *n, const struct arg *a);
+static int build_header(struct parser *p, struct rnode *n, const struct arg *a);
+static int build_header_re(struct parser *p, struct rnode *n, const struct arg *a);
+static int build_query(struct parser *p, struct rnode *n, const struct arg *a);
+static int build_query_re(struct parser *p, struct rnode *n, const struct arg *a);
+static int build_client_ip(struct parser *p, struct rnode *n, const struct arg *a);
 
-/* Every v3 matcher Traefik knows; those without a builder come with the next issues. */
+/* Every v3 matcher Traefik knows. */
 /* clang-format off */
 static const struct matcher_def {
     const char *name;
@@ -74,14 +110,14 @@ static const struct matcher_def {
     {"Host", 1, 1, build_host},
     {"Path", 1, 1, build_path},
     {"PathPrefix", 1, 1, build_prefix},
-    {"HostRegexp", 1, 1, NULL},
-    {"PathRegexp", 1, 1, NULL},
-    {"Method", 1, 1, NULL},
-    {"Header", 2, 2, NULL},
-    {"HeaderRegexp", 2, 2, NULL},
-    {"Query", 1, 2, NULL},
-    {"QueryRegexp", 1, 2, NULL},
-    {"ClientIP", 1, 1, NULL},
+    {"HostRegexp", 1, 1, build_host_re},
+    {"PathRegexp", 1, 1, build_path_re},
+    {"Method", 1, 1, build_method},
+    {"Header", 2, 2, build_header},
+    {"HeaderRegexp", 2, 2, build_header_re},
+    {"Query", 1, 2, build_query},
+    {"QueryRegexp", 1, 2, build_query_re},
+    {"ClientIP", 1, 1, build_client_ip},
 };
 /* clang-format on */
 
@@ -380,6 +416,7 @@ static uint32_t parse_matcher(struct parser *p)
         return NONE;
     }
     p->nodes[i].def = (uint8_t)def;
+    p->nodes[i].nargs = (uint8_t)nargs;
     for (unsigned k = 0; k < nargs; k++) {
         if (a[k].len == 0) {
             fail(p, a[k].col, "%s: empty value", m->name);
@@ -485,6 +522,10 @@ static int finish(struct parser *p, uint32_t root, struct rule **out)
     }
     r->nnodes = p->n;
     r->root = root;
+    r->nre = p->nre;
+    r->re = p->re; /* ownership moves to the rule */
+    p->re = NULL;
+    p->nre = 0;
     memcpy(r->node, p->nodes, nodes);
     char *pool = (char *)r->node + nodes;
     if (p->plen > 0) {
@@ -522,6 +563,10 @@ int rule_parse(const char *text, struct rule **out, struct err *e)
 out:
     free(p.nodes);
     free(p.pool);
+    for (uint32_t i = 0; i < p.nre; i++) {
+        pcre2_code_free(p.re[i]);
+    }
+    free(p.re);
     return rc;
 }
 
@@ -581,7 +626,586 @@ static int build_prefix(struct parser *p, struct rnode *n, const struct arg *a)
     return build_path_kind(p, n, a, R_PATH_PREFIX);
 }
 
+/* ---- Regexes: RE2 syntax on PCRE2. ---- */
+
+/* Length of a valid RE2 repeat "{n}", "{n,}" or "{n,m}" at s (0 when `{` is a literal, as in
+ * RE2); *ok is false when a count is above RE2's 1000 or m < n. */
+static size_t repeat_len(const char *s, size_t n, bool *ok)
+{
+    size_t i = 1;
+    long lo = 0, hi = -1;
+    *ok = true;
+    if (i >= n || s[i] < '0' || s[i] > '9') {
+        return 0;
+    }
+    while (i < n && s[i] >= '0' && s[i] <= '9') {
+        lo = lo > 100000 ? lo : lo * 10 + (s[i++] - '0');
+    }
+    hi = lo;
+    if (i < n && s[i] == ',') {
+        i++;
+        hi = -1;
+        if (i < n && s[i] >= '0' && s[i] <= '9') {
+            hi = 0;
+            while (i < n && s[i] >= '0' && s[i] <= '9') {
+                hi = hi > 100000 ? hi : hi * 10 + (s[i++] - '0');
+            }
+        }
+    }
+    if (i >= n || s[i] != '}') {
+        return 0;
+    }
+    *ok = lo <= 1000 && hi <= 1000 && (hi < 0 || hi >= lo);
+    return i + 1;
+}
+
+/* Finds the first construct of `s` that PCRE2 accepts but RE2 (Go's regexp) does not:
+ * backreferences, lookaround, atomic groups, possessive or nested quantifiers, recursion,
+ * conditionals, verbs, comments, and escapes RE2 lacks. Writes its description to `what` and
+ * returns true. What RE2 refuses and PCRE2 refuses too is left to pcre2_compile. */
+static bool re2_lacks(const char *s, size_t n, char *what, size_t wsize)
+{
+    static const char go_escapes[] = "AbBdDsSwWzpPaftnrvx";
+    size_t i = 0;
+    bool in_class = false;
+    int quant = 0; /* 1: just after a quantifier, 2: after a lazy one ("*?") */
+    while (i < n) {
+        char c = s[i];
+        if (c == '\\') {
+            char e = i + 1 < n ? s[i + 1] : '\0';
+            if (e == 'Q') { /* literal text up to \E */
+                size_t j = i + 2;
+                while (j + 1 < n && !(s[j] == '\\' && s[j + 1] == 'E')) {
+                    j++;
+                }
+                i = j + 1 < n ? j + 2 : n;
+                quant = 0;
+                continue;
+            }
+            if ((e >= '1' && e <= '9') || e == 'g' || e == 'k') {
+                snprintf(what, wsize, "backreference \\%c", e);
+                return true;
+            }
+            if ((unsigned char)e >= 0x80 ||
+                (((e | 0x20) >= 'a' && (e | 0x20) <= 'z') && strchr(go_escapes, e) == NULL)) {
+                snprintf(what, wsize, "escape \\%c", e);
+                return true;
+            }
+            i += 2;
+            if ((e == 'x' || e == 'p' || e == 'P') && i < n && s[i] == '{') {
+                while (i < n && s[i] != '}') {
+                    i++;
+                }
+                i++;
+            }
+            quant = 0;
+            continue;
+        }
+        if (in_class) {
+            if (c == '[' && i + 1 < n && s[i + 1] == ':') { /* [:alpha:] */
+                const char *end = NULL;
+                for (size_t j = i + 2; j + 1 < n && end == NULL; j++) {
+                    end = s[j] == ':' && s[j + 1] == ']' ? s + j : NULL;
+                }
+                i = end ? (size_t)(end - s) + 2 : i + 1;
+                continue;
+            }
+            in_class = c != ']';
+            i++;
+            continue;
+        }
+        switch (c) {
+        case '[':
+            in_class = true;
+            i++;
+            i += i < n && s[i] == '^';
+            i += i < n && s[i] == ']'; /* a leading ']' is a literal */
+            quant = 0;
+            continue;
+        case '(': {
+            const char *g = s + i + 1;
+            size_t left = n - i - 1;
+            quant = 0;
+            i++;
+            if (left >= 1 && g[0] == '*') {
+                snprintf(what, wsize, "verb (*");
+                return true;
+            }
+            if (left < 1 || g[0] != '?') {
+                continue;
+            }
+            char g1 = left >= 2 ? g[1] : '\0', g2 = left >= 3 ? g[2] : '\0';
+            if (g1 == '=' || g1 == '!') {
+                snprintf(what, wsize, "%slookahead (?%c", g1 == '!' ? "negative " : "", g1);
+                return true;
+            }
+            if (g1 == '<' && (g2 == '=' || g2 == '!')) {
+                snprintf(what, wsize, "%slookbehind (?<%c", g2 == '!' ? "negative " : "", g2);
+                return true;
+            }
+            if (g1 == 'P' && g2 == '=') {
+                snprintf(what, wsize, "backreference (?P=");
+                return true;
+            }
+            if ((g1 == 'P' && g2 == '<') || g1 == '<') {
+                continue; /* named group */
+            }
+            size_t j = 1;
+            while (j < left && strchr("imsU-", g[j]) != NULL && g[j] != '\0') {
+                j++;
+            }
+            if (j >= left || (g[j] != ':' && g[j] != ')')) {
+                snprintf(what, wsize, "group (?%c", j < left ? g[j] : ' ');
+                return true;
+            }
+            continue;
+        }
+        case '*':
+        case '+':
+        case '?':
+            if (quant == 1 && c == '?') {
+                quant = 2;
+            } else if (quant != 0) {
+                snprintf(what, wsize, "%s quantifier %.2s",
+                         quant == 1 && c == '+' ? "possessive" : "nested", s + i - 1);
+                return true;
+            } else {
+                quant = 1;
+            }
+            i++;
+            continue;
+        case '{': {
+            bool ok;
+            size_t len = repeat_len(s + i, n - i, &ok);
+            if (len > 0 && quant != 0) {
+                snprintf(what, wsize, "nested quantifier %.*s", (int)len, s + i);
+                return true;
+            }
+            if (len > 0 && !ok) {
+                snprintf(what, wsize, "repeat count %.*s (at most 1000)", (int)len, s + i);
+                return true;
+            }
+            quant = len > 0;
+            i += len > 0 ? len : 1;
+            continue;
+        }
+        default:
+            quant = 0;
+            i++;
+        }
+    }
+    return false;
+}
+
+/* Compiles the pattern in `a` into the parser's regex list; n->re is its index. The options
+ * keep RE2's meaning where PCRE2's default differs: `$` is the end of the text only (not before
+ * a final newline), UTF-8 with invalid subject bytes never matched, newline is LF. */
+static int compile_re(struct parser *p, struct rnode *n, const struct arg *a)
+{
+    const char *name = matchers[n->def].name, *pat = p->pool + a->off;
+    char what[64], msg[120];
+    int code;
+    PCRE2_SIZE at;
+    if (re2_lacks(pat, a->len, what, sizeof what)) {
+        return fail(p, a->col, "%s: %s is not supported (RE2 syntax has no such construct)", name,
+                    what);
+    }
+    if (p->nre == p->recap) {
+        uint32_t cap = p->recap ? p->recap * 2 : 4;
+        pcre2_code **v = realloc(p->re, cap * sizeof *v);
+        if (v == NULL) {
+            return oom(p);
+        }
+        p->re = v;
+        p->recap = cap;
+    }
+    pcre2_compile_context *cc = pcre2_compile_context_create(NULL);
+    if (cc == NULL) {
+        return oom(p);
+    }
+    pcre2_set_newline(cc, PCRE2_NEWLINE_LF);
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, a->len,
+                                   PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY |
+                                       PCRE2_NEVER_BACKSLASH_C,
+                                   &code, &at, cc);
+    pcre2_compile_context_free(cc);
+    if (re == NULL) {
+        if (code == PCRE2_ERROR_NOMEMORY) {
+            return oom(p);
+        }
+        pcre2_get_error_message(code, (PCRE2_UCHAR *)msg, sizeof msg);
+        return fail(p, a->col, "%s: invalid regexp at offset %zu: %s", name, (size_t)at, msg);
+    }
+    n->re = p->nre;
+    p->re[p->nre++] = re;
+    return 0;
+}
+
+static int build_host_re(struct parser *p, struct rnode *n, const struct arg *a)
+{
+    for (uint32_t i = 0; i < a->len; i++) {
+        if ((unsigned char)p->pool[a->off + i] >= 0x80) {
+            return fail(p, a->col, "HostRegexp: value must be ASCII (use punycode)");
+        }
+    }
+    n->kind = R_HOST_RE;
+    n->off[0] = a->off;
+    n->len[0] = a->len;
+    return compile_re(p, n, a);
+}
+
+static int build_path_re(struct parser *p, struct rnode *n, const struct arg *a)
+{
+    n->kind = R_PATH_RE;
+    n->off[0] = a->off;
+    n->len[0] = a->len;
+    return compile_re(p, n, a);
+}
+
+/* Traefik upper-cases the method at load time and compares it case-sensitively. */
+static int build_method(struct parser *p, struct rnode *n, const struct arg *a)
+{
+    char *m = p->pool + a->off;
+    for (uint32_t i = 0; i < a->len; i++) {
+        if (m[i] >= 'a' && m[i] <= 'z') {
+            m[i] = (char)(m[i] & ~0x20);
+        }
+    }
+    n->kind = R_METHOD;
+    n->off[0] = a->off;
+    n->len[0] = a->len;
+    return 0;
+}
+
+static void two_args(struct rnode *n, const struct arg *a)
+{
+    n->off[0] = a[0].off;
+    n->len[0] = a[0].len;
+    n->off[1] = n->nargs > 1 ? a[1].off : a[0].off;
+    n->len[1] = n->nargs > 1 ? a[1].len : 0;
+}
+
+static int build_header(struct parser *p, struct rnode *n, const struct arg *a)
+{
+    (void)p;
+    n->kind = R_HEADER;
+    two_args(n, a);
+    return 0;
+}
+
+static int build_header_re(struct parser *p, struct rnode *n, const struct arg *a)
+{
+    n->kind = R_HEADER_RE;
+    two_args(n, a);
+    return compile_re(p, n, &a[1]);
+}
+
+/* Query(`k`) is Query(`k`, ``): some value of k is empty (`?k` or `?k=`). */
+static int build_query(struct parser *p, struct rnode *n, const struct arg *a)
+{
+    (void)p;
+    n->kind = R_QUERY;
+    two_args(n, a);
+    return 0;
+}
+
+/* The one-arg QueryRegexp(`k`) is Query(`k`), as in Traefik. */
+static int build_query_re(struct parser *p, struct rnode *n, const struct arg *a)
+{
+    two_args(n, a);
+    if (n->nargs == 1) {
+        n->kind = R_QUERY;
+        return 0;
+    }
+    n->kind = R_QUERY_RE;
+    return compile_re(p, n, &a[1]);
+}
+
+/* An IP (v4 or v6) or a CIDR, as Go's net.ParseIP / net.ParseCIDR accept them; IPv4 is kept
+ * as ::ffff:a.b.c.d with 96 more prefix bits, so v4-mapped clients match v4 rules as in Go. */
+static int build_client_ip(struct parser *p, struct rnode *n, const struct arg *a)
+{
+    char text[64];
+    uint8_t bin[17] = {0};
+    long bits = -1;
+    if (a->len >= sizeof text || memchr(p->pool + a->off, '\0', a->len) != NULL) {
+        return fail(p, a->col, "ClientIP: invalid IP or CIDR");
+    }
+    memcpy(text, p->pool + a->off, a->len);
+    text[a->len] = '\0';
+    char *slash = strchr(text, '/');
+    if (slash != NULL) {
+        *slash = '\0';
+        const char *d = slash + 1;
+        size_t nd = strspn(d, "0123456789");
+        if (nd == 0 || nd > 3 || d[nd] != '\0') {
+            return fail(p, a->col, "ClientIP: invalid IP or CIDR");
+        }
+        bits = strtol(d, NULL, 10);
+    }
+    if (inet_pton(AF_INET, text, bin + 12) == 1) {
+        bin[10] = bin[11] = 0xff;
+        if (bits > 32) {
+            return fail(p, a->col, "ClientIP: invalid IP or CIDR");
+        }
+        bits = bits < 0 ? 128 : 96 + bits;
+    } else if (inet_pton(AF_INET6, text, bin) == 1) {
+        if (bits > 128) {
+            return fail(p, a->col, "ClientIP: invalid IP or CIDR");
+        }
+        bits = bits < 0 ? 128 : bits;
+    } else {
+        return fail(p, a->col, "ClientIP: invalid IP or CIDR");
+    }
+    bin[16] = (uint8_t)bits;
+    n->kind = R_CLIENT_IP;
+    n->off[0] = a->off;
+    n->len[0] = a->len;
+    n->off[1] = (uint32_t)p->plen;
+    n->len[1] = sizeof bin;
+    for (size_t i = 0; i < sizeof bin; i++) {
+        if (pool_put(p, (char)bin[i]) != 0) {
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
 /* ---- Evaluation: recursion over the node array, short-circuiting, no allocation. ---- */
+
+/* Per-thread regex state: match data (whose backtracking frames pcre2 keeps and reuses, so a
+ * match allocates nothing once warm), the match context with the limits, and a buffer for
+ * percent-decoded query values. Freed at thread exit through a key destructor. */
+struct re_tls {
+    pcre2_match_data *md;
+    pcre2_match_context *mc;
+    char *buf;
+    size_t cap;
+};
+
+static __thread struct re_tls *re_tls;
+static pthread_key_t re_key;
+static pthread_once_t re_once = PTHREAD_ONCE_INIT;
+static bool re_key_ok;
+static _Atomic uint64_t re_aborts;
+
+static void re_tls_free(void *v)
+{
+    struct re_tls *t = v;
+    pcre2_match_data_free(t->md);
+    pcre2_match_context_free(t->mc);
+    free(t->buf);
+    free(t);
+}
+
+static void re_key_init(void)
+{
+    re_key_ok = pthread_key_create(&re_key, re_tls_free) == 0;
+}
+
+static struct re_tls *get_re_tls(void)
+{
+    if (re_tls != NULL) {
+        return re_tls;
+    }
+    pthread_once(&re_once, re_key_init);
+    struct re_tls *t = calloc(1, sizeof *t);
+    if (t == NULL) {
+        return NULL;
+    }
+    t->md = pcre2_match_data_create(1, NULL);
+    t->mc = pcre2_match_context_create(NULL);
+    if (t->md == NULL || t->mc == NULL) {
+        re_tls_free(t);
+        return NULL;
+    }
+    pcre2_set_match_limit(t->mc, RE_MATCH_LIMIT);
+    pcre2_set_depth_limit(t->mc, RE_DEPTH_LIMIT);
+    pcre2_set_heap_limit(t->mc, RE_HEAP_LIMIT);
+    if (re_key_ok) {
+        pthread_setspecific(re_key, t);
+    }
+    re_tls = t;
+    return t;
+}
+
+uint64_t rule_regex_aborts(void)
+{
+    return atomic_load_explicit(&re_aborts, memory_order_relaxed);
+}
+
+/* Unanchored search. A match that runs into a limit (or out of memory) is no match, counted. */
+static bool re_match(const pcre2_code *re, const char *s, size_t len)
+{
+    struct re_tls *t = get_re_tls();
+    if (t == NULL) {
+        atomic_fetch_add_explicit(&re_aborts, 1, memory_order_relaxed);
+        return false;
+    }
+    int rc = pcre2_match(re, (PCRE2_SPTR)(s != NULL ? s : ""), len, 0, 0, t->md, t->mc);
+    if (rc >= 0) {
+        return true; /* 0: matched, ovector too small for the groups (we need none) */
+    }
+    if (rc != PCRE2_ERROR_NOMATCH) {
+        atomic_fetch_add_explicit(&re_aborts, 1, memory_order_relaxed);
+    }
+    return false;
+}
+
+static bool name_equal(const char *a, const char *b, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        char x = a[i], y = b[i];
+        x = (char)(x >= 'A' && x <= 'Z' ? x | 0x20 : x);
+        y = (char)(y >= 'A' && y <= 'Z' ? y | 0x20 : y);
+        if (x != y) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Go's server removes Host (moved to req.Host) and Transfer-Encoding (parsed into the framing)
+ * from the header map, so Traefik's Header matchers never see them. */
+static bool header_hidden(const char *name, uint32_t len)
+{
+    return (len == 4 && name_equal(name, "host", 4)) ||
+           (len == 17 && name_equal(name, "transfer-encoding", 17));
+}
+
+static bool match_header(const struct rule *r, const struct rnode *n, const struct table_request *q)
+{
+    const char *key = r->pool + n->off[0], *want = r->pool + n->off[1];
+    if (header_hidden(key, n->len[0])) {
+        return false;
+    }
+    for (uint32_t i = 0; i < q->nheaders; i++) {
+        const struct h1_header *h = &q->headers[i];
+        if (h->name_len != n->len[0] || !name_equal(h->name, key, n->len[0])) {
+            continue;
+        }
+        if (n->kind == R_HEADER
+                ? (h->value_len == n->len[1] && memcmp(h->value, want, n->len[1]) == 0)
+                : re_match(r->re[n->re], h->value, h->value_len)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Decodes one query component as Go's url.QueryUnescape: '+' is a space, %XX a byte (both hex
+ * digits required). Returns the decoded length or -1 on a bad escape; writes to out if given. */
+static long query_decode(const char *s, size_t len, char *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++, n++) {
+        char c = s[i];
+        if (c == '%') {
+            if (i + 2 >= len) {
+                return -1;
+            }
+            int hi = str_hexval(s[i + 1]), lo = str_hexval(s[i + 2]);
+            if (hi < 0 || lo < 0) {
+                return -1;
+            }
+            c = (char)(hi << 4 | lo);
+            i += 2;
+        } else if (c == '+') {
+            c = ' ';
+        }
+        if (out != NULL) {
+            out[n] = c;
+        }
+    }
+    return (long)n;
+}
+
+/* True when the component decodes (validly) to exactly `want`. No allocation. */
+static bool query_equal(const char *s, size_t len, const char *want, size_t wlen)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++, n++) {
+        char c = s[i];
+        if (c == '%') {
+            int hi = i + 2 < len ? str_hexval(s[i + 1]) : -1;
+            int lo = i + 2 < len ? str_hexval(s[i + 2]) : -1;
+            if (hi < 0 || lo < 0) {
+                return false;
+            }
+            c = (char)(hi << 4 | lo);
+            i += 2;
+        } else if (c == '+') {
+            c = ' ';
+        }
+        if (n >= wlen || want[n] != c) {
+            return false;
+        }
+    }
+    return n == wlen;
+}
+
+/* url.ParseQuery with Traefik's ';' = '&': empty pairs skipped, a pair with a bad escape in its
+ * key or value skipped, a key without '=' has the empty value. */
+static bool match_query(const struct rule *r, const struct rnode *n, const struct table_request *q)
+{
+    const char *s = q->query, *end = q->query ? q->query + q->query_len : NULL;
+    const char *key = r->pool + n->off[0], *want = r->pool + n->off[1];
+    while (s != NULL && s < end) {
+        const char *pe = s;
+        while (pe < end && *pe != '&' && *pe != ';') {
+            pe++;
+        }
+        const char *eq = memchr(s, '=', (size_t)(pe - s));
+        const char *ke = eq ? eq : pe, *v = eq ? eq + 1 : pe;
+        size_t vlen = (size_t)(pe - v);
+        if (pe > s && query_equal(s, (size_t)(ke - s), key, n->len[0])) {
+            if (n->kind == R_QUERY) {
+                if (query_equal(v, vlen, want, n->len[1])) {
+                    return true;
+                }
+            } else {
+                struct re_tls *t = get_re_tls();
+                if (t != NULL && t->cap < vlen + 1) {
+                    char *b = realloc(t->buf, vlen + 1);
+                    if (b != NULL) {
+                        t->buf = b;
+                        t->cap = vlen + 1;
+                    }
+                }
+                if (t == NULL || t->cap < vlen + 1) {
+                    atomic_fetch_add_explicit(&re_aborts, 1, memory_order_relaxed);
+                    return false;
+                }
+                long dl = query_decode(v, vlen, t->buf);
+                if (dl >= 0 && re_match(r->re[n->re], t->buf, (size_t)dl)) {
+                    return true;
+                }
+            }
+        }
+        s = pe + 1;
+    }
+    return false;
+}
+
+static bool match_client_ip(const struct rule *r, const struct rnode *n,
+                            const struct table_request *q)
+{
+    uint8_t want[17], addr[16] = {0};
+    memcpy(want, r->pool + n->off[1], sizeof want);
+    if (q->client_family == AF_INET) {
+        addr[10] = addr[11] = 0xff;
+        memcpy(addr + 12, q->client_addr, 4);
+    } else if (q->client_family == AF_INET6) {
+        memcpy(addr, q->client_addr, 16);
+    } else {
+        return false;
+    }
+    unsigned bits = want[16], full = bits / 8, rest = bits % 8;
+    if (memcmp(addr, want, full) != 0) {
+        return false;
+    }
+    return rest == 0 || ((addr[full] ^ want[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
+}
 
 static bool host_equal(const char *want, uint32_t wlen, const char *host, uint32_t hlen)
 {
@@ -650,6 +1274,20 @@ static bool eval(const struct rule *r, uint32_t i, const struct table_request *q
         return q->path_len == n->len[0] && memcmp(q->path, r->pool + n->off[0], n->len[0]) == 0;
     case R_PATH_PREFIX:
         return q->path_len >= n->len[0] && memcmp(q->path, r->pool + n->off[0], n->len[0]) == 0;
+    case R_HOST_RE:
+        return re_match(r->re[n->re], q->host, q->host_len);
+    case R_PATH_RE:
+        return re_match(r->re[n->re], q->path, q->path_len);
+    case R_METHOD:
+        return q->method_len == n->len[0] && memcmp(q->method, r->pool + n->off[0], n->len[0]) == 0;
+    case R_HEADER:
+    case R_HEADER_RE:
+        return match_header(r, n, q);
+    case R_QUERY:
+    case R_QUERY_RE:
+        return match_query(r, n, q);
+    case R_CLIENT_IP:
+        return match_client_ip(r, n, q);
     }
     return false;
 }
@@ -728,7 +1366,10 @@ static void format_node(const struct rule *r, uint32_t i, struct out *o)
             put(o, r->pool + n->off[0], n->len[0]);
             put_str(o, "`");
         } else {
-            put_value(o, r->pool + n->off[0], n->len[0]);
+            for (unsigned k = 0; k < n->nargs && k < 2; k++) {
+                put_str(o, k ? ", " : "");
+                put_value(o, r->pool + n->off[k], n->len[k]);
+            }
         }
         put_str(o, ")");
     }
@@ -746,5 +1387,12 @@ int rule_format(const struct rule *r, char *buf, size_t size)
 
 void rule_free(struct rule *r)
 {
+    if (r == NULL) {
+        return;
+    }
+    for (uint32_t i = 0; i < r->nre; i++) {
+        pcre2_code_free(r->re[i]);
+    }
+    free(r->re);
     free(r);
 }

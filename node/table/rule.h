@@ -8,19 +8,27 @@
  *     value   = `raw` | "Go-escaped"
  * so `!` binds tighter than `&&`, which binds tighter than `||` (Go precedence). Matcher names
  * are accepted as written in the table, all-lower, ALL-UPPER or Title-case (traefik-rules.md).
- * Matchers so far: Host, Path, PathPrefix, with the semantics of docs/traefik-rules.md; the
- * other Traefik matchers are recognised and refused with "not supported yet".
+ * Matchers: Host, HostRegexp, Path, PathPrefix, PathRegexp, Method, Header, HeaderRegexp,
+ * Query, QueryRegexp, ClientIP, with the semantics of docs/traefik-rules.md (v3 syntax).
  *
- * Ownership: a struct rule is one allocation owned by the caller of rule_parse(), released
- * with rule_free(); it keeps no pointer into the source text.
- * Threading: rule_parse() on any thread; rule_match() is pure (no allocation, no locks, no
- * globals), so any number of workers may evaluate the same rule at once.
+ * Regexes take RE2 syntax (Go's regexp, as Traefik): constructs RE2 lacks (backreferences,
+ * lookaround, atomic groups, possessive quantifiers, recursion, PCRE-only escapes) are parse
+ * errors. They run on PCRE2 (UTF-8, `$` = end of text) with per-match limits, so a pattern
+ * that backtracks badly gives up quickly: that counts as no match, and rule_regex_aborts().
+ *
+ * Ownership: a struct rule is owned by the caller of rule_parse(), released with rule_free();
+ * it keeps no pointer into the source text.
+ * Threading: rule_parse() on any thread; rule_match() takes no locks and never changes the
+ * rule, so any number of workers may evaluate the same rule at once. Regex matching uses
+ * per-thread state (match data, limits, a decode buffer) allocated on a thread's first regex
+ * match and freed when the thread exits.
  */
 #ifndef CONCORD_TABLE_RULE_H
 #define CONCORD_TABLE_RULE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "node/base/err.h"
 #include "node/table/table.h"
@@ -37,8 +45,13 @@ struct rule;
  * supported yet", "rule: col 1: empty rule"); -ENOMEM. *out is untouched on error. */
 int rule_parse(const char *text, struct rule **out, struct err *e);
 
-/* True when the request satisfies the rule. Allocation-free. */
+/* True when the request satisfies the rule. Allocation-free once the thread's regex state
+ * is warm (QueryRegexp's decode buffer grows to the longest value seen). */
 bool rule_match(const struct rule *r, const struct table_request *req);
+
+/* Regex matches abandoned at a limit (match steps, depth, heap) or for lack of memory since
+ * the process started, all threads together. Each counted as no match. */
+uint64_t rule_regex_aborts(void);
 
 /* NULL is allowed. */
 void rule_free(struct rule *r);

@@ -13,7 +13,8 @@
 #include <sys/socket.h>
 
 struct table;
-struct rule; /* compiled rule expression (node/table/rule.h) */
+struct rule;      /* compiled rule expression (node/table/rule.h) */
+struct h1_header; /* one received header line (node/http/h1_parse.h) */
 
 /* One upstream endpoint. Servers are shared: every service listing the same URL (byte for
  * byte) points at the same table_server, so workers can key connection pools by `id`. Ids are
@@ -50,13 +51,22 @@ struct table_router {
 };
 
 /* What a request looks like to the matchers, already normalised by the caller
- * (host lower-cased, port and trailing dot stripped; path per traefik-rules.md). */
+ * (host lower-cased, port and trailing dot stripped; path per traefik-rules.md). Fields a
+ * caller leaves zero simply never match (no method, no header, no query, unknown client). */
 struct table_request {
     const char *host;
     uint32_t host_len;
     const char *path;
     uint32_t path_len;
     uint32_t entrypoint; /* index in the compile options' entry point list */
+    const char *method;  /* as received, case preserved ("GET") */
+    uint32_t method_len;
+    uint32_t nheaders;
+    const struct h1_header *headers; /* every header line as received (name case kept) */
+    const char *query;               /* raw query after '?' (without it); NULL: none */
+    uint32_t query_len;
+    int client_family;       /* AF_INET, AF_INET6 or 0 (unknown: ClientIP never matches) */
+    uint8_t client_addr[16]; /* network order; AF_INET uses the first 4 bytes */
 };
 
 /* Only enabled objects are in a table: routers and services with a semantic error are left out

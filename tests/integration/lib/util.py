@@ -27,6 +27,12 @@ def proxyd_path():
     return os.environ.get("PROXYD") or os.path.join(REPO, "build-release", "node", "proxyd")
 
 
+def proxyctl_path():
+    """proxyctl from the same build as proxyd (<build>/ctl/proxyctl); env PROXYCTL overrides."""
+    return os.environ.get("PROXYCTL") or os.path.abspath(
+        os.path.join(os.path.dirname(proxyd_path()), "..", "ctl", "proxyctl"))
+
+
 def big_body_bytes():
     return int(os.environ.get("CONCORD_BIG_BODY_BYTES", str(1 << 30)))
 

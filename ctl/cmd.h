@@ -1,0 +1,25 @@
+/* proxyctl commands: the global flags every command gets, and one function per command.
+ *
+ * A command function receives the arguments after its name (global flags already removed)
+ * and returns the process exit code (DESIGN.md "proxyctl"): 0 done, 1 the answer is no,
+ * 2 usage or input error, 3 the cluster could not be reached or refused the token.
+ * Threading: none (a command runs on the main thread and exits).
+ */
+#ifndef CONCORD_CTL_CMD_H
+#define CONCORD_CTL_CMD_H
+
+enum ctl_output { CTL_OUT_TABLE, CTL_OUT_JSON, CTL_OUT_YAML };
+
+enum { CTL_EXIT_OK = 0, CTL_EXIT_NO = 1, CTL_EXIT_USAGE = 2, CTL_EXIT_UNREACHABLE = 3 };
+
+struct ctl_globals {
+    const char *endpoints;  /* --endpoints, env CONCORD_ENDPOINTS, default 127.0.0.1:9900 */
+    const char *token_file; /* --token-file, env CONCORD_TOKEN_FILE,
+                               default ./concord-data/admin.token */
+    enum ctl_output output; /* -o table|json|yaml (default table) */
+};
+
+/* `proxyctl check FILE...`: validates static or dynamic config files offline (ctl/cmd_check.c). */
+int cmd_check(const struct ctl_globals *g, int argc, char **argv);
+
+#endif
