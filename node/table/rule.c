@@ -3,20 +3,16 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
 #include "node/base/str.h"
 #include "node/http/h1_parse.h"
+#include "node/table/regex.h"
 
 #define NONE UINT32_MAX
 
@@ -41,9 +37,6 @@ enum rkind {
 
 /* Limits on one regex match, so that a pattern that backtracks badly (`(a+)+$`) gives up
  * quickly instead of stalling a worker; a match that hits one counts as no match. */
-#define RE_MATCH_LIMIT 200000u /* pcre2 backtracking steps */
-#define RE_DEPTH_LIMIT 10000u  /* nested backtracking frames */
-#define RE_HEAP_LIMIT 1024u    /* KiB of backtracking frames per thread */
 
 /* One node; children of AND/OR/NOT are chained through `next`. Matcher arguments live in the
  * rule's string pool as (offset, length) pairs, so a rule is a single allocation. */
@@ -62,7 +55,7 @@ struct rule {
     uint32_t nnodes;
     uint32_t root;
     uint32_t nre;
-    pcre2_code **re; /* compiled regexes, owned; read-only once parsed (pcre2 allows sharing) */
+    struct regex **re; /* compiled regexes, owned; read-only once parsed (shareable) */
     const char *pool;
     struct rnode node[];
 };
@@ -74,7 +67,7 @@ struct parser {
     uint32_t n, cap;
     char *pool;
     size_t plen, pcap;
-    pcre2_code **re;
+    struct regex **re;
     uint32_t nre, recap;
     struct err *e;
     int rc; /* first error; the parse functions return NONE once it is set */
@@ -564,7 +557,7 @@ out:
     free(p.nodes);
     free(p.pool);
     for (uint32_t i = 0; i < p.nre; i++) {
-        pcre2_code_free(p.re[i]);
+        regex_free(p.re[i]);
     }
     free(p.re);
     return rc;
@@ -626,215 +619,34 @@ static int build_prefix(struct parser *p, struct rnode *n, const struct arg *a)
     return build_path_kind(p, n, a, R_PATH_PREFIX);
 }
 
-/* ---- Regexes: RE2 syntax on PCRE2. ---- */
+/* ---- Regexes (node/table/regex.c: RE2 syntax on PCRE2). ---- */
 
-/* Length of a valid RE2 repeat "{n}", "{n,}" or "{n,m}" at s (0 when `{` is a literal, as in
- * RE2); *ok is false when a count is above RE2's 1000 or m < n. */
-static size_t repeat_len(const char *s, size_t n, bool *ok)
-{
-    size_t i = 1;
-    long lo = 0, hi = -1;
-    *ok = true;
-    if (i >= n || s[i] < '0' || s[i] > '9') {
-        return 0;
-    }
-    while (i < n && s[i] >= '0' && s[i] <= '9') {
-        lo = lo > 100000 ? lo : lo * 10 + (s[i++] - '0');
-    }
-    hi = lo;
-    if (i < n && s[i] == ',') {
-        i++;
-        hi = -1;
-        if (i < n && s[i] >= '0' && s[i] <= '9') {
-            hi = 0;
-            while (i < n && s[i] >= '0' && s[i] <= '9') {
-                hi = hi > 100000 ? hi : hi * 10 + (s[i++] - '0');
-            }
-        }
-    }
-    if (i >= n || s[i] != '}') {
-        return 0;
-    }
-    *ok = lo <= 1000 && hi <= 1000 && (hi < 0 || hi >= lo);
-    return i + 1;
-}
-
-/* Finds the first construct of `s` that PCRE2 accepts but RE2 (Go's regexp) does not:
- * backreferences, lookaround, atomic groups, possessive or nested quantifiers, recursion,
- * conditionals, verbs, comments, and escapes RE2 lacks. Writes its description to `what` and
- * returns true. What RE2 refuses and PCRE2 refuses too is left to pcre2_compile. */
-static bool re2_lacks(const char *s, size_t n, char *what, size_t wsize)
-{
-    static const char go_escapes[] = "AbBdDsSwWzpPaftnrvx";
-    size_t i = 0;
-    bool in_class = false;
-    int quant = 0; /* 1: just after a quantifier, 2: after a lazy one ("*?") */
-    while (i < n) {
-        char c = s[i];
-        if (c == '\\') {
-            char e = i + 1 < n ? s[i + 1] : '\0';
-            if (e == 'Q') { /* literal text up to \E */
-                size_t j = i + 2;
-                while (j + 1 < n && !(s[j] == '\\' && s[j + 1] == 'E')) {
-                    j++;
-                }
-                i = j + 1 < n ? j + 2 : n;
-                quant = 0;
-                continue;
-            }
-            if ((e >= '1' && e <= '9') || e == 'g' || e == 'k') {
-                snprintf(what, wsize, "backreference \\%c", e);
-                return true;
-            }
-            if ((unsigned char)e >= 0x80 ||
-                (((e | 0x20) >= 'a' && (e | 0x20) <= 'z') && strchr(go_escapes, e) == NULL)) {
-                snprintf(what, wsize, "escape \\%c", e);
-                return true;
-            }
-            i += 2;
-            if ((e == 'x' || e == 'p' || e == 'P') && i < n && s[i] == '{') {
-                while (i < n && s[i] != '}') {
-                    i++;
-                }
-                i++;
-            }
-            quant = 0;
-            continue;
-        }
-        if (in_class) {
-            if (c == '[' && i + 1 < n && s[i + 1] == ':') { /* [:alpha:] */
-                const char *end = NULL;
-                for (size_t j = i + 2; j + 1 < n && end == NULL; j++) {
-                    end = s[j] == ':' && s[j + 1] == ']' ? s + j : NULL;
-                }
-                i = end ? (size_t)(end - s) + 2 : i + 1;
-                continue;
-            }
-            in_class = c != ']';
-            i++;
-            continue;
-        }
-        switch (c) {
-        case '[':
-            in_class = true;
-            i++;
-            i += i < n && s[i] == '^';
-            i += i < n && s[i] == ']'; /* a leading ']' is a literal */
-            quant = 0;
-            continue;
-        case '(': {
-            const char *g = s + i + 1;
-            size_t left = n - i - 1;
-            quant = 0;
-            i++;
-            if (left >= 1 && g[0] == '*') {
-                snprintf(what, wsize, "verb (*");
-                return true;
-            }
-            if (left < 1 || g[0] != '?') {
-                continue;
-            }
-            char g1 = left >= 2 ? g[1] : '\0', g2 = left >= 3 ? g[2] : '\0';
-            if (g1 == '=' || g1 == '!') {
-                snprintf(what, wsize, "%slookahead (?%c", g1 == '!' ? "negative " : "", g1);
-                return true;
-            }
-            if (g1 == '<' && (g2 == '=' || g2 == '!')) {
-                snprintf(what, wsize, "%slookbehind (?<%c", g2 == '!' ? "negative " : "", g2);
-                return true;
-            }
-            if (g1 == 'P' && g2 == '=') {
-                snprintf(what, wsize, "backreference (?P=");
-                return true;
-            }
-            if ((g1 == 'P' && g2 == '<') || g1 == '<') {
-                continue; /* named group */
-            }
-            size_t j = 1;
-            while (j < left && strchr("imsU-", g[j]) != NULL && g[j] != '\0') {
-                j++;
-            }
-            if (j >= left || (g[j] != ':' && g[j] != ')')) {
-                snprintf(what, wsize, "group (?%c", j < left ? g[j] : ' ');
-                return true;
-            }
-            continue;
-        }
-        case '*':
-        case '+':
-        case '?':
-            if (quant == 1 && c == '?') {
-                quant = 2;
-            } else if (quant != 0) {
-                snprintf(what, wsize, "%s quantifier %.2s",
-                         quant == 1 && c == '+' ? "possessive" : "nested", s + i - 1);
-                return true;
-            } else {
-                quant = 1;
-            }
-            i++;
-            continue;
-        case '{': {
-            bool ok;
-            size_t len = repeat_len(s + i, n - i, &ok);
-            if (len > 0 && quant != 0) {
-                snprintf(what, wsize, "nested quantifier %.*s", (int)len, s + i);
-                return true;
-            }
-            if (len > 0 && !ok) {
-                snprintf(what, wsize, "repeat count %.*s (at most 1000)", (int)len, s + i);
-                return true;
-            }
-            quant = len > 0;
-            i += len > 0 ? len : 1;
-            continue;
-        }
-        default:
-            quant = 0;
-            i++;
-        }
-    }
-    return false;
-}
-
-/* Compiles the pattern in `a` into the parser's regex list; n->re is its index. The options
- * keep RE2's meaning where PCRE2's default differs: `$` is the end of the text only (not before
- * a final newline), UTF-8 with invalid subject bytes never matched, newline is LF. */
+/* Compiles the pattern in `a` into the parser's regex list; n->re is its index. */
 static int compile_re(struct parser *p, struct rnode *n, const struct arg *a)
 {
     const char *name = matchers[n->def].name, *pat = p->pool + a->off;
     char what[64], msg[120];
-    int code;
-    PCRE2_SIZE at;
-    if (re2_lacks(pat, a->len, what, sizeof what)) {
+    if (regex_re2_lacks(pat, a->len, what, sizeof what)) {
         return fail(p, a->col, "%s: %s is not supported (RE2 syntax has no such construct)", name,
                     what);
     }
     if (p->nre == p->recap) {
         uint32_t cap = p->recap ? p->recap * 2 : 4;
-        pcre2_code **v = realloc(p->re, cap * sizeof *v);
+        struct regex **v = realloc(p->re, cap * sizeof *v);
         if (v == NULL) {
             return oom(p);
         }
         p->re = v;
         p->recap = cap;
     }
-    pcre2_compile_context *cc = pcre2_compile_context_create(NULL);
-    if (cc == NULL) {
+    struct regex *re = NULL;
+    size_t at = 0;
+    int rc = regex_compile(pat, a->len, &re, msg, sizeof msg, &at);
+    if (rc == -ENOMEM) {
         return oom(p);
     }
-    pcre2_set_newline(cc, PCRE2_NEWLINE_LF);
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, a->len,
-                                   PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY |
-                                       PCRE2_NEVER_BACKSLASH_C,
-                                   &code, &at, cc);
-    pcre2_compile_context_free(cc);
-    if (re == NULL) {
-        if (code == PCRE2_ERROR_NOMEMORY) {
-            return oom(p);
-        }
-        pcre2_get_error_message(code, (PCRE2_UCHAR *)msg, sizeof msg);
-        return fail(p, a->col, "%s: invalid regexp at offset %zu: %s", name, (size_t)at, msg);
+    if (rc != 0) {
+        return fail(p, a->col, "%s: invalid regexp at offset %zu: %s", name, at, msg);
     }
     n->re = p->nre;
     p->re[p->nre++] = re;
@@ -973,83 +785,9 @@ static int build_client_ip(struct parser *p, struct rnode *n, const struct arg *
 
 /* ---- Evaluation: recursion over the node array, short-circuiting, no allocation. ---- */
 
-/* Per-thread regex state: match data (whose backtracking frames pcre2 keeps and reuses, so a
- * match allocates nothing once warm), the match context with the limits, and a buffer for
- * percent-decoded query values. Freed at thread exit through a key destructor. */
-struct re_tls {
-    pcre2_match_data *md;
-    pcre2_match_context *mc;
-    char *buf;
-    size_t cap;
-};
-
-static __thread struct re_tls *re_tls;
-static pthread_key_t re_key;
-static pthread_once_t re_once = PTHREAD_ONCE_INIT;
-static bool re_key_ok;
-static _Atomic uint64_t re_aborts;
-
-static void re_tls_free(void *v)
-{
-    struct re_tls *t = v;
-    pcre2_match_data_free(t->md);
-    pcre2_match_context_free(t->mc);
-    free(t->buf);
-    free(t);
-}
-
-static void re_key_init(void)
-{
-    re_key_ok = pthread_key_create(&re_key, re_tls_free) == 0;
-}
-
-static struct re_tls *get_re_tls(void)
-{
-    if (re_tls != NULL) {
-        return re_tls;
-    }
-    pthread_once(&re_once, re_key_init);
-    struct re_tls *t = calloc(1, sizeof *t);
-    if (t == NULL) {
-        return NULL;
-    }
-    t->md = pcre2_match_data_create(1, NULL);
-    t->mc = pcre2_match_context_create(NULL);
-    if (t->md == NULL || t->mc == NULL) {
-        re_tls_free(t);
-        return NULL;
-    }
-    pcre2_set_match_limit(t->mc, RE_MATCH_LIMIT);
-    pcre2_set_depth_limit(t->mc, RE_DEPTH_LIMIT);
-    pcre2_set_heap_limit(t->mc, RE_HEAP_LIMIT);
-    if (re_key_ok) {
-        pthread_setspecific(re_key, t);
-    }
-    re_tls = t;
-    return t;
-}
-
 uint64_t rule_regex_aborts(void)
 {
-    return atomic_load_explicit(&re_aborts, memory_order_relaxed);
-}
-
-/* Unanchored search. A match that runs into a limit (or out of memory) is no match, counted. */
-static bool re_match(const pcre2_code *re, const char *s, size_t len)
-{
-    struct re_tls *t = get_re_tls();
-    if (t == NULL) {
-        atomic_fetch_add_explicit(&re_aborts, 1, memory_order_relaxed);
-        return false;
-    }
-    int rc = pcre2_match(re, (PCRE2_SPTR)(s != NULL ? s : ""), len, 0, 0, t->md, t->mc);
-    if (rc >= 0) {
-        return true; /* 0: matched, ovector too small for the groups (we need none) */
-    }
-    if (rc != PCRE2_ERROR_NOMATCH) {
-        atomic_fetch_add_explicit(&re_aborts, 1, memory_order_relaxed);
-    }
-    return false;
+    return regex_aborts();
 }
 
 static bool name_equal(const char *a, const char *b, uint32_t n)
@@ -1086,7 +824,7 @@ static bool match_header(const struct rule *r, const struct rnode *n, const stru
         }
         if (n->kind == R_HEADER
                 ? (h->value_len == n->len[1] && memcmp(h->value, want, n->len[1]) == 0)
-                : re_match(r->re[n->re], h->value, h->value_len)) {
+                : regex_match(r->re[n->re], h->value, h->value_len)) {
             return true;
         }
     }
@@ -1164,20 +902,12 @@ static bool match_query(const struct rule *r, const struct rnode *n, const struc
                     return true;
                 }
             } else {
-                struct re_tls *t = get_re_tls();
-                if (t != NULL && t->cap < vlen + 1) {
-                    char *b = realloc(t->buf, vlen + 1);
-                    if (b != NULL) {
-                        t->buf = b;
-                        t->cap = vlen + 1;
-                    }
+                char *buf = regex_scratch(vlen + 1);
+                if (buf == NULL) {
+                    return false; /* counted as an abort by regex_scratch */
                 }
-                if (t == NULL || t->cap < vlen + 1) {
-                    atomic_fetch_add_explicit(&re_aborts, 1, memory_order_relaxed);
-                    return false;
-                }
-                long dl = query_decode(v, vlen, t->buf);
-                if (dl >= 0 && re_match(r->re[n->re], t->buf, (size_t)dl)) {
+                long dl = query_decode(v, vlen, buf);
+                if (dl >= 0 && regex_match(r->re[n->re], buf, (size_t)dl)) {
                     return true;
                 }
             }
@@ -1275,9 +1005,9 @@ static bool eval(const struct rule *r, uint32_t i, const struct table_request *q
     case R_PATH_PREFIX:
         return q->path_len >= n->len[0] && memcmp(q->path, r->pool + n->off[0], n->len[0]) == 0;
     case R_HOST_RE:
-        return re_match(r->re[n->re], q->host, q->host_len);
+        return regex_match(r->re[n->re], q->host, q->host_len);
     case R_PATH_RE:
-        return re_match(r->re[n->re], q->path, q->path_len);
+        return regex_match(r->re[n->re], q->path, q->path_len);
     case R_METHOD:
         return q->method_len == n->len[0] && memcmp(q->method, r->pool + n->off[0], n->len[0]) == 0;
     case R_HEADER:
@@ -1391,7 +1121,7 @@ void rule_free(struct rule *r)
         return;
     }
     for (uint32_t i = 0; i < r->nre; i++) {
-        pcre2_code_free(r->re[i]);
+        regex_free(r->re[i]);
     }
     free(r->re);
     free(r);
