@@ -22,4 +22,9 @@ struct ctl_globals {
 /* `proxyctl check FILE...`: validates static or dynamic config files offline (ctl/cmd_check.c). */
 int cmd_check(const struct ctl_globals *g, int argc, char **argv);
 
+/* `proxyctl route explain --config FILE... METHOD URL`: routes one request offline and prints,
+ * as JSON, the router chosen and why each router tried before it did not match
+ * (ctl/cmd_route.c). */
+int cmd_route_explain(const struct ctl_globals *g, int argc, char **argv);
+
 #endif

@@ -21,6 +21,8 @@ static const char usage[] =
     "  --help, --version\n"
     "commands:\n"
     "  check FILE...          validate static or dynamic config files offline\n"
+    "  route explain --config FILE METHOD URL\n"
+    "                         which router a request takes, and why not the others\n"
     "exit codes: 0 done, 1 the answer is no, 2 usage or input error,\n"
     "            3 the cluster could not be reached or refused the token\n";
 
@@ -31,6 +33,7 @@ struct command {
 
 static const struct command commands[] = {
     {{"check", NULL}, cmd_check},
+    {{"route", "explain"}, cmd_route_explain},
 };
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)

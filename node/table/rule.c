@@ -1115,6 +1115,184 @@ int rule_format(const struct rule *r, char *buf, size_t size)
     return (int)o.n;
 }
 
+/* ---- Explanation: the evaluation above, saying where it failed. ---- */
+
+static void put_fmt(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put_fmt(struct out *o, const char *fmt, ...)
+{
+    char tmp[128];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        put(o, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+    }
+}
+
+/* A request value in double quotes, with '"', '\\' and control bytes escaped. */
+static void put_quoted(struct out *o, const char *v, uint32_t len)
+{
+    put_str(o, "\"");
+    for (uint32_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (c == '"' || c == '\\') {
+            put_fmt(o, "\\%c", c);
+        } else if (c < 0x20 || c == 0x7f) {
+            put_fmt(o, "\\x%02x", c);
+        } else {
+            put(o, v + i, 1);
+        }
+    }
+    put_str(o, "\"");
+}
+
+static void explain_header(const struct rule *r, const struct rnode *n,
+                           const struct table_request *q, struct out *o)
+{
+    const char *key = r->pool + n->off[0];
+    bool any = false;
+    if (header_hidden(key, n->len[0])) {
+        put_str(o, ": this header is never visible to header matchers");
+        return;
+    }
+    for (uint32_t i = 0; i < q->nheaders; i++) {
+        const struct h1_header *h = &q->headers[i];
+        if (h->name_len == n->len[0] && name_equal(h->name, key, n->len[0])) {
+            put_str(o, any ? ", " : " header ");
+            if (!any) {
+                put_quoted(o, key, n->len[0]);
+                put_str(o, " = ");
+            }
+            put_quoted(o, h->value, h->value_len);
+            any = true;
+        }
+    }
+    if (!any) {
+        put_str(o, ": no header ");
+        put_quoted(o, key, n->len[0]);
+    }
+}
+
+static void explain_client_ip(const struct table_request *q, struct out *o)
+{
+    char ip[INET6_ADDRSTRLEN];
+    if ((q->client_family != AF_INET && q->client_family != AF_INET6) ||
+        inet_ntop(q->client_family, q->client_addr, ip, sizeof ip) == NULL) {
+        put_str(o, ": client address unknown");
+        return;
+    }
+    put_str(o, " client IP ");
+    put_quoted(o, ip, (uint32_t)strlen(ip));
+}
+
+/* Why the matcher node n (which did not match) failed: "<matcher> does not match <what>". */
+static void explain_matcher(const struct rule *r, uint32_t i, const struct table_request *q,
+                            struct out *o)
+{
+    const struct rnode *n = &r->node[i];
+    format_node(r, i, o);
+    put_str(o, " does not match");
+    switch ((enum rkind)n->kind) {
+    case R_HOST:
+    case R_HOST_SUFFIX:
+    case R_HOST_ANY:
+    case R_HOST_RE:
+        put_str(o, " host ");
+        put_quoted(o, q->host, q->host_len);
+        return;
+    case R_PATH:
+    case R_PATH_PREFIX:
+    case R_PATH_RE:
+        put_str(o, " path ");
+        put_quoted(o, q->path, q->path_len);
+        return;
+    case R_METHOD:
+        put_str(o, " method ");
+        put_quoted(o, q->method, q->method_len);
+        return;
+    case R_HEADER:
+    case R_HEADER_RE:
+        explain_header(r, n, q, o);
+        return;
+    case R_QUERY:
+    case R_QUERY_RE:
+        if (q->query == NULL) {
+            put_str(o, ": no query");
+        } else {
+            put_str(o, " query ");
+            put_quoted(o, q->query, q->query_len);
+        }
+        return;
+    case R_CLIENT_IP:
+        explain_client_ip(q, o);
+        return;
+    case R_OR:
+    case R_AND:
+    case R_NOT:
+        return;
+    }
+}
+
+/* eval() that, when node i does not match, appends why to o; on a match o is left as it was
+ * (text written for a failed alternative is dropped by rewinding o->n). */
+static bool explain(const struct rule *r, uint32_t i, const struct table_request *q, struct out *o)
+{
+    const struct rnode *n = &r->node[i];
+    size_t mark = o->n;
+    switch ((enum rkind)n->kind) {
+    case R_OR:
+        put_str(o, "no alternative of ");
+        format_node(r, i, o);
+        put_str(o, " matched: ");
+        for (uint32_t c = n->child; c != NONE; c = r->node[c].next) {
+            put_str(o, c == n->child ? "" : "; ");
+            if (explain(r, c, q, o)) {
+                o->n = mark;
+                return true;
+            }
+        }
+        return false;
+    case R_AND:
+        for (uint32_t c = n->child; c != NONE; c = r->node[c].next) {
+            if (!explain(r, c, q, o)) {
+                return false;
+            }
+        }
+        return true;
+    case R_NOT:
+        if (!explain(r, n->child, q, o)) {
+            o->n = mark;
+            return true;
+        }
+        format_node(r, i, o);
+        put_str(o, " does not match: ");
+        format_node(r, n->child, o);
+        put_str(o, " matches");
+        return false;
+    default:
+        if (eval(r, i, q)) {
+            return true;
+        }
+        explain_matcher(r, i, q, o);
+        return false;
+    }
+}
+
+bool rule_explain(const struct rule *r, const struct table_request *q, char *why, size_t n)
+{
+    struct out o = {.buf = why, .size = n};
+    bool ok = explain(r, r->root, q, &o);
+    if (ok) {
+        o.n = 0;
+    }
+    if (n > 0) {
+        why[o.n < n ? o.n : n - 1] = '\0';
+    }
+    return ok;
+}
+
 void rule_free(struct rule *r)
 {
     if (r == NULL) {

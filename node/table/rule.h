@@ -49,6 +49,14 @@ int rule_parse(const char *text, struct rule **out, struct err *e);
  * is warm (QueryRegexp's decode buffer grows to the longest value seen). */
 bool rule_match(const struct rule *r, const struct table_request *req);
 
+/* rule_match() that also says why not: on no match, writes to `why` (truncated to n - 1
+ * bytes, always NUL-terminated when n > 0) the first failing matcher in evaluation order, e.g.
+ * "Host(`a`) does not match host \"b\"" or "PathPrefix(`/api`) does not match path \"/x\"";
+ * an `||` that fails lists each alternative's reason ("no alternative of (A || B) matched:
+ * <why A>; <why B>"), a `!` that fails names what matched ("!Path(`/x`) does not match:
+ * Path(`/x`) matches"). On a match `why` is "". Same threading and results as rule_match(). */
+bool rule_explain(const struct rule *r, const struct table_request *q, char *why, size_t n);
+
 /* Regex matches abandoned at a limit (match steps, depth, heap) or for lack of memory since
  * the process started, all threads together. Each counted as no match. */
 uint64_t rule_regex_aborts(void);

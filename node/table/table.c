@@ -115,6 +115,27 @@ const struct table_router *table_match(const struct table *t, const struct table
     return scan(t->p.routers, t->p.nrouters, r);
 }
 
+bool table_explain(const struct table *t, const struct table_request *r, table_explain_fn visit,
+                   void *arg)
+{
+    uint64_t bit = r->entrypoint == TABLE_ENTRYPOINT_ANY ? UINT64_MAX
+                   : r->entrypoint < 64                  ? UINT64_C(1) << r->entrypoint
+                                                         : 0;
+    char why[1024];
+    for (uint32_t i = 0; i < t->p.nrouters; i++) {
+        const struct table_router *rt = &t->p.routers[i];
+        if ((rt->entrypoints & bit) == 0) {
+            continue;
+        }
+        bool matched = rule_explain(rt->compiled, r, why, sizeof why);
+        visit(arg, rt, matched, matched ? NULL : why);
+        if (matched) {
+            return true;
+        }
+    }
+    return false;
+}
+
 uint64_t table_generation(const struct table *t)
 {
     return t->generation;

@@ -77,6 +77,22 @@ struct table_request {
  * the router whose name sorts first. NULL when none matches (the caller answers 404). */
 const struct table_router *table_match(const struct table *t, const struct table_request *r);
 
+/* table_request.entrypoint for table_explain(): routers of every entry point are candidates. */
+#define TABLE_ENTRYPOINT_ANY UINT32_MAX
+
+/* Called by table_explain() for each router tried; `reason` is rule_explain()'s text when the
+ * router did not match, NULL when it did. */
+typedef void (*table_explain_fn)(void *arg, const struct table_router *rt, bool matched,
+                                 const char *reason);
+
+/* table_match() that shows its work (for `proxyctl route explain`): visits the routers
+ * attached to r->entrypoint (every router attached to some entry point when it is
+ * TABLE_ENTRYPOINT_ANY) in match order, stopping after the first that matches; routers after
+ * it are not visited. Returns true when one matched: with a real entry point, the router
+ * table_match() returns. Slower than table_match() (it formats reasons): not for the hot path. */
+bool table_explain(const struct table *t, const struct table_request *r, table_explain_fn visit,
+                   void *arg);
+
 void table_ref(struct table *t);
 void table_unref(struct table *t); /* NULL is allowed */
 
