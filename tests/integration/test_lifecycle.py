@@ -1,6 +1,8 @@
 """Connection lifecycle keys: keepAliveMaxTime, requestAcceptGraceTimeout,
-graceTimeOut expiry, SIGINT, and weighted balancing across real connections."""
+graceTimeOut expiry, SIGINT, weighted balancing across real connections, stale pooled
+connections, stalled writes, and one SO_REUSEPORT listener per worker."""
 
+import os
 import signal
 import time
 
@@ -139,3 +141,39 @@ def test_stalled_write_closed_after_idle_timeout_without_write_timeout():
         while not c.eof and time.monotonic() < deadline:
             c.recv_available(0.2)
         check(c.eof, "client connection still open with a stalled write and writeTimeout 0")
+
+
+def _listening_sockets(pid, port):
+    """Listening TCP sockets on `port` that process `pid` holds (from /proc)."""
+    inodes = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    n = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            next(f)
+            for line in f:
+                parts = line.split()
+                local, state, inode = parts[1], parts[3], parts[9]
+                if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port and inode in inodes:
+                    n += 1
+    return n
+
+
+def test_each_worker_has_its_own_reuseport_listener():
+    """--workers 3: three listening sockets on the entry point's port (SO_REUSEPORT, one per
+    worker loop), and requests on many connections are all served."""
+    with Env(workers=3) as env:
+        port = env.addr[1]
+        check(_listening_sockets(env.px.proc.pid, port) == 3,
+              "expected 3 listening sockets (one per worker) on port %d, found %d"
+              % (port, _listening_sockets(env.px.proc.pid, port)))
+        for i in range(30):
+            c = Client(env.addr, timeout=5)
+            check(_get(c, b"/w%d" % i).status == 200, "request %d failed" % i)
+            c.close()
