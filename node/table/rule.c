@@ -1027,6 +1027,37 @@ bool rule_match(const struct rule *r, const struct table_request *req)
     return eval(r, r->root, req);
 }
 
+/* The first exact Host matcher that node i requires (itself, or a conjunct of an AND, nested
+ * ANDs included); NONE when there is none. */
+static uint32_t required_host(const struct rule *r, uint32_t i, int depth)
+{
+    const struct rnode *n = &r->node[i];
+    if (n->kind == R_HOST) {
+        return i;
+    }
+    if (n->kind != R_AND || depth > RULE_MAX_DEPTH) {
+        return NONE;
+    }
+    for (uint32_t c = n->child; c != NONE; c = r->node[c].next) {
+        uint32_t h = required_host(r, c, depth + 1);
+        if (h != NONE) {
+            return h;
+        }
+    }
+    return NONE;
+}
+
+bool rule_required_host(const struct rule *r, const char **host, size_t *len)
+{
+    uint32_t i = required_host(r, r->root, 0);
+    if (i == NONE) {
+        return false;
+    }
+    *host = r->pool + r->node[i].off[0];
+    *len = r->node[i].len[0];
+    return true;
+}
+
 /* ---- Canonical text form. ---- */
 
 struct out {

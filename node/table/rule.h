@@ -61,6 +61,13 @@ bool rule_explain(const struct rule *r, const struct table_request *q, char *why
  * the process started, all threads together. Each counted as no match. */
 uint64_t rule_regex_aborts(void);
 
+/* True when the rule can only match requests for one exact host: its root is a Host(`h`)
+ * matcher (not `*`, not `*.x`), or an `&&` one of whose conjuncts is (looking through nested
+ * `&&`, never through `||` or `!`). Then *host / *len are that host as the matcher compares it
+ * (lower-case, trailing dot removed; points into the rule, valid while it lives). The table
+ * indexes such rules by host (table.c). */
+bool rule_required_host(const struct rule *r, const char **host, size_t *len);
+
 /* NULL is allowed. */
 void rule_free(struct rule *r);
 

@@ -1,7 +1,7 @@
 /* Internal to node/table: how compile.c hands the objects it built over to table.c.
  *
  * Not for other components: node/proxy and the rest only see table.h. This header has no .c
- * of its own because its two functions belong to the table object (table.c).
+ * of its own because its functions belong to the table object (table.c).
  */
 #ifndef CONCORD_TABLE_TABLE_BUILD_H
 #define CONCORD_TABLE_TABLE_BUILD_H
@@ -31,5 +31,9 @@ struct table *table_assemble(struct table_parts *p, uint64_t generation);
 
 /* Frees what *p owns (any prefix of it may be filled; NULL pointers are skipped) and zeroes it. */
 void table_parts_fini(struct table_parts *p);
+
+/* table_match() without the host index: tries every router in match order. Same results;
+ * kept for tests (equivalence) and benchmarks. */
+const struct table_router *table_match_linear(const struct table *t, const struct table_request *r);
 
 #endif
