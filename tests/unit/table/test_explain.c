@@ -9,6 +9,7 @@
 #include "node/http/h1_parse.h"
 #include "node/table/rule.h"
 #include "node/table/table-build.h"
+#include "tests/unit/table/table_fixture.h"
 
 static struct table_request req(const char *host, const char *path)
 {
@@ -127,36 +128,9 @@ END_TEST
 
 /* ---- table_explain ---- */
 
-struct rdef {
-    const char *name;
-    const char *rule;
-    int64_t priority;
-    uint64_t entrypoints;
-};
-
 static struct table *make(const struct rdef *defs, uint32_t n)
 {
-    struct table_parts p = {0};
-    p.services = calloc(1, sizeof *p.services);
-    p.routers = calloc(n, sizeof *p.routers);
-    ck_assert(p.services && p.routers);
-    p.nservices = 1;
-    p.services[0].name = strdup("svc@test");
-    for (uint32_t i = 0; i < n; i++) {
-        struct rule *r = NULL;
-        struct err e = {0};
-        ck_assert_msg(rule_parse(defs[i].rule, &r, &e) == 0, "%s", e.msg);
-        p.routers[i] = (struct table_router){.name = strdup(defs[i].name),
-                                             .rule = strdup(defs[i].rule),
-                                             .priority = defs[i].priority,
-                                             .compiled = r,
-                                             .service = &p.services[0],
-                                             .entrypoints = defs[i].entrypoints};
-        p.nrouters++;
-    }
-    struct table *t = table_assemble(&p, 1);
-    ck_assert_ptr_nonnull(t);
-    return t;
+    return table_fixture(defs, n, 1);
 }
 
 /* What table_explain visited, as "name:matched:reason|..." */

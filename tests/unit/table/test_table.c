@@ -7,49 +7,11 @@
 
 #include "node/table/rule.h"
 #include "node/table/table-build.h"
+#include "tests/unit/table/table_fixture.h"
 
-struct rdef {
-    const char *name;
-    const char *rule;
-    int64_t priority;
-    uint64_t entrypoints;
-};
-
-/* A table with one service ("svc@test", one server) and the given routers, all pointing at it. */
 static struct table *make(const struct rdef *defs, uint32_t n)
 {
-    struct table_parts p = {0};
-    p.servers = calloc(1, sizeof *p.servers);
-    p.services = calloc(1, sizeof *p.services);
-    p.routers = calloc(n ? n : 1, sizeof *p.routers);
-    ck_assert(p.servers && p.services && p.routers);
-    p.nservers = p.nservices = 1;
-    p.servers[0] = (struct table_server){.url = strdup("http://127.0.0.1:1"),
-                                         .authority = strdup("127.0.0.1:1"),
-                                         .path = strdup(""),
-                                         .weight = 1};
-    p.services[0].name = strdup("svc@test");
-    p.services[0].servers = calloc(1, sizeof(struct table_server *));
-    p.services[0].weights = calloc(1, sizeof(uint32_t));
-    p.services[0].servers[0] = &p.servers[0];
-    p.services[0].weights[0] = 1;
-    p.services[0].nservers = 1;
-    for (uint32_t i = 0; i < n; i++) {
-        struct rule *r = NULL;
-        struct err e = {0};
-        ck_assert_msg(rule_parse(defs[i].rule, &r, &e) == 0, "%s", e.msg);
-        p.routers[i] = (struct table_router){.name = strdup(defs[i].name),
-                                             .rule = strdup(defs[i].rule),
-                                             .priority = defs[i].priority,
-                                             .compiled = r,
-                                             .service = &p.services[0],
-                                             .entrypoints = defs[i].entrypoints};
-        p.nrouters++;
-    }
-    struct table *t = table_assemble(&p, 42);
-    ck_assert_ptr_nonnull(t);
-    ck_assert_ptr_null(p.routers); /* taken */
-    return t;
+    return table_fixture(defs, n, 42);
 }
 
 static const char *route(const struct table *t, const char *host, const char *path, uint32_t ep)
@@ -184,15 +146,15 @@ START_TEST(concurrent_readers_release_last)
 }
 END_TEST
 
-START_TEST(many_routers_linear_scan)
+START_TEST(many_routers)
 {
     enum { N = 2000 };
     static struct rdef defs[N];
-    static char names[N][32], rules[N][64];
     for (int i = 0; i < N; i++) {
-        snprintf(names[i], sizeof names[i], "r%04d@f", i);
-        snprintf(rules[i], sizeof rules[i], "Host(`h%d.example.com`)", i);
-        defs[i] = (struct rdef){names[i], rules[i], (int64_t)strlen(rules[i]), 1};
+        snprintf(defs[i].name, sizeof defs[i].name, "r%04d@f", i);
+        snprintf(defs[i].rule, sizeof defs[i].rule, "Host(`h%d.example.com`)", i);
+        defs[i].priority = (int64_t)strlen(defs[i].rule);
+        defs[i].entrypoints = 1;
     }
     struct table *t = make(defs, N);
     ck_assert_str_eq(route(t, "h1999.example.com", "/", 0), "r1999@f");
@@ -213,7 +175,7 @@ int main(void)
     tcase_add_test(tc, accessors);
     tcase_add_test(tc, refcount_keeps_table_alive);
     tcase_add_test(tc, concurrent_readers_release_last);
-    tcase_add_test(tc, many_routers_linear_scan);
+    tcase_add_test(tc, many_routers);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
