@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "providers/decode-int.h"
 #include "providers/schema.h"
 #include "providers/traefik_keys.h"
 
@@ -17,7 +18,7 @@ typedef Concord__Config__LoadBalancer LoadBalancer;
 typedef Concord__Config__Server Server;
 typedef Concord__Config__Mark Mark;
 
-static void *xmalloc(size_t n)
+void *xmalloc(size_t n)
 {
     void *p = malloc(n);
     if (p == NULL) {
@@ -26,7 +27,7 @@ static void *xmalloc(size_t n)
     return p;
 }
 
-static char *xstrdup(const char *s)
+char *xstrdup(const char *s)
 {
     char *p = strdup(s);
     if (p == NULL) {
@@ -37,7 +38,7 @@ static char *xstrdup(const char *s)
 
 /* Appends to a repeated field; the capacity is implicit (the next power of two), since
  * protobuf-c keeps only the count and frees the array with free(). */
-static void *append(void *arr, size_t *n, size_t elem_size)
+void *append(void *arr, size_t *n, size_t elem_size)
 {
     if (*n == 0 || (*n & (*n - 1)) == 0) {
         arr = realloc(arr, (*n ? *n * 2 : 1) * elem_size);
@@ -49,7 +50,7 @@ static void *append(void *arr, size_t *n, size_t elem_size)
     return arr;
 }
 
-static Mark *new_mark(const struct doc_node *n)
+Mark *new_mark(const struct doc_node *n)
 {
     Mark *m = xmalloc(sizeof *m);
     concord__config__mark__init(m);
@@ -59,12 +60,10 @@ static Mark *new_mark(const struct doc_node *n)
     return m;
 }
 
-#define FIELD(type, obj, r) ((type *)(void *)((char *)(obj) + (r)->off))
-#define FIELD2(type, obj, r) ((type *)(void *)((char *)(obj) + (r)->off2))
 
 /* --- typed handlers for protobuf-c fields --- */
 
-static void p_str(struct schema_ctx *c, const struct doc_node *v, void *obj,
+void p_str(struct schema_ctx *c, const struct doc_node *v, void *obj,
                   const struct schema_row *r)
 {
     const char *s;
@@ -77,7 +76,7 @@ static void p_str(struct schema_ctx *c, const struct doc_node *v, void *obj,
     }
 }
 
-static void p_i64(struct schema_ctx *c, const struct doc_node *v, void *obj,
+void p_i64(struct schema_ctx *c, const struct doc_node *v, void *obj,
                   const struct schema_row *r)
 {
     int64_t x;
@@ -87,7 +86,7 @@ static void p_i64(struct schema_ctx *c, const struct doc_node *v, void *obj,
 }
 
 /* An int32 with its has_ flag at off2. */
-static void p_i32_has(struct schema_ctx *c, const struct doc_node *v, void *obj,
+void p_i32_has(struct schema_ctx *c, const struct doc_node *v, void *obj,
                       const struct schema_row *r)
 {
     int64_t x;
@@ -98,7 +97,7 @@ static void p_i32_has(struct schema_ctx *c, const struct doc_node *v, void *obj,
 }
 
 /* A bool with its has_ flag at off2. */
-static void p_bool_has(struct schema_ctx *c, const struct doc_node *v, void *obj,
+void p_bool_has(struct schema_ctx *c, const struct doc_node *v, void *obj,
                        const struct schema_row *r)
 {
     bool b;
@@ -109,7 +108,7 @@ static void p_bool_has(struct schema_ctx *c, const struct doc_node *v, void *obj
 }
 
 /* A repeated string: char ** at off, size_t count at off2. */
-static void p_strlist(struct schema_ctx *c, const struct doc_node *v, void *obj,
+void p_strlist(struct schema_ctx *c, const struct doc_node *v, void *obj,
                       const struct schema_row *r)
 {
     char **list;
@@ -121,11 +120,6 @@ static void p_strlist(struct schema_ctx *c, const struct doc_node *v, void *obj,
     }
 }
 
-/* clang-format off */
-#define P_FIELD(k, fn_, type, field) {.key = (k), .fn = (fn_), .off = offsetof(type, field)}
-#define P_PAIR(k, fn_, type, field, field2)                                                      \
-    {.key = (k), .fn = (fn_), .off = offsetof(type, field), .off2 = offsetof(type, field2)}
-/* clang-format on */
 
 /* --- http.services --- */
 
@@ -166,11 +160,12 @@ static const struct schema_row lb_rows[] = {
     {.key = "servers", .fn = lb_servers},
     P_PAIR("passHostHeader", p_bool_has, LoadBalancer, pass_host_header, has_pass_host_header),
     P_FIELD("serversTransport", p_str, LoadBalancer, servers_transport),
-    SCHEMA_TODO("sticky", KEYS_LB_STICKY),
+    P_MSG("sticky", LoadBalancer, sticky, &decode_sticky_spec),
     SCHEMA_TODO("strategy", ""),
     SCHEMA_TODO("healthCheck", KEYS_LB_HEALTH_CHECK),
     SCHEMA_TODO("passiveHealthCheck", KEYS_LB_PASSIVE_HEALTH_CHECK),
-    SCHEMA_TODO("responseForwarding", "flushInterval"),
+    P_MSG("responseForwarding", LoadBalancer, response_forwarding,
+          &decode_response_forwarding_spec),
     {0},
 };
 
@@ -186,10 +181,14 @@ static void svc_load_balancer(struct schema_ctx *c, const struct doc_node *v, vo
     schema_map(c, v, lb, lb_rows);
 }
 
+/* The oneof members share one offset (a union): each row stores at load_balancer's. */
 static const struct schema_row service_rows[] = {
-    {.key = "loadBalancer", .fn = svc_load_balancer}, SCHEMA_TODO("weighted", KEYS_SVC_WEIGHTED),
-    SCHEMA_TODO("mirroring", KEYS_SVC_MIRRORING),     SCHEMA_TODO("failover", KEYS_SVC_FAILOVER),
-    SCHEMA_TODO("highestRandomWeight", KEYS_SVC_HRW), {0},
+    {.key = "loadBalancer", .fn = svc_load_balancer},
+    P_MSG("weighted", Service, load_balancer, &decode_weighted_spec),
+    P_MSG("mirroring", Service, load_balancer, &decode_mirroring_spec),
+    P_MSG("failover", Service, load_balancer, &decode_failover_spec),
+    SCHEMA_TODO("highestRandomWeight", KEYS_SVC_HRW),
+    {0},
 };
 
 static void one_service(struct schema_ctx *c, const struct doc_node *name,
@@ -259,56 +258,13 @@ static void http_routers(struct schema_ctx *c, const struct doc_node *v, void *o
     schema_each(c, v, one_router, obj);
 }
 
-/* --- http.middlewares: one row per Traefik middleware type --- */
-
-static const struct schema_row middleware_rows[] = {
-    SCHEMA_TODO("addPrefix", KEYS_MW_ADD_PREFIX),
-    SCHEMA_TODO("basicAuth", KEYS_MW_BASIC_AUTH),
-    SCHEMA_TODO("buffering", KEYS_MW_BUFFERING),
-    SCHEMA_TODO("chain", KEYS_MW_CHAIN),
-    SCHEMA_TODO("circuitBreaker", KEYS_MW_CIRCUIT_BREAKER),
-    SCHEMA_TODO("compress", KEYS_MW_COMPRESS),
-    SCHEMA_TODO("contentType", KEYS_MW_CONTENT_TYPE),
-    SCHEMA_TODO("digestAuth", KEYS_MW_DIGEST_AUTH),
-    SCHEMA_TODO("errors", KEYS_MW_ERRORS),
-    SCHEMA_TODO("forwardAuth", KEYS_MW_FORWARD_AUTH),
-    SCHEMA_TODO("grpcWeb", KEYS_MW_GRPC_WEB),
-    SCHEMA_TODO("headers", KEYS_MW_HEADERS),
-    SCHEMA_TODO("ipAllowList", KEYS_MW_IP_ALLOW_LIST),
-    SCHEMA_TODO("ipWhiteList", KEYS_MW_IP_WHITE_LIST),
-    SCHEMA_TODO("inFlightReq", KEYS_MW_IN_FLIGHT_REQ),
-    SCHEMA_TODO("passTLSClientCert", KEYS_MW_PASS_TLS_CLIENT_CERT),
-    SCHEMA_TODO("plugin", KEYS_MW_PLUGIN),
-    SCHEMA_TODO("rateLimit", KEYS_MW_RATE_LIMIT),
-    SCHEMA_TODO("redirectRegex", KEYS_MW_REDIRECT_REGEX),
-    SCHEMA_TODO("redirectScheme", KEYS_MW_REDIRECT_SCHEME),
-    SCHEMA_TODO("replacePath", KEYS_MW_REPLACE_PATH),
-    SCHEMA_TODO("replacePathRegex", KEYS_MW_REPLACE_PATH_REGEX),
-    SCHEMA_TODO("retry", KEYS_MW_RETRY),
-    SCHEMA_TODO("stripPrefix", KEYS_MW_STRIP_PREFIX),
-    SCHEMA_TODO("stripPrefixRegex", KEYS_MW_STRIP_PREFIX_REGEX),
-    {0},
-};
-
-static void one_middleware(struct schema_ctx *c, const struct doc_node *name,
-                           const struct doc_node *value, void *obj)
-{
-    schema_map(c, value, obj, middleware_rows);
-}
-
-static void http_middlewares(struct schema_ctx *c, const struct doc_node *v, void *obj,
-                             const struct schema_row *r)
-{
-    schema_each(c, v, one_middleware, obj);
-}
-
 /* --- top level --- */
 
 static const struct schema_row http_rows[] = {
     {.key = "routers", .fn = http_routers},
     {.key = "services", .fn = http_services},
-    {.key = "middlewares", .fn = http_middlewares},
-    SCHEMA_EACH_TODO("serversTransports", KEYS_SERVERS_TRANSPORT),
+    {.key = "middlewares", .fn = decode_http_middlewares},
+    {.key = "serversTransports", .fn = decode_http_servers_transports},
     SCHEMA_TODO("models", NULL),
     {0},
 };

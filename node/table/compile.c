@@ -9,29 +9,30 @@
 #include <string.h>
 #include <strings.h>
 
+#include "node/table/compile_mw.h"
 #include "node/table/rule.h"
 #include "node/table/table-build.h"
 
-typedef Concord__Config__Mark Mark;
 typedef Concord__Config__Server Server;
 typedef Concord__Config__LoadBalancer LoadBalancer;
 typedef Concord__Config__Service Service;
 typedef Concord__Config__Router Router;
+typedef Concord__Config__Middleware Middleware;
 
 /* Traefik reserves the priorities above MaxInt64 - 1000 for its @internal routers. */
 #define MAX_USER_PRIORITY (INT64_MAX - 1000)
 
 /* One named object of one source, before it is compiled. */
 struct cand {
-    const char *section; /* "services" or "routers", for key paths */
+    const char *section; /* "services", "routers" or "middlewares", for key paths */
     const char *ns;
     const char *raw; /* the name as written: the key in diagnostics' paths */
     char *full;      /* "name@ns" */
     const Mark *mark;
-    const void *msg; /* Service or Router */
+    const void *msg; /* Service, Router or Middleware */
     uint32_t order;  /* position across the sources: duplicates sort stably */
     bool ok;
-    uint32_t id;           /* services: index in parts.services once compiled */
+    uint32_t id;           /* services, middlewares: index in parts.<section> once compiled */
     uint32_t spec0, nspec; /* services: their servers in cctx.specs */
 };
 
@@ -57,6 +58,17 @@ struct spec {
     uint32_t server; /* id once deduplicated */
 };
 
+/* A middleware candidate while compiling: its built object (before it moves into the parts),
+ * and for a chain, the flattened leaves (indices into cctx.mws). */
+struct mwinfo {
+    enum mw_kind kind;
+    const char *type_key;
+    struct table_middleware built;
+    uint8_t visit; /* chains: 0 not yet, 1 being flattened, 2 done */
+    uint32_t *leaves;
+    uint32_t nleaves;
+};
+
 struct cctx {
     const struct table_source *srcs;
     uint32_t nsrcs;
@@ -64,7 +76,8 @@ struct cctx {
     struct diags *d;
     bool dry;
     int rc; /* -ENOMEM once an allocation failed */
-    struct cands svcs, rts;
+    struct cands svcs, rts, mws;
+    struct mwinfo *mwi; /* parallel to mws */
     struct spec *specs;
     uint32_t nspecs, capspecs;
     struct table_parts parts;
@@ -195,13 +208,24 @@ static int add_cand(struct cctx *c, struct cands *l, const char *section, const 
     return 0;
 }
 
-/* Gathers every service (routers == false) or router of every source. */
-static int collect(struct cctx *c, struct cands *l, bool routers)
+enum section { SEC_SERVICES, SEC_ROUTERS, SEC_MIDDLEWARES };
+
+static size_t section_count(const Concord__Config__HttpConfig *h, enum section sec)
+{
+    if (h == NULL) {
+        return 0;
+    }
+    return sec == SEC_ROUTERS ? h->n_routers : sec == SEC_SERVICES ? h->n_services
+                                                                    : h->n_middlewares;
+}
+
+/* Gathers every object of one section of every source. */
+static int collect(struct cctx *c, struct cands *l, enum section sec)
 {
     size_t total = 0;
     for (uint32_t s = 0; s < c->nsrcs; s++) {
         const Concord__Config__HttpConfig *h = c->srcs[s].cfg ? c->srcs[s].cfg->http : NULL;
-        total += h == NULL ? 0 : routers ? h->n_routers : h->n_services;
+        total += section_count(h, sec);
     }
     if (total > UINT32_MAX / 2 || (total > 0 && !(l->v = calloc(total, sizeof *l->v)))) {
         return c->rc = -ENOMEM;
@@ -209,12 +233,15 @@ static int collect(struct cctx *c, struct cands *l, bool routers)
     for (uint32_t s = 0; s < c->nsrcs; s++) {
         const char *ns = c->srcs[s].ns;
         const Concord__Config__HttpConfig *h = c->srcs[s].cfg ? c->srcs[s].cfg->http : NULL;
-        size_t n = h == NULL ? 0 : routers ? h->n_routers : h->n_services;
+        size_t n = section_count(h, sec);
         for (size_t i = 0; i < n; i++) {
             int rc;
-            if (routers) {
+            if (sec == SEC_ROUTERS) {
                 const Router *r = h->routers[i];
                 rc = add_cand(c, l, "routers", ns, str(r->name), r->mark, r);
+            } else if (sec == SEC_MIDDLEWARES) {
+                const Middleware *m = h->middlewares[i];
+                rc = add_cand(c, l, "middlewares", ns, str(m->name), m->mark, m);
             } else {
                 const Service *v = h->services[i];
                 rc = add_cand(c, l, "services", ns, str(v->name), v->mark, v);
@@ -538,7 +565,7 @@ static int fill_service(struct cctx *c, struct cand *k, struct table_service *ts
 static int compile_services(struct cctx *c)
 {
     uint32_t nok = 0;
-    if (collect(c, &c->svcs, false) != 0) {
+    if (collect(c, &c->svcs, SEC_SERVICES) != 0) {
         return c->rc;
     }
     for (uint32_t i = 0; i < c->svcs.n && c->rc == 0; i++) {
@@ -628,17 +655,244 @@ static bool check_service_ref(struct cctx *c, const struct cand *k, struct table
     return tr->service != NULL;
 }
 
-static bool check_middlewares(struct cctx *c, const struct cand *k)
+/* "x" -> "x@ns"; NULL (and c->rc) on ENOMEM. */
+static char *qualify(struct cctx *c, const char *ns, const char *ref)
+{
+    return strchr(ref, '@') ? dup_or_fail(c, ref, strlen(ref)) : printf_or_fail(c, "%s@%s", ref, ns);
+}
+
+/* Appends the leaves that reference `ref` (from namespace `ns`) stands for to *list. Returns
+ * false after reporting (at `m`, `path`) a reference that does not resolve. */
+static bool add_mw_ref(struct cctx *c, const char *ns, const char *ref, const Mark *m,
+                       const char *path, const struct table_middleware ***list, uint32_t *n)
+{
+    char *full = qualify(c, ns, ref);
+    const struct cand *k;
+    bool ok = false;
+    if (full == NULL) {
+        return false;
+    }
+    k = find_cand(&c->mws, full);
+    if (k == NULL) {
+        report(c, DIAG_ERROR, m, path, "middleware \"%s\" does not exist", full);
+    } else if (!k->ok) {
+        report(c, DIAG_ERROR, m, path, "middleware \"%s\" is disabled by %s", full,
+               c->mwi[k - c->mws.v].type_key ? "its own errors" : "a type not supported yet");
+    } else {
+        const struct mwinfo *mi = &c->mwi[k - c->mws.v];
+        uint32_t add = mi->kind == MW_CHAIN ? mi->nleaves : 1;
+        const struct table_middleware **v = realloc((void *)*list, (*n + add) * sizeof *v);
+        if (v == NULL) {
+            c->rc = -ENOMEM;
+        } else {
+            *list = v;
+            for (uint32_t i = 0; i < add; i++) {
+                uint32_t leaf = mi->kind == MW_CHAIN ? mi->leaves[i] : (uint32_t)(k - c->mws.v);
+                v[(*n)++] = &c->parts.middlewares[c->mws.v[leaf].id];
+            }
+            ok = true;
+        }
+    }
+    free(full);
+    return ok;
+}
+
+static bool check_middlewares(struct cctx *c, const struct cand *k, struct table_router *tr)
 {
     char path[400], field[80];
     const Router *r = k->msg;
-    for (size_t i = 0; i < r->n_middlewares; i++) {
+    const struct table_middleware **list = NULL;
+    uint32_t n = 0;
+    bool ok = true;
+    for (size_t i = 0; i < r->n_middlewares && c->rc == 0; i++) {
         snprintf(field, sizeof field, "middlewares[%zu]", i);
-        /* Refused rather than skipped: a router must never serve without its auth. */
-        report(c, DIAG_ERROR, k->mark, key(path, sizeof path, k, field),
-               "middleware \"%s\": middlewares are not supported yet", str(r->middlewares[i]));
+        ok = add_mw_ref(c, k->ns, str(r->middlewares[i]), k->mark,
+                        key(path, sizeof path, k, field), &list, &n) && ok;
     }
-    return r->n_middlewares == 0;
+    if (!ok || c->rc != 0 || n == 0) {
+        free(list);
+        return ok;
+    }
+    tr->mws = list;
+    tr->nmws = n;
+    return true;
+}
+
+/* ---- Middlewares ---- */
+
+static const struct table_service *mw_find_service(void *arg, const char *ns, const char *ref,
+                                                   const char **why)
+{
+    struct cctx *c = arg;
+    char *full = qualify(c, ns, ref);
+    const struct cand *k = full ? find_cand(&c->svcs, full) : NULL;
+    free(full);
+    *why = k == NULL ? "does not exist" : !k->ok ? "is disabled by its own errors" : NULL;
+    return k && k->ok ? &c->parts.services[k->id] : NULL;
+}
+
+static void compile_one_mw(struct cctx *c, struct cand *k, struct mwinfo *mi)
+{
+    char path[400];
+    const Middleware *m = k->msg;
+    struct mwc_ctx mc;
+    mwc_compile_fn fn;
+    int rc;
+    if (!mwc_kind_of(m, &mi->kind, &mi->type_key)) {
+        /* The decoder reported it: no type at all is an error there, a Traefik type Concord
+         * lacks (circuitBreaker...) a warning. Disabled either way; a router using it is the
+         * error. */
+        mi->type_key = NULL;
+        k->ok = false;
+        return;
+    }
+    if (mi->kind == MW_CHAIN) {
+        return; /* flattened once every middleware is known */
+    }
+    key(path, sizeof path, k, mi->type_key);
+    fn = mwc_compiler(mi->kind);
+    if (fn == NULL) {
+        /* Refused rather than skipped: a router must never serve without its auth. */
+        report(c, DIAG_ERROR, k->mark, path, "middleware type %s is not supported yet",
+               mi->type_key);
+        k->ok = false;
+        return;
+    }
+    mc = (struct mwc_ctx){.d = c->d, .mark = k->mark, .path = path, .ns = k->ns, .dry = c->dry,
+                          .find_service = mw_find_service, .arg = c};
+    rc = fn(&mc, m, &mi->built);
+    if (rc == -ENOMEM) {
+        c->rc = rc;
+    }
+    if (rc != 0) {
+        if (mi->built.conf != NULL && mi->built.conf_free != NULL) {
+            mi->built.conf_free(mi->built.conf);
+        }
+        memset(&mi->built, 0, sizeof mi->built);
+        k->ok = false;
+    }
+}
+
+/* Flattens a chain into the leaves it stands for; a cycle, a missing or disabled member
+ * disables the chain (and so every chain and router that uses it). */
+static bool flatten_chain(struct cctx *c, uint32_t idx)
+{
+    char path[400], field[80];
+    struct cand *k = &c->mws.v[idx];
+    struct mwinfo *mi = &c->mwi[idx];
+    const Concord__Config__Chain *ch = ((const Middleware *)k->msg)->chain;
+    if (mi->visit == 2) {
+        return k->ok;
+    }
+    if (mi->visit == 1) {
+        report(c, DIAG_ERROR, k->mark, key(path, sizeof path, k, "chain.middlewares"),
+               "chain %s includes itself", k->full);
+        return false;
+    }
+    mi->visit = 1;
+    for (size_t i = 0; k->ok && ch != NULL && i < ch->n_middlewares && c->rc == 0; i++) {
+        char *full = qualify(c, k->ns, str(ch->middlewares[i]));
+        struct cand *m = full ? (struct cand *)find_cand(&c->mws, full) : NULL;
+        snprintf(field, sizeof field, "chain.middlewares[%zu]", i);
+        key(path, sizeof path, k, field);
+        if (full == NULL) {
+            break;
+        }
+        if (m == NULL) {
+            report(c, DIAG_ERROR, ch->mark ? ch->mark : k->mark, path,
+                   "middleware \"%s\" does not exist", full);
+            k->ok = false;
+        } else if (c->mwi[m - c->mws.v].kind == MW_CHAIN && m->ok &&
+                   !flatten_chain(c, (uint32_t)(m - c->mws.v))) {
+            if (c->mwi[m - c->mws.v].visit == 1) {
+                report(c, DIAG_ERROR, ch->mark ? ch->mark : k->mark, path,
+                       "chain cycle through \"%s\"", full);
+            } else {
+                report(c, DIAG_ERROR, ch->mark ? ch->mark : k->mark, path,
+                       "middleware \"%s\" is disabled by its own errors", full);
+            }
+            k->ok = false;
+        } else if (!m->ok) {
+            report(c, DIAG_ERROR, ch->mark ? ch->mark : k->mark, path,
+                   "middleware \"%s\" is disabled by its own errors", full);
+            k->ok = false;
+        } else {
+            const struct mwinfo *sub = &c->mwi[m - c->mws.v];
+            uint32_t add = sub->kind == MW_CHAIN ? sub->nleaves : 1;
+            uint32_t *v = realloc(mi->leaves, (mi->nleaves + add) * sizeof *v);
+            if (v == NULL) {
+                c->rc = -ENOMEM;
+            } else {
+                mi->leaves = v;
+                for (uint32_t j = 0; j < add; j++) {
+                    v[mi->nleaves++] = sub->kind == MW_CHAIN ? sub->leaves[j]
+                                                             : (uint32_t)(m - c->mws.v);
+                }
+            }
+        }
+        free(full);
+    }
+    mi->visit = 2;
+    return k->ok;
+}
+
+static int compile_middlewares(struct cctx *c)
+{
+    uint32_t nok = 0;
+    if (collect(c, &c->mws, SEC_MIDDLEWARES) != 0) {
+        return c->rc;
+    }
+    if (c->mws.n > 0 && !(c->mwi = calloc(c->mws.n, sizeof *c->mwi))) {
+        return c->rc = -ENOMEM;
+    }
+    for (uint32_t i = 0; i < c->mws.n && c->rc == 0; i++) {
+        if (c->mws.v[i].ok) {
+            compile_one_mw(c, &c->mws.v[i], &c->mwi[i]);
+        }
+    }
+    for (uint32_t i = 0; i < c->mws.n && c->rc == 0; i++) {
+        if (c->mws.v[i].ok && c->mwi[i].kind == MW_CHAIN) {
+            flatten_chain(c, i);
+        }
+    }
+    for (uint32_t i = 0; i < c->mws.n; i++) {
+        nok += c->mws.v[i].ok;
+    }
+    if (c->rc != 0) {
+        return c->rc;
+    }
+    if (nok > 0 && !(c->parts.middlewares = calloc(nok, sizeof *c->parts.middlewares))) {
+        return c->rc = -ENOMEM;
+    }
+    /* Name order, as table_middleware_find needs; the built objects move into the parts. */
+    for (uint32_t i = 0; i < c->mws.n && c->rc == 0; i++) {
+        struct cand *k = &c->mws.v[i];
+        struct table_middleware *tm;
+        if (!k->ok) {
+            continue;
+        }
+        k->id = c->parts.nmiddlewares++;
+        tm = &c->parts.middlewares[k->id];
+        *tm = c->mwi[i].built;
+        memset(&c->mwi[i].built, 0, sizeof c->mwi[i].built);
+        tm->kind = c->mwi[i].kind;
+        tm->id = k->id;
+        tm->name = dup_or_fail(c, k->full, strlen(k->full));
+    }
+    return c->rc;
+}
+
+static void mwinfo_free(struct cctx *c)
+{
+    for (uint32_t i = 0; c->mwi != NULL && i < c->mws.n; i++) {
+        struct mwinfo *mi = &c->mwi[i];
+        if (mi->built.conf != NULL && mi->built.conf_free != NULL) {
+            mi->built.conf_free(mi->built.conf);
+        }
+        free(mi->leaves);
+    }
+    free(c->mwi);
+    c->mwi = NULL;
 }
 
 /* Entry point names -> bits; names this node lacks are warnings (docs: "Entry points"). */
@@ -673,9 +927,10 @@ static void compile_router(struct cctx *c, const struct cand *k)
     const Router *r = k->msg;
     bool ok = check_rule(c, k, tr);
     ok = check_service_ref(c, k, tr) && ok;
-    ok = check_middlewares(c, k) && ok;
+    ok = check_middlewares(c, k, tr) && ok;
     if (!ok || c->rc != 0) {
         rule_free((struct rule *)tr->compiled);
+        free((void *)tr->mws);
         memset(tr, 0, sizeof *tr);
         return;
     }
@@ -687,7 +942,7 @@ static void compile_router(struct cctx *c, const struct cand *k)
 
 static int compile_routers(struct cctx *c)
 {
-    if (collect(c, &c->rts, true) != 0) {
+    if (collect(c, &c->rts, SEC_ROUTERS) != 0) {
         return c->rc;
     }
     if (c->rts.n > 0 && !(c->parts.routers = calloc(c->rts.n, sizeof *c->parts.routers))) {
@@ -723,11 +978,13 @@ int table_compile(const struct table_source *srcs, uint32_t nsrcs,
             return -EINVAL;
         }
     }
-    if (compile_services(&c) == 0) {
+    if (compile_services(&c) == 0 && compile_middlewares(&c) == 0) {
         compile_routers(&c);
     }
+    mwinfo_free(&c);
     cands_fini(&c.svcs);
     cands_fini(&c.rts);
+    cands_fini(&c.mws);
     free(c.specs);
     if (d == NULL) {
         diags_fini(&local);

@@ -1,6 +1,6 @@
 /* Compiles the canonical configuration (proto) into a table generation. All semantic
  * validation of dynamic configuration lives here; it also runs as a dry run (no table built)
- * for `proxyctl check`. The only file of node/table that sees proto types.
+ * for `proxyctl check`. Only compile*.c of node/table see proto types.
  *
  * Objects with a semantic error (bad rule, dangling service reference, bad server URL) are
  * disabled and reported in `d` with their file:line:col (from the proto Mark) and key path;
@@ -15,7 +15,8 @@
  *    a warning (requests to it get 503); serversTransport is a warning (not supported yet).
  *  - routers: rule (rule.h), priority (explicit if non-zero, else strlen(rule); above
  *    INT64_MAX - 1000 is an error, as in Traefik), service (must exist and be enabled),
- *    middlewares (error: not supported yet, so no router runs without its auth), ruleSyntax
+ *    middlewares (each must exist and be enabled; chains are flattened into the router's list;
+ *    a type not supported yet is an error, so no router runs without its auth), ruleSyntax
  *    ("" or v3; v2 is an error), entryPoints (names this node lacks: warning; none listed: all).
  *  - the same name twice in one namespace: every copy is disabled (merging contributions is
  *    raftstore's job, before compile).
@@ -52,6 +53,9 @@ struct table_compile_opts {
     table_resolve_fn resolve;       /* NULL: getaddrinfo (tests inject their own) */
     void *resolve_arg;
 };
+
+/* middlewares: every object of http.middlewares is compiled by its type (compile_mw.h);
+ * one with an error is disabled, and so is every chain and router that uses it. */
 
 /* Builds a table from the sources (out may be NULL for a dry run). Returns 0 when a table was
  * built (possibly with disabled objects reported in `d`), or a negative code. Diagnostics are

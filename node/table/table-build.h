@@ -22,6 +22,10 @@ struct table_parts {
     uint32_t nservices;
     struct table_server *servers;
     uint32_t nservers;
+    /* Sorted by name, id = index; routers' mws arrays (malloc'd, owned by the router) point
+     * into it. */
+    struct table_middleware *middlewares;
+    uint32_t nmiddlewares;
 };
 
 /* Takes everything in *p (which is zeroed), sorts the routers (priority desc, then name asc)

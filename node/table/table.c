@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "node/table/rule.h"
+#include "node/table/mw_conf.h"
 #include "node/table/table-build.h"
 
 /* One host of the index: the routers whose rule requires exactly `key` are
@@ -51,7 +52,20 @@ void table_parts_fini(struct table_parts *p)
         free(r->rule);
         /* The table owns the rule; the field is const only so that readers cannot touch it. */
         rule_free((struct rule *)r->compiled);
+        free((void *)r->mws);
     }
+    for (uint32_t i = 0; p->middlewares != NULL && i < p->nmiddlewares; i++) {
+        struct table_middleware *m = &p->middlewares[i];
+        void *rt = atomic_load(&m->runtime);
+        if (rt != NULL && m->runtime_free != NULL) {
+            m->runtime_free(rt);
+        }
+        if (m->conf != NULL && m->conf_free != NULL) {
+            m->conf_free(m->conf);
+        }
+        free(m->name);
+    }
+    free(p->middlewares);
     for (uint32_t i = 0; p->services != NULL && i < p->nservices; i++) {
         free(p->services[i].name);
         free(p->services[i].servers);
@@ -355,6 +369,34 @@ const struct table_service *table_service_find(const struct table *t, const char
             return &t->p.services[mid];
         }
         if (c < 0) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    return NULL;
+}
+
+uint32_t table_nmiddlewares(const struct table *t)
+{
+    return t->p.nmiddlewares;
+}
+
+const struct table_middleware *table_middleware_at(const struct table *t, uint32_t i)
+{
+    return i < t->p.nmiddlewares ? &t->p.middlewares[i] : NULL;
+}
+
+const struct table_middleware *table_middleware_find(const struct table *t, const char *name)
+{
+    uint32_t lo = 0, hi = t->p.nmiddlewares;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int r = strcmp(name, t->p.middlewares[mid].name);
+        if (r == 0) {
+            return &t->p.middlewares[mid];
+        }
+        if (r < 0) {
             hi = mid;
         } else {
             lo = mid + 1;

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 struct table;
+struct table_middleware; /* node/table/mw_conf.h */
 struct rule;      /* compiled rule expression (node/table/rule.h) */
 struct h1_header; /* one received header line (node/http/h1_parse.h) */
 
@@ -48,6 +49,10 @@ struct table_router {
     const struct rule *compiled;
     const struct table_service *service;
     uint64_t entrypoints; /* bit i set: attached to entry point i of the compile options */
+    /* Middlewares in the order they run (entry point defaults first, chains flattened);
+     * nmws == 0 for most routers, and then the data path does no middleware work at all. */
+    const struct table_middleware *const *mws;
+    uint32_t nmws;
 };
 
 /* What a request looks like to the matchers, already normalised by the caller
@@ -100,6 +105,10 @@ uint64_t table_generation(const struct table *t);
 uint32_t table_nservers(const struct table *t);
 uint32_t table_nservices(const struct table *t);
 uint32_t table_nrouters(const struct table *t);
+uint32_t table_nmiddlewares(const struct table *t);
+/* Middlewares in name order; NULL when out of range / unknown. */
+const struct table_middleware *table_middleware_at(const struct table *t, uint32_t i);
+const struct table_middleware *table_middleware_find(const struct table *t, const char *name);
 /* Routers in match order (priority descending, then name ascending); NULL when out of range. */
 const struct table_router *table_router_at(const struct table *t, uint32_t i);
 const struct table_server *table_server_at(const struct table *t, uint32_t i);

@@ -154,11 +154,11 @@ def test_help():
 
 
 def test_warnings_only():
-    text = VALID + "  middlewares:\n    m:\n      headers: {}\n"
+    text = VALID + "  middlewares:\n    m:\n      circuitBreaker: {expression: x}\n"
     rc, out, _ = run("check", "w.yml", files={"w.yml": text})
     expect(rc, out, 0, "warnings only")
     ls = lines(out)
-    check(len(ls) == 1 and ls[0].startswith("w.yml:14:7: http.middlewares.m.headers: ")
+    check(len(ls) == 1 and ls[0].startswith("w.yml:14:7: http.middlewares.m.circuitBreaker: ")
           and ls[0].endswith(" (warning)"), "got %r" % out)
 
 
@@ -193,7 +193,7 @@ def test_fixture_static():
 
 
 def test_json_shape():
-    files = {"a.yml": VALID.replace("rule:", "rul:") + "  middlewares:\n    m:\n      headers: {}\n",
+    files = {"a.yml": VALID.replace("rule:", "rul:") + "  middlewares:\n    m:\n      circuitBreaker: {expression: x}\n",
              "s.yml": 'entryPoints:\n  web:\n    address: ":8080"\n'}
     rc, out, _ = run("check", "-o", "json", "a.yml", "s.yml", "nope.yml", files=files)
     expect(rc, out, 2, "json with a missing file")
@@ -204,7 +204,7 @@ def test_json_shape():
     check(a["file"] == "a.yml" and a["kind"] == "dynamic", "got %r" % a)
     check(a["errors"] == [{"file": "a.yml", "line": 4, "col": 7, "path": "http.routers.r.rul",
                            "message": "unknown key"}], "errors %r" % a["errors"])
-    check(len(a["warnings"]) == 1 and a["warnings"][0]["path"] == "http.middlewares.m.headers",
+    check(len(a["warnings"]) == 1 and a["warnings"][0]["path"] == "http.middlewares.m.circuitBreaker",
           "warnings %r" % a["warnings"])
     check(s["kind"] == "static" and s["errors"] == [] and s["warnings"] == [], "got %r" % s)
     check(n["kind"] is None and len(n["errors"]) == 1, "got %r" % n)

@@ -226,8 +226,8 @@ START_TEST(recognised_keys_warn)
                          "      tls: {}\n"
                          "  middlewares:\n"
                          "    foo:\n"
-                         "      addPrefix:\n"
-                         "        prefix: /x\n"
+                         "      circuitBreaker:\n"
+                         "        expression: x\n"
                          "  services:\n"
                          "    s:\n"
                          "      loadBalancer:\n"
@@ -240,15 +240,14 @@ START_TEST(recognised_keys_warn)
     ck_assert_uint_eq(d.nerrors, 0);
     ck_assert(has_diag(&d, "dyn.yaml:5:7: http.routers.r.tls: recognised Traefik key, not "
                            "supported yet (warning)"));
-    ck_assert(has_diag(&d, "dyn.yaml:8:7: http.middlewares.foo.addPrefix: recognised Traefik "
-                           "key, not supported yet (warning)"));
-    ck_assert(has_diag(&d, "dyn.yaml:13:9: http.services.s.loadBalancer.sticky: recognised "
+    ck_assert(has_diag(&d, "dyn.yaml:8:7: http.middlewares.foo.circuitBreaker: recognised "
                            "Traefik key, not supported yet (warning)"));
     ck_assert(has_diag(&d, "dyn.yaml:14:37: http.services.s.loadBalancer.servers[0]."
                            "preservePath: recognised Traefik key, not supported yet (warning)"));
     ck_assert(has_diag(&d, "dyn.yaml:17:5: tcp.routers.t: recognised Traefik key, not supported "
                            "yet (warning)"));
-    ck_assert_uint_eq(d.n, 5);
+    ck_assert_uint_eq(d.n, 4);
+    ck_assert_str_eq(cfg->http->services[0]->load_balancer->sticky->cookie->name, "c");
     ck_assert_uint_eq(cfg->http->n_routers, 1);
     ck_assert_str_eq(cfg->http->services[0]->load_balancer->servers[0]->url, "http://a");
 }
@@ -267,11 +266,11 @@ END_TEST
 
 START_TEST(unimplemented_service_kind_is_kept)
 {
-    ck_assert_int_eq(dec("http:\n  services:\n    w:\n      weighted:\n        services:\n"
-                         "          - name: a\n            weight: 2\n"),
+    ck_assert_int_eq(dec("http:\n  services:\n    w:\n      highestRandomWeight:\n"
+                         "        services:\n          - name: a\n            weight: 2\n"),
                      0);
-    ck_assert(has_diag(&d, "dyn.yaml:4:7: http.services.w.weighted: recognised Traefik key, not "
-                           "supported yet (warning)"));
+    ck_assert(has_diag(&d, "dyn.yaml:4:7: http.services.w.highestRandomWeight: recognised "
+                           "Traefik key, not supported yet (warning)"));
     ck_assert_uint_eq(cfg->http->n_services, 1);
     ck_assert_str_eq(cfg->http->services[0]->name, "w");
     ck_assert_int_eq(cfg->http->services[0]->kind_case, CONCORD__CONFIG__SERVICE__KIND__NOT_SET);
@@ -344,17 +343,17 @@ START_TEST(traefik_reference)
     ck_assert_int_eq(decode_dynamic_file(path, &cfg, &d), 0);
     ck_assert_uint_eq(d.nerrors, 0);
     ck_assert_uint_eq(count_diags(&d, DIAG_WARNING, "recognised Traefik key, not supported yet"),
-                      60);
-    ck_assert_uint_eq(d.n, 60);
+                      69);
+    ck_assert_uint_eq(d.n, 69);
     snprintf(want, sizeof want,
-             "%s:146:7: http.middlewares.Middleware01.addPrefix: recognised Traefik key, not "
+             "%s:170:7: http.middlewares.Middleware05.circuitBreaker: recognised Traefik key, not "
              "supported yet (warning)",
              path);
     ck_assert(has_diag(&d, want));
     ck_assert(has_diag_sub(&d, DIAG_WARNING, "tcp.routers.TCPRouter0: recognised"));
     ck_assert(has_diag_sub(&d, DIAG_WARNING, "udp.services.UDPService02: recognised"));
     ck_assert(has_diag_sub(&d, DIAG_WARNING, "tls.stores.Store1: recognised"));
-    ck_assert(has_diag_sub(&d, DIAG_WARNING, "http.serversTransports.ServersTransport0: recog"));
+    ck_assert(has_diag_sub(&d, DIAG_WARNING, "http.serversTransports.ServersTransport0.serverName: recog"));
     ck_assert_uint_eq(cfg->http->n_routers, 2);
     const Concord__Config__Router *r = cfg->http->routers[0];
     ck_assert_str_eq(r->rule, "foobar");
@@ -371,7 +370,9 @@ START_TEST(traefik_reference)
     ck_assert_int_eq(s->load_balancer->servers[1]->weight, 42);
     ck_assert(s->load_balancer->pass_host_header);
     ck_assert_str_eq(s->load_balancer->servers_transport, "foobar");
-    ck_assert_int_eq(cfg->http->services[0]->kind_case, CONCORD__CONFIG__SERVICE__KIND__NOT_SET);
+    ck_assert_int_eq(cfg->http->services[0]->kind_case, CONCORD__CONFIG__SERVICE__KIND_FAILOVER);
+    ck_assert_uint_eq(cfg->http->n_middlewares, 25);
+    ck_assert_uint_eq(cfg->http->n_servers_transports, 2);
 }
 END_TEST
 

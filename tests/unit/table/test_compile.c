@@ -381,8 +381,8 @@ START_TEST(several_errors_in_one_router)
             "dyn.yaml:3:5: http.routers.web.service: service \"missing@file\" does not "
             "exist");
     diag_is(&f, 3,
-            "dyn.yaml:3:5: http.routers.web.middlewares[0]: middleware \"auth\": "
-            "middlewares are not supported yet");
+            "dyn.yaml:3:5: http.routers.web.middlewares[0]: middleware \"auth@file\" does not "
+            "exist");
     ck_assert_uint_eq(table_nrouters(f.t), 0);
     done(&f, a, NULL);
 }
