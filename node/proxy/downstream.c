@@ -159,6 +159,7 @@ static void on_conn_handle_closed(uv_handle_t *h)
     c->in.start = c->in.end;
     iobuf_release(w, &c->in);
     ws_release(w, &c->ws); /* any write callback ran (cancelled) before the close callback */
+    free(c->reply_buf);
     dlist_remove(&c->link);
     w->ep_conns[c->ep_index]--;
     free(c);
@@ -390,6 +391,8 @@ static void on_client_write(uv_write_t *req, int status)
     if (c->state == C_CLOSED) {
         return; /* the close callback returns the write state */
     }
+    free(c->reply_buf);
+    c->reply_buf = NULL;
     ws_release(c->w, &c->ws);
     if (status < 0) {
         conn_close(c);
@@ -465,6 +468,45 @@ void conn_reply(struct conn *c, int status, bool close)
     conn_write_flush(c);
     if (!c->write_pending && c->state != C_CLOSED && close) {
         conn_linger(c);
+    }
+}
+
+void conn_reply_buf(struct conn *c, char *buf, uint32_t len, bool close)
+{
+    struct outq *q;
+    if (c->state == C_CLOSED) {
+        free(buf);
+        return;
+    }
+    if (c->x.active) {
+        if (c->x.resp_started) {
+            free(buf);
+            conn_close(c);
+            return;
+        }
+        exchange_abort(c);
+    }
+    q = c->write_pending || c->reply_buf != NULL ? NULL : ws_acquire(c->w, &c->ws);
+    if (q == NULL || !outq_push(q, buf, len)) {
+        free(buf);
+        conn_close(c);
+        return;
+    }
+    c->reply_buf = buf;
+    if (close || c->draining) {
+        c->close_after_write = true;
+        conn_read_stop(c);
+        c->state = C_FINAL;
+    } else {
+        c->state = C_IDLE;
+    }
+    conn_write_flush(c);
+    if (!c->write_pending && c->state != C_CLOSED) {
+        free(c->reply_buf);
+        c->reply_buf = NULL;
+        if (c->close_after_write) {
+            conn_linger(c);
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 #include "node/base/log.h"
 #include "node/http/uri.h"
 #include "node/proxy/headers.h"
+#include "node/proxy/mw.h"
 #include "node/proxy/proxy-int.h"
 
 static const char CRLF[] = "\r\n";
@@ -28,6 +29,7 @@ static void exchange_clear(struct conn *c)
     struct exchange *x = &c->x;
     free(x->head);
     free(x->rhead);
+    mw_ctx_destroy(x->mw);
     if (x->table != NULL) {
         table_unref(x->table);
     }
@@ -169,7 +171,13 @@ static int build_head(struct conn *c, const struct h1_msg *m, const struct targe
     a.msg = m;
     a.target = t->buf;
     a.target_len = t->len;
-    if (svc->pass_host_header) {
+    if (x->mw != NULL) {
+        a.edits = &x->mw->req_edits;
+    }
+    if (x->mw != NULL && x->mw->host_override != NULL) {
+        a.host = x->mw->host_override;
+        a.host_len = (uint32_t)strlen(a.host);
+    } else if (svc->pass_host_header) {
         a.host = authority;
         a.host_len = authority_len;
     } else {
@@ -228,6 +236,88 @@ static const struct table_router *route(struct conn *c, const struct h1_msg *m,
     return rt;
 }
 
+/* Runs the router's middlewares on the request. Returns 0 with *out set to continue (the
+ * target in *t possibly rewritten), -1 with *out set when a middleware answered (the reply is
+ * in it), or a status to answer with (*out NULL). */
+static int run_middlewares(struct conn *c, const struct h1_msg *m, struct target *t,
+                           const char *authority, uint32_t authority_len,
+                           const struct table_router *rt, struct mw_ctx **out)
+{
+    struct mw_ctx *mx = mw_ctx_create(rt, worker_now_ms(c->w), c->w->index);
+    char *host;
+    *out = NULL;
+    if (mx == NULL || (host = mw_alloc(mx, authority_len + 1)) == NULL) {
+        mw_ctx_destroy(mx);
+        return 500;
+    }
+    mx->msg = m;
+    mx->method = m->method_str;
+    mx->method_len = m->method_len;
+    mx->authority = authority;
+    mx->authority_len = authority_len;
+    mx->host = host;
+    mx->host_len = (uint32_t)uri_normalize_host(authority, authority_len, host);
+    mx->client_ip = c->peer_ip;
+    mx->client_family = c->peer_family;
+    memcpy(mx->client_addr, c->peer_addr, sizeof mx->client_addr);
+    mx->port = uri_host_port(authority, authority_len);
+    if (mx->port == 0) {
+        mx->port = c->ep->port ? c->ep->port : 80;
+    }
+    mx->has_body = !(m->body == H1_BODY_NONE ||
+                     (m->body == H1_BODY_LENGTH && m->content_length == 0));
+    mx->path = t->buf[0] == '*' ? "/" : t->buf;
+    mx->path_len = t->buf[0] == '*' ? 1 : t->path_len;
+    if (t->len > t->path_len && t->buf[t->path_len] == '?') {
+        mx->query = t->buf + t->path_len + 1;
+        mx->query_len = t->len - t->path_len - 1;
+    }
+    *out = mx;
+    if (mw_run_request(mx) == MW_STOP) {
+        mw_run_response(mx, mx->reply_status, NULL);
+        return -1;
+    }
+    if (mx->target_changed) {
+        /* path + '?' + query into a new buffer; both may point into the old one. */
+        size_t len = mx->path_len + (mx->query ? mx->query_len + 1 : 0);
+        char *buf = malloc(len + 1);
+        if (buf == NULL) {
+            mw_ctx_destroy(mx);
+            *out = NULL;
+            return 500;
+        }
+        memcpy(buf, mx->path, mx->path_len);
+        if (mx->query != NULL) {
+            buf[mx->path_len] = '?';
+            memcpy(buf + mx->path_len + 1, mx->query, mx->query_len);
+        }
+        buf[len] = '\0';
+        free(t->buf);
+        t->buf = buf;
+        t->len = (uint32_t)len;
+        t->path_len = mx->path_len;
+        mx->path = buf;
+        mx->query = mx->query ? buf + mx->path_len + 1 : NULL;
+    }
+    mx->msg = NULL; /* the head is consumed once the exchange starts */
+    return 0;
+}
+
+/* Writes the local reply a middleware made (after the response phase) and ends the context. */
+static void reply_from_middleware(struct conn *c, struct mw_ctx *mx, bool close)
+{
+    uint32_t len = 0;
+    char *buf;
+    close = close || mx->has_body || c->draining;
+    buf = mw_build_reply(mx, close, &len);
+    mw_ctx_destroy(mx);
+    if (buf == NULL) {
+        conn_reply(c, 500, true);
+        return;
+    }
+    conn_reply_buf(c, buf, len, close);
+}
+
 void exchange_start(struct conn *c, const struct h1_msg *m)
 {
     struct exchange *x = &c->x;
@@ -266,6 +356,21 @@ void exchange_start(struct conn *c, const struct h1_msg *m)
         c->in.start += m->head_len;
         conn_reply(c, rt ? 503 : status, !keep || status == 400);
         return;
+    }
+    if (rt->nmws > 0) {
+        struct mw_ctx *mx = NULL;
+        status = run_middlewares(c, m, &t, authority ? authority : "", authority_len, rt, &mx);
+        if (status != 0 || mx == NULL) {
+            free(t.buf);
+            c->in.start += m->head_len;
+            if (mx != NULL) {
+                reply_from_middleware(c, mx, !keep);
+            } else {
+                conn_reply(c, status ? status : 500, true);
+            }
+            return;
+        }
+        x->mw = mx;
     }
     x->active = true;
     x->table = c->w->table;
@@ -606,6 +711,11 @@ static int response_head(struct conn *c, struct upconn *u)
     }
     a.mode = x->out_mode;
     a.close = x->client_close && m.status != 101;
+    if (x->mw != NULL && m.status != 101) {
+        mw_run_response(x->mw, m.status, &m);
+        x->mw->resp = NULL; /* points into the upstream buffer */
+        a.edits = &x->mw->resp_edits;
+    }
     free(x->rhead);
     x->rhead = headers_build_response(&a, &hlen);
     if (x->rhead == NULL) {

@@ -50,6 +50,34 @@ static void put_field(struct sbuf *b, const char *name, const char *v, size_t vl
     put(b, "\r\n", 2);
 }
 
+/* Room the live edits need, and writing them. */
+static size_t edits_size(const struct mw_hdrs *e)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; e != NULL && i < e->n; i++) {
+        n += e->v[i].nlen + e->v[i].vlen + 4;
+    }
+    return n;
+}
+
+static void put_edits(struct sbuf *b, const struct mw_hdrs *e)
+{
+    for (uint32_t i = 0; e != NULL && i < e->n; i++) {
+        const struct mw_hdr *h = &e->v[i];
+        if (!h->dead && h->op != MW_HDR_DEL) {
+            put(b, h->name, h->nlen);
+            put(b, ": ", 2);
+            put(b, h->value, h->vlen);
+            put(b, "\r\n", 2);
+        }
+    }
+}
+
+static bool hidden(const struct mw_hdrs *e, const struct h1_header *h)
+{
+    return e != NULL && e->n > 0 && mw_hdrs_hides(e, h->name, h->name_len);
+}
+
 static bool name_is(const struct h1_header *h, const char *name)
 {
     size_t n = strlen(name);
@@ -90,7 +118,7 @@ bool headers_peer_trusted(const struct proxy_entrypoint *ep, int family, const u
 char *headers_build_request(const struct req_head_args *a, uint32_t *out_len)
 {
     const struct h1_msg *m = a->msg;
-    bool seen[NXFWD] = {false};
+    bool seen[NXFWD] = {false}, mwset[NXFWD] = {false};
     size_t xff_len = 0;
     struct sbuf b;
     char num[32];
@@ -104,7 +132,8 @@ char *headers_build_request(const struct req_head_args *a, uint32_t *out_len)
     /* Each received field can grow by two bytes when re-serialised ("a:" + LF -> "a: " +
      * CRLF). */
     b.cap = m->head_len + a->target_len + a->host_len + xff_len + strlen(a->node_id) + strlen(a->via_id) +
-            strlen(a->client_ip) * 2 + a->fwd_host_len + 2 * (size_t)m->nheaders + 512;
+            strlen(a->client_ip) * 2 + a->fwd_host_len + 2 * (size_t)m->nheaders + 512 +
+            edits_size(a->edits);
     b.p = malloc(b.cap);
     b.len = 0;
     b.overflow = false;
@@ -123,6 +152,9 @@ char *headers_build_request(const struct req_head_args *a, uint32_t *out_len)
         if (h->flags & (H1_HF_HOPBYHOP | H1_HF_FRAMING | H1_HF_UNDERSCORE | H1_HF_HOST)) {
             continue;
         }
+        if (hidden(a->edits, h)) {
+            continue; /* a middleware set or removed it */
+        }
         xi = xfwd_index(h);
         if (xi >= 0) {
             if (!a->trusted) {
@@ -138,6 +170,7 @@ char *headers_build_request(const struct req_head_args *a, uint32_t *out_len)
         put(&b, h->value, h->value_len);
         put(&b, "\r\n", 2);
     }
+    put_edits(&b, a->edits);
     if (a->websocket) {
         puts_(&b, "Connection: Upgrade\r\nUpgrade: websocket\r\n");
     }
@@ -149,7 +182,16 @@ char *headers_build_request(const struct req_head_args *a, uint32_t *out_len)
     } else if (a->zero_length) {
         puts_(&b, "Content-Length: 0\r\n");
     }
+    /* A middleware's own value of one of these (customRequestHeaders) replaces ours, as in
+     * Traefik, where the forwarded fields are set before the middlewares run. */
+    for (int i = 0; i < NXFWD && a->edits != NULL; i++) {
+        if (mw_hdrs_hides(a->edits, xfwd_names[i], (uint32_t)strlen(xfwd_names[i]))) {
+            seen[i] = true;
+            mwset[i] = true;
+        }
+    }
     /* X-Forwarded-For: the trusted chain, then the peer. */
+    if (!mwset[XFF]) {
     puts_(&b, "X-Forwarded-For: ");
     if (a->trusted && seen[XFF]) {
         for (uint32_t i = 0; i < m->nheaders; i++) {
@@ -162,6 +204,7 @@ char *headers_build_request(const struct req_head_args *a, uint32_t *out_len)
     }
     puts_(&b, a->client_ip);
     put(&b, "\r\n", 2);
+    }
     if (!seen[XFPROTO]) {
         puts_(&b, "X-Forwarded-Proto: http\r\n");
     }
@@ -172,7 +215,9 @@ char *headers_build_request(const struct req_head_args *a, uint32_t *out_len)
         snprintf(num, sizeof num, "%u", a->fwd_port);
         put_field(&b, "X-Forwarded-Port", num, strlen(num));
     }
-    put_field(&b, "X-Forwarded-Server", a->node_id, strlen(a->node_id));
+    if (!mwset[XFSERVER]) {
+        put_field(&b, "X-Forwarded-Server", a->node_id, strlen(a->node_id));
+    }
     if (!seen[XREALIP]) {
         put_field(&b, "X-Real-Ip", a->client_ip, strlen(a->client_ip));
     }
@@ -200,7 +245,7 @@ char *headers_build_response(const struct resp_head_args *a, uint32_t *out_len)
     const struct h1_msg *m = a->msg;
     struct sbuf b;
     char num[48];
-    b.cap = m->head_len + 2 * (size_t)m->nheaders + 200;
+    b.cap = m->head_len + 2 * (size_t)m->nheaders + 200 + edits_size(a->edits);
     b.p = malloc(b.cap);
     b.len = 0;
     b.overflow = false;
@@ -225,7 +270,7 @@ char *headers_build_response(const struct resp_head_args *a, uint32_t *out_len)
             }
             continue;
         }
-        if (h->flags & H1_HF_HOPBYHOP) {
+        if (h->flags & H1_HF_HOPBYHOP || hidden(a->edits, h)) {
             continue;
         }
         put(&b, h->name, h->name_len);
@@ -233,6 +278,7 @@ char *headers_build_response(const struct resp_head_args *a, uint32_t *out_len)
         put(&b, h->value, h->value_len);
         put(&b, "\r\n", 2);
     }
+    put_edits(&b, a->edits);
     if (m->status == 101) {
         puts_(&b, "Connection: Upgrade\r\nUpgrade: websocket\r\n");
     } else if (m->status >= 200) {

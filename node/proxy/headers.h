@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "node/proxy/mw.h"
 #include "node/proxy/proxy-int.h"
 
 struct req_head_args {
@@ -24,6 +25,7 @@ struct req_head_args {
     bool trusted;     /* keep the peer's X-Forwarded-* (trustedIPs / insecure) */
     bool websocket;   /* forward the WebSocket upgrade */
     bool zero_length; /* send "Content-Length: 0" for a bodiless POST/PUT/PATCH */
+    const struct mw_hdrs *edits; /* middlewares' field edits, or NULL */
 };
 
 char *headers_build_request(const struct req_head_args *a, uint32_t *out_len);
@@ -33,6 +35,7 @@ struct resp_head_args {
     enum out_mode mode;
     bool close;
     int client_minor;
+    const struct mw_hdrs *edits; /* middlewares' field edits, or NULL */
 };
 
 char *headers_build_response(const struct resp_head_args *a, uint32_t *out_len);

@@ -46,6 +46,7 @@ struct wstate {
 
 struct worker;
 struct conn;
+struct mw_ctx;
 
 enum up_state { UP_CONNECTING, UP_BUSY, UP_IDLE, UP_CLOSED };
 
@@ -117,6 +118,7 @@ struct exchange {
     bool req_abandoned;  /* writing the request failed after the response began */
     bool resp_timer_armed;
     char *rhead;         /* serialised response head (malloc), freed after the write */
+    struct mw_ctx *mw;   /* the router's middlewares at work; NULL when it has none */
 };
 
 /* IDLE: waiting for a request's first byte; HEAD: reading a head; EXCHANGE: a request is being
@@ -149,6 +151,7 @@ struct conn {
     uint64_t head_start_ms; /* when the first byte of the current head arrived */
     uint64_t req_start_ms;
     uint64_t accepted_ms;
+    char *reply_buf;     /* a local reply too big for the write queue, until it is written */
     int peer_family;
     uint8_t peer_addr[16];
     char peer_ip[48];
@@ -225,6 +228,9 @@ void iobuf_upgrade(struct worker *w, struct iobuf *b);
 void conn_accept(struct worker *w, uv_stream_t *server, uint32_t ep_index);
 void conn_process(struct conn *c);
 void conn_reply(struct conn *c, int status, bool close);
+/* A local reply already serialised (malloc'd; the connection takes it and frees it once
+ * written). */
+void conn_reply_buf(struct conn *c, char *buf, uint32_t len, bool close);
 void conn_close(struct conn *c);
 /* Closes after the last response, lingering when the client may still be sending. */
 void conn_finish_close(struct conn *c, bool unread);

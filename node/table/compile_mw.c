@@ -134,7 +134,7 @@ struct kind_row {
 
 /* Indexed by the proto oneof case. A NULL fn: recognised, not supported yet. */
 static const struct kind_row kinds[] = {
-    KIND(ADD_PREFIX, MW_ADD_PREFIX, "addPrefix", NULL),
+    KIND(ADD_PREFIX, MW_ADD_PREFIX, "addPrefix", mwc_add_prefix),
     KIND(STRIP_PREFIX, MW_STRIP_PREFIX, "stripPrefix", NULL),
     KIND(STRIP_PREFIX_REGEX, MW_STRIP_PREFIX_REGEX, "stripPrefixRegex", NULL),
     KIND(REPLACE_PATH, MW_REPLACE_PATH, "replacePath", NULL),

@@ -129,13 +129,19 @@ class Proxyd:
     routers: list of (rule, service_name) or dicts with rule/service/priority.
     services: dict name -> list of backend URLs (an empty list makes a service without servers).
     entrypoint / transport / static_extra: dicts deep-merged over the contract's defaults.
+    middlewares: dict name -> Traefik middleware object (http.middlewares).
+    dynamic_extra: dict deep-merged over the generated dynamic configuration (e.g. services of
+    other kinds, serversTransports).
     """
 
     def __init__(self, routers=(), services=None, entrypoint=None, transport=None, workers=1,
-                 static_extra=None, rlimit_nofile=None, binary=None, start_timeout=15.0):
+                 static_extra=None, rlimit_nofile=None, binary=None, start_timeout=15.0,
+                 middlewares=None, dynamic_extra=None):
         self.binary = binary or util.proxyd_path()
         self.routers = list(routers)
         self.services = dict(services or {})
+        self.middlewares = dict(middlewares or {})
+        self.dynamic_extra = dynamic_extra or {}
         self.entrypoint = deep_merge(default_entrypoint(), entrypoint)
         self.transport = deep_merge(default_transport(), transport)
         self.static_extra = static_extra or {}
@@ -166,7 +172,10 @@ class Proxyd:
             services[name] = {"loadBalancer": {"servers": [u if isinstance(u, dict) else {"url": u}
                                                          for u in urls]}}
         services["probe"] = {"loadBalancer": {"servers": [{"url": self.probe.url}]}}
-        return {"http": {"routers": routers, "services": services}}
+        http = {"routers": routers, "services": services}
+        if self.middlewares:
+            http["middlewares"] = self.middlewares
+        return deep_merge({"http": http}, self.dynamic_extra)
 
     def _static(self):
         st = {

@@ -1,0 +1,547 @@
+/* The middleware pipeline: context, arena, header edits, local replies, and the ops table. */
+#include "node/proxy/mw.h"
+
+#include <arpa/inet.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+/* ---- ops: one row per middleware type that has a runtime ---- */
+
+static const struct mw_ops *const ops_table[MW_KIND_COUNT] = {
+    [MW_ADD_PREFIX] = &mw_add_prefix_ops,
+    [MW_CHAIN] = NULL, /* flattened at compile time: never reaches a router */
+};
+
+const struct mw_ops *mw_ops_of(enum mw_kind kind)
+{
+    return (unsigned)kind < MW_KIND_COUNT ? ops_table[kind] : NULL;
+}
+
+/* ---- arena ---- */
+
+struct mw_chunk {
+    struct mw_chunk *next;
+    size_t used, cap;
+    _Alignas(16) char data[];
+};
+
+#define MW_CHUNK 2048
+
+void *mw_alloc(struct mw_ctx *m, size_t n)
+{
+    struct mw_chunk *ch = m->arena;
+    void *p;
+    n = (n + 15) & ~(size_t)15;
+    if (ch == NULL || ch->cap - ch->used < n) {
+        size_t cap = n > MW_CHUNK ? n : MW_CHUNK;
+        ch = malloc(sizeof *ch + cap);
+        if (ch == NULL) {
+            return NULL;
+        }
+        ch->used = 0;
+        ch->cap = cap;
+        ch->next = m->arena;
+        m->arena = ch;
+    }
+    p = ch->data + ch->used;
+    ch->used += n;
+    memset(p, 0, n);
+    return p;
+}
+
+char *mw_strdup(struct mw_ctx *m, const char *s, size_t n)
+{
+    char *p = mw_alloc(m, n + 1);
+    if (p != NULL) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+/* ---- context ---- */
+
+struct mw_ctx *mw_ctx_create(const struct table_router *rt, uint64_t now_ms, uint32_t worker)
+{
+    struct mw_ctx *m = calloc(1, sizeof *m);
+    if (m == NULL) {
+        return NULL;
+    }
+    m->router = rt;
+    m->now_ms = now_ms;
+    m->worker = worker;
+    m->scheme = "http";
+    m->state = mw_alloc(m, rt->nmws * sizeof *m->state);
+    if (m->state == NULL) {
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void mw_ctx_destroy(struct mw_ctx *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    for (uint32_t i = 0; i < m->nran; i++) {
+        const struct table_middleware *mw = m->router->mws[i];
+        const struct mw_ops *o = mw_ops_of(mw->kind);
+        if (o != NULL && o->done != NULL) {
+            o->done(m, mw, i);
+        }
+    }
+    while (m->arena != NULL) {
+        struct mw_chunk *next = m->arena->next;
+        free(m->arena);
+        m->arena = next;
+    }
+    free(m->req_edits.v);
+    free(m->reply_hdrs.v);
+    free(m->resp_edits.v);
+    free(m);
+}
+
+enum mw_result mw_run_request(struct mw_ctx *m)
+{
+    for (uint32_t i = 0; i < m->router->nmws; i++) {
+        const struct table_middleware *mw = m->router->mws[i];
+        const struct mw_ops *o = mw_ops_of(mw->kind);
+        m->nran = i + 1;
+        if (o != NULL && o->request != NULL && o->request(m, mw, i) == MW_STOP) {
+            if (m->reply_status == 0) {
+                m->reply_status = 500; /* a middleware that stops must say how */
+            }
+            return MW_STOP;
+        }
+    }
+    return MW_CONTINUE;
+}
+
+void mw_run_response(struct mw_ctx *m, int status, const struct h1_msg *resp)
+{
+    m->status = status;
+    m->resp = resp;
+    for (uint32_t i = m->nran; i-- > 0;) {
+        const struct table_middleware *mw = m->router->mws[i];
+        const struct mw_ops *o = mw_ops_of(mw->kind);
+        if (o != NULL && o->response != NULL) {
+            o->response(m, mw, i);
+        }
+    }
+}
+
+/* ---- header edits ---- */
+
+static bool name_eq(const char *a, uint32_t alen, const char *b, uint32_t blen)
+{
+    return alen == blen && strncasecmp(a, b, alen) == 0;
+}
+
+bool mw_hdrs_hides(const struct mw_hdrs *e, const char *name, uint32_t nlen)
+{
+    for (uint32_t i = 0; e != NULL && i < e->n; i++) {
+        if (e->v[i].op != MW_HDR_ADD && name_eq(e->v[i].name, e->v[i].nlen, name, nlen)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool hdrs_push(struct mw_hdrs *e, const char *name, const char *value, uint8_t op)
+{
+    uint32_t nlen = (uint32_t)strlen(name);
+    if (op != MW_HDR_ADD) {
+        for (uint32_t i = 0; i < e->n; i++) {
+            if (name_eq(e->v[i].name, e->v[i].nlen, name, nlen)) {
+                e->v[i].dead = true;
+            }
+        }
+    }
+    if (e->n == e->cap) {
+        uint32_t cap = e->cap ? e->cap * 2 : 8;
+        struct mw_hdr *v = realloc(e->v, cap * sizeof *v);
+        if (v == NULL) {
+            return false;
+        }
+        e->v = v;
+        e->cap = cap;
+    }
+    e->v[e->n++] = (struct mw_hdr){.name = name,
+                                   .value = value ? value : "",
+                                   .nlen = nlen,
+                                   .vlen = value ? (uint32_t)strlen(value) : 0,
+                                   .op = op,
+                                   .dead = op == MW_HDR_DEL};
+    return true;
+}
+
+/* The last live SET/ADD of `name` in the edits; *hidden tells whether a SET/DEL hides the
+ * received fields. */
+static const struct mw_hdr *edit_find(const struct mw_hdrs *e, const char *name, uint32_t nlen,
+                                      bool *hidden)
+{
+    const struct mw_hdr *found = NULL;
+    *hidden = false;
+    for (uint32_t i = 0; i < e->n; i++) {
+        if (!name_eq(e->v[i].name, e->v[i].nlen, name, nlen)) {
+            continue;
+        }
+        if (e->v[i].op != MW_HDR_ADD) {
+            *hidden = true;
+        }
+        if (!e->v[i].dead) {
+            found = &e->v[i];
+        }
+    }
+    return found;
+}
+
+static const char *msg_get(const struct h1_msg *msg, const char *name, uint32_t nlen,
+                           uint32_t *vlen)
+{
+    for (uint32_t i = 0; msg != NULL && i < msg->nheaders; i++) {
+        const struct h1_header *h = &msg->headers[i];
+        if (name_eq(h->name, h->name_len, name, nlen)) {
+            *vlen = h->value_len;
+            return h->value;
+        }
+    }
+    return NULL;
+}
+
+static const char *get(const struct mw_hdrs *e, const struct mw_hdrs *base_edits,
+                       const struct h1_msg *msg, const char *name, uint32_t *vlen)
+{
+    uint32_t nlen = (uint32_t)strlen(name), dummy;
+    bool hidden = false;
+    const struct mw_hdr *h = edit_find(e, name, nlen, &hidden);
+    vlen = vlen ? vlen : &dummy;
+    if (h != NULL) {
+        *vlen = h->vlen;
+        return h->value;
+    }
+    if (hidden) {
+        return NULL;
+    }
+    if (base_edits != NULL) {
+        h = edit_find(base_edits, name, nlen, &hidden);
+        if (h != NULL) {
+            *vlen = h->vlen;
+            return h->value;
+        }
+        if (hidden) {
+            return NULL;
+        }
+    }
+    return msg_get(msg, name, nlen, vlen);
+}
+
+/* Fields the proxy writes itself: an edit of one would desynchronise the framing. */
+static bool proxy_owned(const char *name)
+{
+    static const char *const owned[] = {"content-length", "transfer-encoding", "connection",
+                                        "keep-alive",     "upgrade",           "te",
+                                        "trailer",        "proxy-connection"};
+    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) {
+        if (strcasecmp(name, owned[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *mw_req_get(const struct mw_ctx *m, const char *name, uint32_t *vlen)
+{
+    if (strcasecmp(name, "host") == 0 && m->host_override != NULL) {
+        if (vlen) {
+            *vlen = (uint32_t)strlen(m->host_override);
+        }
+        return m->host_override;
+    }
+    return get(&m->req_edits, NULL, m->msg, name, vlen);
+}
+
+static bool req_edit(struct mw_ctx *m, const char *name, const char *value, uint8_t op)
+{
+    if (strcasecmp(name, "host") == 0) {
+        if (op != MW_HDR_DEL && value != NULL && value[0] != '\0') {
+            m->host_override = value;
+        }
+        return true;
+    }
+    if (proxy_owned(name)) {
+        return true;
+    }
+    return hdrs_push(&m->req_edits, name, value, op);
+}
+
+bool mw_req_set(struct mw_ctx *m, const char *name, const char *value)
+{
+    return req_edit(m, name, value, MW_HDR_SET);
+}
+
+bool mw_req_add(struct mw_ctx *m, const char *name, const char *value)
+{
+    return req_edit(m, name, value, MW_HDR_ADD);
+}
+
+bool mw_req_del(struct mw_ctx *m, const char *name)
+{
+    return req_edit(m, name, NULL, MW_HDR_DEL);
+}
+
+void mw_set_path(struct mw_ctx *m, const char *path, uint32_t len)
+{
+    m->path = path;
+    m->path_len = len;
+    m->target_changed = true;
+}
+
+void mw_set_query(struct mw_ctx *m, const char *query, uint32_t len)
+{
+    m->query = query;
+    m->query_len = query ? len : 0;
+    m->target_changed = true;
+}
+
+void mw_reply(struct mw_ctx *m, int status)
+{
+    m->reply_status = status;
+}
+
+bool mw_reply_header(struct mw_ctx *m, const char *name, const char *value)
+{
+    return proxy_owned(name) || hdrs_push(&m->reply_hdrs, name, value, MW_HDR_ADD);
+}
+
+void mw_reply_body(struct mw_ctx *m, const char *body, uint32_t len)
+{
+    m->reply_body = body;
+    m->reply_len = len;
+}
+
+const char *mw_resp_get(const struct mw_ctx *m, const char *name, uint32_t *vlen)
+{
+    if (m->resp == NULL) {
+        return get(&m->resp_edits, &m->reply_hdrs, NULL, name, vlen);
+    }
+    return get(&m->resp_edits, NULL, m->resp, name, vlen);
+}
+
+bool mw_resp_set(struct mw_ctx *m, const char *name, const char *value)
+{
+    return proxy_owned(name) || hdrs_push(&m->resp_edits, name, value, MW_HDR_SET);
+}
+
+bool mw_resp_add(struct mw_ctx *m, const char *name, const char *value)
+{
+    return proxy_owned(name) || hdrs_push(&m->resp_edits, name, value, MW_HDR_ADD);
+}
+
+bool mw_resp_del(struct mw_ctx *m, const char *name)
+{
+    return proxy_owned(name) || hdrs_push(&m->resp_edits, name, NULL, MW_HDR_DEL);
+}
+
+/* ---- local replies ---- */
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 413: return "Content Too Large";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    default: return "";
+    }
+}
+
+static size_t hdrs_size(const struct mw_hdrs *e)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < e->n; i++) {
+        n += e->v[i].nlen + e->v[i].vlen + 4;
+    }
+    return n;
+}
+
+static size_t put_hdrs(char *p, const struct mw_hdrs *e, const struct mw_hdrs *hide)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < e->n; i++) {
+        const struct mw_hdr *h = &e->v[i];
+        if (h->dead || h->op == MW_HDR_DEL || (hide && mw_hdrs_hides(hide, h->name, h->nlen))) {
+            continue;
+        }
+        memcpy(p + n, h->name, h->nlen);
+        n += h->nlen;
+        memcpy(p + n, ": ", 2);
+        n += 2;
+        memcpy(p + n, h->value, h->vlen);
+        n += h->vlen;
+        memcpy(p + n, "\r\n", 2);
+        n += 2;
+    }
+    return n;
+}
+
+char *mw_build_reply(const struct mw_ctx *m, bool close, uint32_t *len)
+{
+    size_t cap = 200 + hdrs_size(&m->reply_hdrs) + hdrs_size(&m->resp_edits) + m->reply_len;
+    char *p = malloc(cap);
+    size_t n;
+    bool bodiless = m->reply_status == 204 || m->reply_status == 304;
+    if (p == NULL) {
+        return NULL;
+    }
+    n = (size_t)snprintf(p, cap, "HTTP/1.1 %03d %s\r\n", m->reply_status, reason(m->reply_status));
+    n += put_hdrs(p + n, &m->reply_hdrs, &m->resp_edits);
+    n += put_hdrs(p + n, &m->resp_edits, NULL);
+    if (!bodiless) {
+        n += (size_t)snprintf(p + n, cap - n, "Content-Length: %u\r\n", m->reply_len);
+    }
+    if (close) {
+        n += (size_t)snprintf(p + n, cap - n, "Connection: close\r\n");
+    }
+    memcpy(p + n, "\r\n", 2);
+    n += 2;
+    if (!bodiless && m->reply_len > 0) {
+        memcpy(p + n, m->reply_body, m->reply_len);
+        n += m->reply_len;
+    }
+    *len = (uint32_t)n;
+    return p;
+}
+
+/* ---- shared state ---- */
+
+void *mw_runtime(const struct table_middleware *mw, void *(*create)(const struct table_middleware *),
+                 void (*destroy)(void *))
+{
+    struct table_middleware *t = (struct table_middleware *)mw; /* only `runtime` changes */
+    void *cur = atomic_load_explicit(&t->runtime, memory_order_acquire);
+    void *mine;
+    if (cur != NULL) {
+        return cur;
+    }
+    mine = create(mw);
+    if (mine == NULL) {
+        return NULL;
+    }
+    /* runtime_free is written before the pointer is published, and only by the winner. */
+    if (atomic_compare_exchange_strong(&t->runtime, &cur, mine)) {
+        t->runtime_free = destroy;
+        return mine;
+    }
+    destroy(mine);
+    return cur;
+}
+
+/* ---- client address (ipStrategy) ---- */
+
+static bool parse_ip(const char *s, size_t n, int *family, uint8_t addr[16])
+{
+    char tmp[64];
+    while (n > 0 && (*s == ' ' || *s == '\t')) {
+        s++;
+        n--;
+    }
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t')) {
+        n--;
+    }
+    if (n == 0 || n >= sizeof tmp) {
+        return false;
+    }
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    memset(addr, 0, 16);
+    if (inet_pton(AF_INET, tmp, addr) == 1) {
+        *family = AF_INET;
+        return true;
+    }
+    if (inet_pton(AF_INET6, tmp, addr) == 1) {
+        *family = AF_INET6;
+        return true;
+    }
+    return false;
+}
+
+static bool excluded(const struct mwc_ip_strategy *ip, int family, const uint8_t *addr)
+{
+    for (uint32_t i = 0; i < ip->nexcluded; i++) {
+        if (cidr_contains(&ip->excluded[i], family, addr)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool mw_client_ip(const struct mw_ctx *m, const struct mwc_ip_strategy *ip, char *buf,
+                  size_t size, int *family, uint8_t addr[16])
+{
+    *family = m->client_family;
+    memcpy(addr, m->client_addr, 16);
+    if (ip != NULL && (ip->depth > 0 || ip->nexcluded > 0)) {
+        /* Every X-Forwarded-For line, as one list, read from the right. */
+        struct {
+            const char *p;
+            uint32_t n;
+        } items[64];
+        uint32_t nitems = 0;
+        const struct h1_msg *msg = m->msg;
+        bool found = false;
+        for (uint32_t i = 0; msg != NULL && i < msg->nheaders; i++) {
+            const struct h1_header *h = &msg->headers[i];
+            uint32_t start = 0;
+            if (!name_eq(h->name, h->name_len, "x-forwarded-for", 15)) {
+                continue;
+            }
+            for (uint32_t k = 0; k <= h->value_len; k++) {
+                if ((k == h->value_len || h->value[k] == ',') && nitems < 64) {
+                    items[nitems].p = h->value + start;
+                    items[nitems].n = k - start;
+                    nitems++;
+                    start = k + 1;
+                }
+            }
+        }
+        if (ip->depth > 0) {
+            found = ip->depth <= nitems &&
+                    parse_ip(items[nitems - ip->depth].p, items[nitems - ip->depth].n, family,
+                             addr);
+        } else {
+            for (uint32_t k = nitems; k-- > 0 && !found;) {
+                found = parse_ip(items[k].p, items[k].n, family, addr) &&
+                        !excluded(ip, *family, addr);
+            }
+        }
+        if (!found) {
+            return false;
+        }
+    }
+    if (ip != NULL && ip->ipv6_subnet > 0 && *family == AF_INET6) {
+        for (uint32_t b = ip->ipv6_subnet; b < 128; b++) {
+            addr[b / 8] &= (uint8_t)~(0x80u >> (b % 8));
+        }
+    }
+    if (inet_ntop(*family, addr, buf, (socklen_t)size) == NULL) {
+        return false;
+    }
+    return true;
+}

@@ -1,0 +1,174 @@
+/* Middlewares on the data path (node/proxy internal): the per-exchange context, the request
+ * and response views with the edits middlewares make, and the ops table each middleware type
+ * fills in node/proxy/mw_<name>.c (listed in mw.c).
+ *
+ * Flow, per exchange whose router has middlewares (routers without any never create a
+ * context, so they pay nothing):
+ *  1. request phase, in router order: each `request` op may edit the request (target, header
+ *     fields, the Host sent upstream) and returns MW_CONTINUE, or answers it locally
+ *     (mw_reply*) and returns MW_STOP; the middlewares after it do not run.
+ *  2. response phase, in reverse order over the middlewares whose request phase ran (all of
+ *     them, or those before the one that stopped): each `response` op sees the status and the
+ *     header fields (the upstream's, or the local reply's) and may edit the header fields.
+ *  3. `done`, once per middleware whose request phase ran, when the exchange ends in any way
+ *     (counters are released there).
+ *
+ * Memory: everything a middleware allocates for an exchange comes from mw_alloc() (freed with
+ * the context). Strings handed to the mw_* setters must live as long as the context (table
+ * config strings do; build others with mw_alloc/mw_strdup).
+ * Threading: a context belongs to one worker thread. Shared per-middleware state goes through
+ * mw_runtime() (atomic, created once per table generation).
+ */
+#ifndef CONCORD_PROXY_MW_H
+#define CONCORD_PROXY_MW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/http/h1_parse.h"
+#include "node/table/mw_conf.h"
+#include "node/table/table.h"
+
+enum mw_result { MW_CONTINUE, MW_STOP };
+
+enum mw_hdr_op { MW_HDR_SET, MW_HDR_ADD, MW_HDR_DEL };
+
+/* One header edit. SET and DEL hide every received field of that name and every earlier edit
+ * of it; ADD appends one more field. */
+struct mw_hdr {
+    const char *name;
+    const char *value;
+    uint32_t nlen, vlen;
+    uint8_t op;
+    bool dead; /* hidden by a later SET/DEL of the same name */
+};
+
+struct mw_hdrs {
+    struct mw_hdr *v;
+    uint32_t n, cap;
+};
+
+struct mw_chunk;
+
+struct mw_ctx {
+    const struct table_router *router;
+    uint64_t now_ms;
+    uint32_t worker; /* index of the worker thread */
+
+    /* ---- the request as received (the fields point into the client buffer: valid during
+     * the request phase only) ---- */
+    const struct h1_msg *msg;
+    const char *method;
+    uint32_t method_len;
+    const char *authority; /* Host as received (absolute-form authority wins), may hold a port */
+    uint32_t authority_len;
+    const char *host; /* normalised: lower case, no port, no trailing dot */
+    uint32_t host_len;
+    const char *client_ip;   /* the connection's peer, text */
+    int client_family;       /* AF_INET / AF_INET6 */
+    uint8_t client_addr[16];
+    const char *scheme;      /* "http" (TLS comes later) */
+    uint16_t port;           /* the port the client connected to (X-Forwarded-Port) */
+    bool has_body;           /* the request has a body still to read */
+
+    /* ---- the request as it will be sent (mutable) ---- */
+    const char *path; /* normalised path, without the query */
+    uint32_t path_len;
+    const char *query; /* raw query without '?'; NULL: none */
+    uint32_t query_len;
+    bool target_changed;
+    struct mw_hdrs req_edits;
+    const char *host_override; /* the Host field sent upstream, NULL: the usual rule */
+
+    /* ---- a local reply (after MW_STOP) ---- */
+    int reply_status;
+    struct mw_hdrs reply_hdrs;
+    const char *reply_body;
+    uint32_t reply_len;
+
+    /* ---- the response phase ---- */
+    int status;                /* the upstream's status, or reply_status */
+    const struct h1_msg *resp; /* the upstream's head; NULL for a local reply */
+    struct mw_hdrs resp_edits;
+
+    uint32_t nran; /* middlewares whose request phase ran */
+    void **state;  /* per middleware (index in router->mws), for the ops' own use */
+    struct mw_chunk *arena;
+};
+
+struct mw_ops {
+    /* Each may be NULL: nothing to do in that phase. `i` is the middleware's index in
+     * m->router->mws (for m->state[i]). */
+    enum mw_result (*request)(struct mw_ctx *m, const struct table_middleware *mw, uint32_t i);
+    void (*response)(struct mw_ctx *m, const struct table_middleware *mw, uint32_t i);
+    void (*done)(struct mw_ctx *m, const struct table_middleware *mw, uint32_t i);
+};
+
+/* ---- for the exchange ---- */
+
+/* A context for `rt` (rt->nmws > 0); NULL on ENOMEM. */
+struct mw_ctx *mw_ctx_create(const struct table_router *rt, uint64_t now_ms, uint32_t worker);
+/* Runs `done` for the middlewares that ran, then frees everything. NULL is allowed. */
+void mw_ctx_destroy(struct mw_ctx *m);
+enum mw_result mw_run_request(struct mw_ctx *m);
+/* Runs the response phase for status `status` (`resp`: the upstream head, or NULL when the
+ * context holds a local reply). */
+void mw_run_response(struct mw_ctx *m, int status, const struct h1_msg *resp);
+/* The local reply as bytes to write (after mw_run_response): status line, the reply's and the
+ * response edits' fields, Content-Length and body; `close` adds "Connection: close". A
+ * malloc'd buffer, or NULL on ENOMEM. */
+char *mw_build_reply(const struct mw_ctx *m, bool close, uint32_t *len);
+/* Whether a received field is hidden by the edits (SET/DEL of its name). */
+bool mw_hdrs_hides(const struct mw_hdrs *e, const char *name, uint32_t nlen);
+
+/* ---- for middlewares ---- */
+
+void *mw_alloc(struct mw_ctx *m, size_t n); /* zeroed; NULL on ENOMEM */
+char *mw_strdup(struct mw_ctx *m, const char *s, size_t n); /* NUL-terminated copy */
+
+/* The request field `name` as it will be sent (case-insensitive name): the last edit that
+ * sets or adds it, else the first received line; NULL when absent or deleted. */
+const char *mw_req_get(const struct mw_ctx *m, const char *name, uint32_t *vlen);
+/* Request edits. Setting "Host" sets host_override instead; framing and hop-by-hop fields
+ * (Content-Length, Transfer-Encoding, Connection, ...) are ignored: the proxy owns those.
+ * Return false on ENOMEM. */
+bool mw_req_set(struct mw_ctx *m, const char *name, const char *value);
+bool mw_req_add(struct mw_ctx *m, const char *name, const char *value);
+bool mw_req_del(struct mw_ctx *m, const char *name);
+/* Replaces the path (must start with '/') or the query (NULL: none). The strings must live
+ * as long as the context. */
+void mw_set_path(struct mw_ctx *m, const char *path, uint32_t len);
+void mw_set_query(struct mw_ctx *m, const char *query, uint32_t len);
+
+/* A local reply: status, extra fields, a body (Content-Type is a field like the others). */
+void mw_reply(struct mw_ctx *m, int status);
+bool mw_reply_header(struct mw_ctx *m, const char *name, const char *value);
+void mw_reply_body(struct mw_ctx *m, const char *body, uint32_t len);
+
+/* The response field `name` (upstream's or the reply's, after edits); NULL when absent. */
+const char *mw_resp_get(const struct mw_ctx *m, const char *name, uint32_t *vlen);
+bool mw_resp_set(struct mw_ctx *m, const char *name, const char *value);
+bool mw_resp_add(struct mw_ctx *m, const char *name, const char *value);
+bool mw_resp_del(struct mw_ctx *m, const char *name);
+
+/* Shared state of one middleware object across the workers, created on first use with
+ * `create` (returns NULL on ENOMEM) and freed with `destroy` when the table generation dies.
+ * Returns NULL on ENOMEM. */
+void *mw_runtime(const struct table_middleware *mw, void *(*create)(const struct table_middleware *),
+                 void (*destroy)(void *));
+
+/* The client address a middleware should use under `ip` (ipStrategy): the peer, or an entry
+ * of X-Forwarded-For counted from the right (depth), skipping excluded ranges. Writes the text
+ * to buf (size >= 64). Returns false when the strategy finds no address (the middleware then
+ * treats the request as from an unknown client). */
+bool mw_client_ip(const struct mw_ctx *m, const struct mwc_ip_strategy *ip, char *buf,
+                  size_t size, int *family, uint8_t addr[16]);
+
+/* One per middleware type, defined in mw_<name>.c and listed in mw.c's table. */
+extern const struct mw_ops mw_add_prefix_ops;
+
+/* The ops of each middleware type (NULL: none yet; compile refuses those types). */
+const struct mw_ops *mw_ops_of(enum mw_kind kind);
+
+#endif
