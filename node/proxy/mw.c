@@ -407,6 +407,8 @@ char *mw_build_reply(const struct mw_ctx *m, bool close, uint32_t *len)
     char *p = malloc(cap);
     size_t n;
     bool bodiless = m->reply_status == 204 || m->reply_status == 304;
+    /* A reply to HEAD states the length of the body it does not carry. */
+    bool head = m->method_len == 4 && memcmp(m->method, "HEAD", 4) == 0;
     if (p == NULL) {
         return NULL;
     }
@@ -421,7 +423,7 @@ char *mw_build_reply(const struct mw_ctx *m, bool close, uint32_t *len)
     }
     memcpy(p + n, "\r\n", 2);
     n += 2;
-    if (!bodiless && m->reply_len > 0) {
+    if (!bodiless && !head && m->reply_len > 0) {
         memcpy(p + n, m->reply_body, m->reply_len);
         n += m->reply_len;
     }

@@ -59,6 +59,18 @@ START_TEST(local_reply_bytes)
 }
 END_TEST
 
+START_TEST(local_reply_to_head)
+{
+    struct mwt t;
+    mwt_setup(&t, mwt_yaml(yaml, sizeof yaml, "[a]", "    a: {addPrefix: {prefix: /a}}\n"));
+    mwt_request(&t, "HEAD / HTTP/1.1\r\nHost: h\r\n\r\n");
+    mw_reply(t.m, 401);
+    mw_reply_body(t.m, "Unauthorized", 12);
+    ck_assert_str_eq(mwt_reply(&t), "HTTP/1.1 401 Unauthorized\r\nContent-Length: 12\r\n\r\n");
+    mwt_teardown(&t);
+}
+END_TEST
+
 START_TEST(response_edits_on_upstream_head)
 {
     struct mwt t;
@@ -101,6 +113,7 @@ int main(void)
     tcase_add_test(tc, header_edits);
     tcase_add_test(tc, local_reply_bytes);
     tcase_add_test(tc, response_edits_on_upstream_head);
+    tcase_add_test(tc, local_reply_to_head);
     tcase_add_test(tc, compile_errors);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
