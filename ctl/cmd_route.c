@@ -16,6 +16,7 @@
 #include "node/http/h1_parse.h"
 #include "node/http/uri.h"
 #include "node/table/compile.h"
+#include "node/table/mw_conf.h"
 #include "providers/decode.h"
 #include "providers/file.h"
 
@@ -29,6 +30,7 @@ static const char explain_usage[] =
     "is lower-cased without port and the path normalised, as the proxy does; --client-ip\n"
     "defaults to 127.0.0.1. Without --entrypoint, routers of every entry point are candidates.\n"
     "Prints JSON (whatever -o says): {\"router\": \"name@file\" or null, \"service\": ...,\n"
+    "\"middlewares\": [the matched router's middlewares in order, chains expanded],\n"
     "\"candidates\": [{\"router\", \"rule\", \"priority\", \"matched\", \"reason\"}...]} listing "
     "the\n"
     "routers tried in priority order up to the one that matched (later ones are not tried).\n"
@@ -371,6 +373,16 @@ static void print_json(const struct table *t, const struct table_request *r)
     } else {
         fputs("null", stdout);
     }
+    /* The middlewares the request would pass, in order (entry point defaults first, chains
+     * flattened): what the router's list means once compiled. */
+    fputs(", \"middlewares\": [", stdout);
+    for (uint32_t i = 0; win != NULL && i < win->nmws; i++) {
+        if (i > 0) {
+            fputs(", ", stdout);
+        }
+        output_quote(stdout, win->mws[i]->name);
+    }
+    fputs("]", stdout);
     fputs(", \"candidates\": [", stdout);
     table_explain(t, r, print_candidate, &first);
     fputs(first ? "]}\n" : "\n]}\n", stdout);

@@ -209,3 +209,19 @@ def test_unreadable_or_bad_input_exits_2():
         check(rc == 2 and out == "", "%s: exit %d, stdout %r" % (args, rc, out))
     rc, out, err = run("route", "explain", "GET", "/")
     check(rc == 2 and "--config" in err, "no --config: exit %d" % rc)
+
+
+def test_middlewares_of_the_matched_router():
+    text = CONFIG.replace('      entryPoints: [web]\n      service: api-svc\n',
+                          '      entryPoints: [web]\n      service: api-svc\n'
+                          '      middlewares: [both, tail]\n', 1)
+    text += ("  middlewares:\n"
+             "    a: {addPrefix: {prefix: /a}}\n"
+             "    b: {addPrefix: {prefix: /b}}\n"
+             "    tail: {addPrefix: {prefix: /t}}\n"
+             "    both: {chain: {middlewares: [a, b]}}\n")
+    res = explain("GET", "http://a.example/api/x", files={"c.yml": text})
+    check(res["router"] == "api@file", res)
+    check(res["middlewares"] == ["a@file", "b@file", "tail@file"], res)
+    res = explain("GET", "http://a.example/other", files={"c.yml": text})
+    check(res["router"] == "site@file" and res["middlewares"] == [], res)
