@@ -1,5 +1,5 @@
 /* basicAuth: HTTP Basic authentication against htpasswd-style hashes (bcrypt via libxcrypt's
- * crypt_r, {SHA} and MD5-crypt ($apr1$, $1$) via OpenSSL digests). Missing or bad
+ * crypt_rn, {SHA} and MD5-crypt ($apr1$, $1$) via OpenSSL digests). Missing or bad
  * credentials get 401 with `WWW-Authenticate: Basic realm="..."`; on success the request goes
  * on, with headerField set to the user and Authorization removed when removeHeader is set.
  *
@@ -196,7 +196,9 @@ static bool check_bcrypt(const char *pw, const char *hash)
     if (cd == NULL) {
         return false;
     }
-    out = crypt_r(pw, hash, cd);
+    /* crypt_rn (libxcrypt) rather than crypt_r: it returns NULL on failure instead of a
+     * "*0" string, and sanitizers' crypt_r interceptor hides libcrypt under --as-needed. */
+    out = crypt_rn(pw, hash, cd, (int)sizeof *cd);
     ok = out != NULL && out[0] != '*' && same(out, hash);
     OPENSSL_cleanse(cd, sizeof *cd);
     free(cd);
