@@ -55,7 +55,10 @@ struct sig {
     const char *type;
 };
 
-#define SIG(b, t) {b, sizeof b - 1, t}
+#define SIG(b, t)                                                                                  \
+    {                                                                                              \
+        b, sizeof b - 1, t                                                                         \
+    }
 static const struct sig sigs[] = {
     SIG("%PDF-", "application/pdf"),
     SIG("%!PS-Adobe-", "application/postscript"),
@@ -127,9 +130,23 @@ static bool mp4(const unsigned char *p, size_t n)
 
 const char *mw_sniff_content_type(const char *data, size_t len)
 {
-    static const char *const html[] = {"<!DOCTYPE HTML", "<HTML", "<HEAD", "<SCRIPT", "<IFRAME",
-                                       "<H1",  "<DIV",   "<FONT",  "<TABLE", "<A",     "<STYLE",
-                                       "<TITLE", "<B",   "<BODY",  "<BR",    "<P",     "<!--"};
+    static const char *const html[] = {"<!DOCTYPE HTML",
+                                       "<HTML",
+                                       "<HEAD",
+                                       "<SCRIPT",
+                                       "<IFRAME",
+                                       "<H1",
+                                       "<DIV",
+                                       "<FONT",
+                                       "<TABLE",
+                                       "<A",
+                                       "<STYLE",
+                                       "<TITLE",
+                                       "<B",
+                                       "<BODY",
+                                       "<BR",
+                                       "<P",
+                                       "<!--"};
     const unsigned char *p = (const unsigned char *)data;
     size_t n = len > SNIFF_LEN ? SNIFF_LEN : len, s = 0;
     const char *t;
@@ -182,8 +199,7 @@ static enum mw_result content_type_request(struct mw_ctx *m, const struct table_
     return MW_CONTINUE;
 }
 
-static void content_type_response(struct mw_ctx *m, const struct table_middleware *mw,
-                                  uint32_t i)
+static void content_type_response(struct mw_ctx *m, const struct table_middleware *mw, uint32_t i)
 {
     const bool *head = m->state[i];
     const char *data = m->resp ? m->resp_peek : m->reply_body;

@@ -85,8 +85,7 @@ static enum mw_result preflight(struct mw_ctx *m, const struct mwc_headers *h, c
 
 /* The host allowedHosts is checked against: the first non-empty hostsProxyHeaders field, else
  * the Host as the upstream will see it (as received, port included, as Go's r.Host). */
-static const char *checked_host(const struct mw_ctx *m, const struct mwc_headers *h,
-                                uint32_t *len)
+static const char *checked_host(const struct mw_ctx *m, const struct mwc_headers *h, uint32_t *len)
 {
     for (uint32_t i = 0; i < h->nhosts_proxy_headers; i++) {
         const char *v = mw_req_get(m, h->hosts_proxy_headers[i], len);
@@ -210,7 +209,8 @@ static void headers_response(struct mw_ctx *m, const struct table_middleware *mw
     if (st == NULL || st->preflight) {
         return;
     }
-    set_if(m, sec && (ssl || h->force_sts) && !h->is_development, "Strict-Transport-Security", h->sts);
+    set_if(m, sec && (ssl || h->force_sts) && !h->is_development, "Strict-Transport-Security",
+           h->sts);
     set_if(m, sec, "X-Frame-Options", h->frame_options);
     set_if(m, sec && h->nosniff, "X-Content-Type-Options", "nosniff");
     set_if(m, sec, "X-XSS-Protection", h->xss);

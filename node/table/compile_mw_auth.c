@@ -69,13 +69,16 @@ static void basic_auth_free(void *p)
 }
 
 /* Adds one "user:hash" line; a user already listed gets the new hash (the users file is read
- * after `users`, so its lines win, as Traefik documents). `where` names the line in errors. */
+ * after `users`, so its lines win, as Traefik's documentation says; its code merges the other
+ * way round, we follow the documented rule). `where` names the line in errors ("" for an
+ * inline entry, whose key path already says which). */
 static int add_line(struct mwc_ctx *c, const Mark *m, const char *field, const char *where,
                     const char *line, size_t len, struct mwc_basic_auth *a, uint32_t *cap)
 {
     const char *colon = memchr(line, ':', len);
     char *user, *hash;
-    if (colon == NULL || colon == line || memchr(colon + 1, ':', len - (size_t)(colon - line) - 1)) {
+    if (colon == NULL || colon == line ||
+        memchr(colon + 1, ':', len - (size_t)(colon - line) - 1)) {
         mwc_error(c, m, field, "%s%sexpected \"user:hash\" (one colon, a non-empty user)", where,
                   *where ? ": " : "");
         return -EINVAL;
@@ -225,8 +228,9 @@ int mwc_basic_auth(struct mwc_ctx *c, MwMsg *m, struct table_middleware *out)
      * the challenge (or inject fields). */
     for (const char *p = realm; rc != -ENOMEM && *p; p++) {
         if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20 || *p == 0x7f) {
-            mwc_error(c, in->mark, "realm", "the realm must not hold quotes, backslashes or "
-                                            "control characters");
+            mwc_error(c, in->mark, "realm",
+                      "the realm must not hold quotes, backslashes or "
+                      "control characters");
             rc = -EINVAL;
             break;
         }
@@ -239,8 +243,7 @@ int mwc_basic_auth(struct mwc_ctx *c, MwMsg *m, struct table_middleware *out)
     if (rc == 0) {
         a->realm = strdup(realm);
         a->challenge = malloc(strlen(realm) + 16);
-        a->header_field = in->header_field && in->header_field[0] ? strdup(in->header_field)
-                                                                   : NULL;
+        a->header_field = in->header_field && in->header_field[0] ? strdup(in->header_field) : NULL;
         a->remove_header = in->remove_header;
         if (a->realm == NULL || a->challenge == NULL ||
             (in->header_field && in->header_field[0] && a->header_field == NULL)) {

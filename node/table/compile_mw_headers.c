@@ -56,8 +56,8 @@ static bool proxy_owned(const char *name)
 }
 
 /* Checks and copies a customRequestHeaders / customResponseHeaders map. */
-static int compile_kvs(struct mwc_ctx *c, const char *field, KV **in, size_t n,
-                       struct mwc_kv **out, uint32_t *nout)
+static int compile_kvs(struct mwc_ctx *c, const char *field, KV **in, size_t n, struct mwc_kv **out,
+                       uint32_t *nout)
 {
     char f[300];
     int rc = 0;
@@ -81,8 +81,7 @@ static int compile_kvs(struct mwc_ctx *c, const char *field, KV **in, size_t n,
         }
         if (proxy_owned(name)) {
             mwc_warning(c, in[i]->mark, f,
-                        "%s is a framing/hop-by-hop field the proxy manages itself: ignored",
-                        name);
+                        "%s is a framing/hop-by-hop field the proxy manages itself: ignored", name);
             continue;
         }
         (*out)[*nout].name = strdup(name);
@@ -213,9 +212,8 @@ static int compile_cors(struct mwc_ctx *c, const Headers *in, struct mwc_headers
                        in->n_access_control_allow_headers, &h->allow_headers)) != 0 ||
         (r = join_list(c, in->mark, "accessControlAllowMethods", in->access_control_allow_methods,
                        in->n_access_control_allow_methods, &h->allow_methods)) != 0 ||
-        (r = join_list(c, in->mark, "accessControlExposeHeaders",
-                       in->access_control_expose_headers, in->n_access_control_expose_headers,
-                       &h->expose_headers)) != 0) {
+        (r = join_list(c, in->mark, "accessControlExposeHeaders", in->access_control_expose_headers,
+                       in->n_access_control_expose_headers, &h->expose_headers)) != 0) {
         return r;
     }
     for (size_t i = 0; i < in->n_access_control_allow_origin_list; i++) {
@@ -225,14 +223,13 @@ static int compile_cors(struct mwc_ctx *c, const Headers *in, struct mwc_headers
             return -EINVAL;
         }
     }
-    if ((r = copy_list(in->access_control_allow_origin_list,
-                       in->n_access_control_allow_origin_list, &h->allow_origins,
-                       &h->nallow_origins)) != 0) {
+    if ((r = copy_list(in->access_control_allow_origin_list, in->n_access_control_allow_origin_list,
+                       &h->allow_origins, &h->nallow_origins)) != 0) {
         return r;
     }
     if (in->n_access_control_allow_origin_list_regex > 0) {
-        h->allow_origin_re = calloc(in->n_access_control_allow_origin_list_regex,
-                                    sizeof *h->allow_origin_re);
+        h->allow_origin_re =
+            calloc(in->n_access_control_allow_origin_list_regex, sizeof *h->allow_origin_re);
         if (h->allow_origin_re == NULL) {
             return -ENOMEM;
         }
@@ -312,8 +309,9 @@ static int compile_secure(struct mwc_ctx *c, const Headers *in, struct mwc_heade
         if (i < 2 && vals[i].val && strstr(vals[i].val, "$NONCE") != NULL) {
             /* A per-request nonce only helps when the page's producer knows it; Traefik keeps
              * it in the Go request context, which the backend never sees. */
-            mwc_warning(c, m, vals[i].key, "$NONCE is not replaced: the policy is sent as "
-                                           "written");
+            mwc_warning(c, m, vals[i].key,
+                        "$NONCE is not replaced: the policy is sent as "
+                        "written");
         }
     }
     for (size_t i = 0; i < in->n_hosts_proxy_headers; i++) {
@@ -325,8 +323,8 @@ static int compile_secure(struct mwc_ctx *c, const Headers *in, struct mwc_heade
     }
     if ((r = copy_list(in->allowed_hosts, in->n_allowed_hosts, &h->allowed_hosts,
                        &h->nallowed_hosts)) != 0 ||
-        (r = copy_list(in->hosts_proxy_headers, in->n_hosts_proxy_headers,
-                       &h->hosts_proxy_headers, &h->nhosts_proxy_headers)) != 0 ||
+        (r = copy_list(in->hosts_proxy_headers, in->n_hosts_proxy_headers, &h->hosts_proxy_headers,
+                       &h->nhosts_proxy_headers)) != 0 ||
         (r = compile_kvs(c, "sslProxyHeaders", in->ssl_proxy_headers, in->n_ssl_proxy_headers,
                          &h->ssl_proxy, &h->nssl_proxy)) != 0) {
         return r == -ENOMEM ? r : -EINVAL;
@@ -348,8 +346,8 @@ int mwc_headers(struct mwc_ctx *c, MwMsg *m, struct table_middleware *out)
      * valid"); so do we, so that a typo'd option does not silently protect nothing. */
     any = in->n_custom_request_headers || in->n_custom_response_headers || in->n_allowed_hosts ||
           in->n_hosts_proxy_headers || in->n_ssl_proxy_headers || in->sts_seconds ||
-          in->sts_include_subdomains || in->sts_preload || in->force_sts_header ||
-          in->frame_deny || (in->custom_frame_options_value && *in->custom_frame_options_value) ||
+          in->sts_include_subdomains || in->sts_preload || in->force_sts_header || in->frame_deny ||
+          (in->custom_frame_options_value && *in->custom_frame_options_value) ||
           in->content_type_nosniff || in->browser_xss_filter ||
           (in->custom_browser_xss_value && *in->custom_browser_xss_value) ||
           (in->content_security_policy && *in->content_security_policy) ||
@@ -363,9 +361,9 @@ int mwc_headers(struct mwc_ctx *c, MwMsg *m, struct table_middleware *out)
                          in->n_custom_request_headers, &h->req, &h->nreq)) != 0) {
         rc = r;
     }
-    if (rc != -ENOMEM && (r = compile_kvs(c, "customResponseHeaders", in->custom_response_headers,
-                                          in->n_custom_response_headers, &h->resp,
-                                          &h->nresp)) != 0) {
+    if (rc != -ENOMEM &&
+        (r = compile_kvs(c, "customResponseHeaders", in->custom_response_headers,
+                         in->n_custom_response_headers, &h->resp, &h->nresp)) != 0) {
         rc = r;
     }
     if (rc != -ENOMEM && (r = compile_cors(c, in, h)) != 0) {

@@ -6,13 +6,14 @@
 
 static char yaml[8192];
 
-#define ALICE "alice:$2y$04$jrcXhI5aBbxDTQMRR32d8udvyCc.NWiWU09XDIrJevGR8dNdGtcqu" /* wonderland */
+#define ALICE "alice:$2y$04$jrcXhI5aBbxDTQMRR32d8udvyCc.NWiWU09XDIrJevGR8dNdGtcqu" /* wonderland   \
+                                                                                    */
 #define BOB "bob:$apr1$g6tpZUCj$A16SCiABhGqGQMcKpnay80"                            /* builder */
 #define CAROL "carol:{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ="                            /* secret */
 #define EVE "eve:$apr1$abcdefgh$3vV72pWBK7yA0GpedWUOl/"                            /* p@ss:word */
 #define LONG "long:$apr1$Zz9./Q$r.RhEHiv3yy3KOhRzW4gY/"
 #define LONGPW "a much longer password than sixteen bytes, thirty-three+"
-#define MD5 "md5:$1$xy$3IgssM2PWgcnTfRD6v81n/"  /* z */
+#define MD5 "md5:$1$xy$3IgssM2PWgcnTfRD6v81n/"       /* z */
 #define EMPTY "empty:$apr1$s$e2aCb9PLCjZ2t55SoAxXn." /* "" */
 
 static void setup(struct mwt *t, const char *opts)
@@ -29,8 +30,8 @@ static void setup(struct mwt *t, const char *opts)
 static enum mw_result req(struct mwt *t, const char *auth)
 {
     char raw[1024];
-    snprintf(raw, sizeof raw, "GET / HTTP/1.1\r\nHost: h\r\n%s%s%s\r\n", auth ? "Authorization: " : "",
-             auth ? auth : "", auth ? "\r\n" : "");
+    snprintf(raw, sizeof raw, "GET / HTTP/1.1\r\nHost: h\r\n%s%s%s\r\n",
+             auth ? "Authorization: " : "", auth ? auth : "", auth ? "\r\n" : "");
     mwt_end(t);
     return mwt_request(t, raw);
 }
@@ -77,18 +78,18 @@ START_TEST(bad_credentials_get_401)
 {
     struct mwt t;
     const char *bad[] = {
-        NULL,                        /* no field */
-        "Basic YWxpY2U6d3Jvbmc=",   /* bcrypt, wrong */
-        "Basic Ym9iOkJ1aWxkZXI=",   /* apr1, wrong */
-        "Basic Y2Fyb2w6c2VjcmU=",   /* SHA, wrong */
-        "Basic bWQ1Onk=",           /* $1$, wrong */
-        "Basic ZW1wdHk6eA==",       /* not empty */
+        NULL,                             /* no field */
+        "Basic YWxpY2U6d3Jvbmc=",         /* bcrypt, wrong */
+        "Basic Ym9iOkJ1aWxkZXI=",         /* apr1, wrong */
+        "Basic Y2Fyb2w6c2VjcmU=",         /* SHA, wrong */
+        "Basic bWQ1Onk=",                 /* $1$, wrong */
+        "Basic ZW1wdHk6eA==",             /* not empty */
         "Basic bWFsbG9yeTp3b25kZXJsYW5k", /* unknown user */
-        "Basic YWxpY2V3b25kZXJsYW5k", /* no colon */
-        "Bearer abc",                /* another scheme */
-        "Basic !!!!",                /* not base64 */
-        "Basic Ym9iOmJ1aWxkZXI",     /* unpadded */
-        "Basic",                     /* nothing */
+        "Basic YWxpY2V3b25kZXJsYW5k",     /* no colon */
+        "Bearer abc",                     /* another scheme */
+        "Basic !!!!",                     /* not base64 */
+        "Basic Ym9iOmJ1aWxkZXI",          /* unpadded */
+        "Basic",                          /* nothing */
     };
     setup(&t, "");
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -200,8 +201,10 @@ START_TEST(compile_errors)
                      (ssize_t)(4 + strlen(BOB) + 12));
     close(fd);
     snprintf(defs, sizeof defs, "    auth: {basicAuth: {usersFile: '%s'}}\n", path);
-    snprintf(want, sizeof want, "basicAuth.usersFile: %s line 3: user \"joe\": the password is "
-                                "not a supported hash", path);
+    snprintf(want, sizeof want,
+             "basicAuth.usersFile: %s line 3: user \"joe\": the password is "
+             "not a supported hash",
+             path);
     expect_error(defs, want);
     unlink(path);
 }

@@ -15,7 +15,7 @@ START_TEST(sniffer)
         {"<HeAd>", 6, "text/html; charset=utf-8"},
         {"<p>hi", 5, "text/html; charset=utf-8"},
         {"<!-- c -->", 10, "text/html; charset=utf-8"},
-        {"<pre>", 5, "text/plain; charset=utf-8"}, /* not one of the standard's tags */
+        {"<pre>", 5, "text/plain; charset=utf-8"},   /* not one of the standard's tags */
         {"<htmlx>", 7, "text/plain; charset=utf-8"}, /* tag not terminated */
         {"<?xml version=\"1.0\"?>", 21, "text/xml; charset=utf-8"},
         {"%PDF-1.7", 8, "application/pdf"},
@@ -24,7 +24,9 @@ START_TEST(sniffer)
         {"\xff\xd8\xff\xe0", 4, "image/jpeg"},
         {"RIFF\0\0\0\0WEBPVP8 ", 16, "image/webp"},
         {"RIFF\0\0\0\0WAVEfmt ", 16, "audio/wave"},
-        {"\0\0\0\x18" "ftypmp42\0\0\0\0mp42isom", 24, "video/mp4"},
+        {"\0\0\0\x18"
+         "ftypmp42\0\0\0\0mp42isom",
+         24, "video/mp4"},
         {"\x1f\x8b\x08\0", 4, "application/x-gzip"},
         {"PK\x03\x04", 4, "application/zip"},
         {"\0asm\x01\0\0\0", 8, "application/wasm"},
@@ -36,7 +38,8 @@ START_TEST(sniffer)
         {"bin\x01ary", 7, "application/octet-stream"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        ck_assert_msg(strcmp(mw_sniff_content_type(cases[i].data, cases[i].len), cases[i].want) == 0,
+        ck_assert_msg(strcmp(mw_sniff_content_type(cases[i].data, cases[i].len), cases[i].want) ==
+                          0,
                       "case %zu: %s", i, mw_sniff_content_type(cases[i].data, cases[i].len));
     }
 }
@@ -60,12 +63,13 @@ START_TEST(added_only_when_missing_and_known)
 {
     struct mwt t;
     mwt_setup(&t, mwt_yaml(yaml, sizeof yaml, "[ct]", "    ct: {contentType: {}}\n"));
-    ck_assert_str_eq(run(&t, "GET", "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n",
-                         "<html>hi</html>"),
-                     "text/html; charset=utf-8");
+    ck_assert_str_eq(
+        run(&t, "GET", "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n", "<html>hi</html>"),
+        "text/html; charset=utf-8");
     /* The upstream's own field is never replaced. */
-    ck_assert_str_eq(run(&t, "GET", "HTTP/1.1 200 OK\r\nContent-Type: x/y\r\n"
-                                    "Content-Length: 13\r\n\r\n",
+    ck_assert_str_eq(run(&t, "GET",
+                         "HTTP/1.1 200 OK\r\nContent-Type: x/y\r\n"
+                         "Content-Length: 13\r\n\r\n",
                          "<html>hi</html>"),
                      "x/y");
     /* No body bytes yet (the head came alone): nothing rather than a guess. */
@@ -74,9 +78,9 @@ START_TEST(added_only_when_missing_and_known)
     ck_assert_ptr_null(run(&t, "HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n", NULL));
     ck_assert_ptr_null(run(&t, "GET", "HTTP/1.1 204 No Content\r\n\r\n", NULL));
     ck_assert_ptr_null(run(&t, "GET", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", NULL));
-    ck_assert_str_eq(run(&t, "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
-                         "just text"),
-                     "text/plain; charset=utf-8");
+    ck_assert_str_eq(
+        run(&t, "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "just text"),
+        "text/plain; charset=utf-8");
     mwt_teardown(&t);
 }
 END_TEST
@@ -85,9 +89,9 @@ START_TEST(deprecated_auto_detect_warns)
 {
     struct mwt t;
     char out[4096];
-    mwt_compile_errors(&t, mwt_yaml(yaml, sizeof yaml, "[ct]",
-                                    "    ct: {contentType: {autoDetect: true}}\n"),
-                       out, sizeof out);
+    mwt_compile_errors(
+        &t, mwt_yaml(yaml, sizeof yaml, "[ct]", "    ct: {contentType: {autoDetect: true}}\n"), out,
+        sizeof out);
     ck_assert_msg(strstr(out, "http.middlewares.ct.contentType.autoDetect: autoDetect is "
                               "deprecated") != NULL,
                   "%s", out);

@@ -41,8 +41,9 @@ START_TEST(cors_preflight_answered_here)
               "        accessControlMaxAge: 100\n"
               "        customResponseHeaders: {X-Not-On-Preflight: '1'}\n"
               "        frameDeny: true\n");
-    ck_assert_int_eq(mwt_request(&t, "OPTIONS /x HTTP/1.1\r\nHost: h\r\nOrigin: https://a.example\r\n"
-                                     "Access-Control-Request-Method: PUT\r\n\r\n"),
+    ck_assert_int_eq(mwt_request(&t,
+                                 "OPTIONS /x HTTP/1.1\r\nHost: h\r\nOrigin: https://a.example\r\n"
+                                 "Access-Control-Request-Method: PUT\r\n\r\n"),
                      MW_STOP);
     ck_assert_str_eq(mwt_reply(&t), "HTTP/1.1 200 OK\r\n"
                                     "Access-Control-Allow-Credentials: true\r\n"
@@ -59,8 +60,9 @@ START_TEST(cors_preflight_answered_here)
     ck_assert_ptr_null(strstr(mwt_reply(&t), "Allow-Origin"));
     mwt_end(&t);
     /* OPTIONS without Access-Control-Request-Method is not a preflight: it goes upstream. */
-    ck_assert_int_eq(mwt_request(&t, "OPTIONS /x HTTP/1.1\r\nHost: h\r\nOrigin: https://a.example\r\n"
-                                     "\r\n"),
+    ck_assert_int_eq(mwt_request(&t,
+                                 "OPTIONS /x HTTP/1.1\r\nHost: h\r\nOrigin: https://a.example\r\n"
+                                 "\r\n"),
                      MW_CONTINUE);
     mwt_teardown(&t);
 }
@@ -114,13 +116,13 @@ START_TEST(cors_wildcard)
 }
 END_TEST
 
-#define SECURITY                                                                                 \
-    "        stsSeconds: 31536000\n        stsIncludeSubdomains: true\n"                         \
-    "        stsPreload: true\n        frameDeny: true\n        contentTypeNosniff: true\n"      \
-    "        browserXssFilter: true\n        contentSecurityPolicy: \"default-src 'self'\"\n"    \
-    "        contentSecurityPolicyReportOnly: \"img-src *\"\n"                                   \
-    "        publicKey: 'pin-sha256=\"abc\"; max-age=10'\n"                                      \
-    "        referrerPolicy: same-origin\n        permissionsPolicy: 'camera=()'\n"               \
+#define SECURITY                                                                                   \
+    "        stsSeconds: 31536000\n        stsIncludeSubdomains: true\n"                           \
+    "        stsPreload: true\n        frameDeny: true\n        contentTypeNosniff: true\n"        \
+    "        browserXssFilter: true\n        contentSecurityPolicy: \"default-src 'self'\"\n"      \
+    "        contentSecurityPolicyReportOnly: \"img-src *\"\n"                                     \
+    "        publicKey: 'pin-sha256=\"abc\"; max-age=10'\n"                                        \
+    "        referrerPolicy: same-origin\n        permissionsPolicy: 'camera=()'\n"                \
     "        sslProxyHeaders: {X-Forwarded-Proto: https}\n"
 
 START_TEST(security_fields)
@@ -162,7 +164,8 @@ START_TEST(security_fields)
     ck_assert_str_eq(mwt_resp_field(&t, "x-xss-protection"), "0");
     ck_assert_str_eq(mwt_resp_field(&t, "referrer-policy"), "no-referrer");
     mwt_teardown(&t);
-    setup(&t, "        stsSeconds: 60\n        forceSTSHeader: true\n        isDevelopment: true\n");
+    setup(&t,
+          "        stsSeconds: 60\n        forceSTSHeader: true\n        isDevelopment: true\n");
     mwt_request(&t, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
     mwt_response(&t, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
     ck_assert_ptr_null(mwt_resp_field(&t, "strict-transport-security"));
