@@ -648,6 +648,29 @@ static enum out_mode choose_mode(const struct exchange *x, const struct h1_msg *
     }
 }
 
+/* The body bytes that came with the response head, for the middlewares that look at them
+ * (contentType): never more than the body, never consumed; a chunked body's first data slice. */
+static void resp_peek(struct mw_ctx *mx, const struct h1_msg *m, const char *p, size_t avail)
+{
+    mx->resp_peek = p;
+    mx->resp_peek_len = 0;
+    if (m->body == H1_BODY_LENGTH || m->body == H1_BODY_EOF) {
+        if (m->body == H1_BODY_LENGTH && avail > m->content_length) {
+            avail = (size_t)m->content_length;
+        }
+        mx->resp_peek_len = avail > 4096 ? 4096 : (uint32_t)avail;
+    } else if (m->body == H1_BODY_CHUNKED) {
+        struct h1_chunked ck;
+        const char *data = NULL;
+        size_t used = 0, dlen = 0;
+        h1_chunked_init(&ck);
+        if (h1_chunked_next(&ck, p, avail, &used, &data, &dlen) == H1_CHUNK_DATA) {
+            mx->resp_peek = data;
+            mx->resp_peek_len = dlen > 4096 ? 4096 : (uint32_t)dlen;
+        }
+    }
+}
+
 /* Parses one response head from the upstream buffer and queues its re-serialised form for
  * the client. Returns 1 when a final (or 101) head was queued, 2 when an interim head was
  * consumed, 0 when more bytes are needed, -1 after an error was answered. */
@@ -712,7 +735,10 @@ static int response_head(struct conn *c, struct upconn *u)
     a.mode = x->out_mode;
     a.close = x->client_close && m.status != 101;
     if (x->mw != NULL && m.status != 101) {
+        resp_peek(x->mw, &m, u->in.data + u->in.start + m.head_len,
+                  u->in.end - u->in.start - m.head_len);
         mw_run_response(x->mw, m.status, &m);
+        x->mw->resp_peek = NULL;
         x->mw->resp = NULL; /* points into the upstream buffer */
         a.edits = &x->mw->resp_edits;
     }

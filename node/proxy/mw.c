@@ -13,6 +13,9 @@
 
 static const struct mw_ops *const ops_table[MW_KIND_COUNT] = {
     [MW_ADD_PREFIX] = &mw_add_prefix_ops,
+    [MW_HEADERS] = &mw_headers_ops,
+    [MW_BASIC_AUTH] = &mw_basic_auth_ops,
+    [MW_CONTENT_TYPE] = &mw_content_type_ops,
     [MW_CHAIN] = NULL, /* flattened at compile time: never reaches a router */
 };
 

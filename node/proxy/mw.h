@@ -91,6 +91,10 @@ struct mw_ctx {
     int status;                /* the upstream's status, or reply_status */
     const struct h1_msg *resp; /* the upstream's head; NULL for a local reply */
     struct mw_hdrs resp_edits;
+    /* The first body bytes of the upstream response that arrived with its head (decoded when
+     * chunked): what is there, possibly fewer than the body or none; response phase only. */
+    const char *resp_peek;
+    uint32_t resp_peek_len;
 
     uint32_t nran; /* middlewares whose request phase ran */
     void **state;  /* per middleware (index in router->mws), for the ops' own use */
@@ -167,6 +171,11 @@ bool mw_client_ip(const struct mw_ctx *m, const struct mwc_ip_strategy *ip, char
 
 /* One per middleware type, defined in mw_<name>.c and listed in mw.c's table. */
 extern const struct mw_ops mw_add_prefix_ops;
+extern const struct mw_ops mw_headers_ops;
+extern const struct mw_ops mw_basic_auth_ops;
+extern const struct mw_ops mw_content_type_ops;
+/* contentType's sniffer: the MIME type of a body starting with `data` (len > 0). */
+const char *mw_sniff_content_type(const char *data, size_t len);
 
 /* The ops of each middleware type (NULL: none yet; compile refuses those types). */
 const struct mw_ops *mw_ops_of(enum mw_kind kind);

@@ -139,8 +139,8 @@ static const struct kind_row kinds[] = {
     KIND(STRIP_PREFIX_REGEX, MW_STRIP_PREFIX_REGEX, "stripPrefixRegex", NULL),
     KIND(REPLACE_PATH, MW_REPLACE_PATH, "replacePath", NULL),
     KIND(REPLACE_PATH_REGEX, MW_REPLACE_PATH_REGEX, "replacePathRegex", NULL),
-    KIND(HEADERS, MW_HEADERS, "headers", NULL),
-    KIND(BASIC_AUTH, MW_BASIC_AUTH, "basicAuth", NULL),
+    KIND(HEADERS, MW_HEADERS, "headers", mwc_headers),
+    KIND(BASIC_AUTH, MW_BASIC_AUTH, "basicAuth", mwc_basic_auth),
     KIND(REDIRECT_SCHEME, MW_REDIRECT_SCHEME, "redirectScheme", NULL),
     KIND(REDIRECT_REGEX, MW_REDIRECT_REGEX, "redirectRegex", NULL),
     KIND(IP_ALLOW_LIST, MW_IP_ALLOW_LIST, "ipAllowList", NULL),
@@ -151,7 +151,7 @@ static const struct kind_row kinds[] = {
     KIND(COMPRESS, MW_COMPRESS, "compress", NULL),
     KIND(BUFFERING, MW_BUFFERING, "buffering", NULL),
     KIND(ERRORS, MW_ERRORS, "errors", NULL),
-    KIND(CONTENT_TYPE, MW_CONTENT_TYPE, "contentType", NULL),
+    KIND(CONTENT_TYPE, MW_CONTENT_TYPE, "contentType", mwc_content_type),
 };
 
 bool mwc_kind_of(MwMsg *m, enum mw_kind *kind, const char **type_key)

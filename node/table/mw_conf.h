@@ -96,32 +96,40 @@ struct mwc_kv {
     char *value; /* "" in a custom header: remove the field */
 };
 
+/* headers: custom fields, CORS and the security fields (Traefik's "secure" part). Lists are
+ * joined with "," as Traefik sends them. */
 struct mwc_headers {
-    struct mwc_kv *req;
+    struct mwc_kv *req; /* customRequestHeaders, in the order written */
     uint32_t nreq;
-    struct mwc_kv *resp;
+    struct mwc_kv *resp; /* customResponseHeaders */
     uint32_t nresp;
+    bool has_cors; /* any accessControl* / addVaryHeader option: preflights are answered */
     bool allow_credentials;
-    char *allow_headers;  /* joined with ", ", or NULL */
+    char *allow_headers; /* joined, or NULL */
     char *allow_methods;
     char **allow_origins; /* list; "*" allowed */
     uint32_t nallow_origins;
     struct regex **allow_origin_re;
     uint32_t nallow_origin_re;
     char *expose_headers;
-    int64_t max_age; /* -1: unset */
+    int64_t max_age; /* sent on preflights, 0 included (as Traefik) */
     bool add_vary;
-    char **allowed_hosts;
+    char **allowed_hosts; /* compared with the Host as received, port included */
     uint32_t nallowed_hosts;
-    /* security headers, already formatted; NULL when unset */
-    char *sts;            /* Strict-Transport-Security value */
+    char **hosts_proxy_headers; /* fields that carry the host when present */
+    uint32_t nhosts_proxy_headers;
+    struct mwc_kv *ssl_proxy; /* a request field equal to this value means HTTPS */
+    uint32_t nssl_proxy;
+    bool is_development; /* skips allowedHosts, STS and Public-Key-Pins */
+    /* security fields, already formatted; NULL when unset */
+    char *sts; /* Strict-Transport-Security value (HTTPS or force_sts only) */
     bool force_sts;
-    char *frame_options;  /* X-Frame-Options */
+    char *frame_options; /* X-Frame-Options */
     bool nosniff;
-    char *xss;            /* X-XSS-Protection */
+    char *xss; /* X-XSS-Protection */
     char *csp;
     char *csp_report_only;
-    char *public_key;
+    char *public_key; /* Public-Key-Pins (HTTPS only) */
     char *referrer_policy;
     char *permissions_policy;
 };
@@ -131,6 +139,7 @@ struct mwc_basic_auth {
     char **hashes; /* "$2y$...", "{SHA}...", "$apr1$..." */
     uint32_t n;
     char *realm;   /* default "traefik" */
+    char *challenge; /* the WWW-Authenticate value: Basic realm="<realm>" */
     bool remove_header;
     char *header_field; /* NULL: none */
 };
@@ -196,6 +205,7 @@ struct mwc_errors {
     char *query;
 };
 
+/* contentType: its presence enables sniffing (Traefik v3); autoDetect is deprecated there. */
 struct mwc_content_type {
     bool auto_detect;
 };
