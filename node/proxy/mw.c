@@ -496,9 +496,10 @@ static bool excluded(const struct mwc_ip_strategy *ip, int family, const uint8_t
 }
 
 /* X-Forwarded-For read from the right, one comma-separated item at a time, across every line
- * of the field (several lines are one list, RFC 9110 §5.3). Reading from the right needs no
- * bound on the number of items: the rightmost ones are those the trusted hops appended, and a
- * client padding the field with junk on the left cannot push them out. */
+ * of the field (several lines are one list, RFC 9110 §5.3; Traefik reads only the first line,
+ * which lets a client hide what a proxy appended as a second line). Reading from the right
+ * needs no bound on the number of items: the rightmost ones are those the trusted hops
+ * appended, and a client padding the field with junk on the left cannot push them out. */
 struct xff_iter {
     const struct h1_msg *msg;
     uint32_t line; /* the next line to read, counting down; 0: none left */

@@ -99,8 +99,8 @@ static enum mw_result in_flight_request(struct mw_ctx *m, const struct table_mid
 static void in_flight_done(struct mw_ctx *m, const struct table_middleware *mw, uint32_t i)
 {
     struct held *h = m->state[i];
-    struct mw_source_rt *rt = atomic_load_explicit(&((struct table_middleware *)mw)->runtime,
-                                                   memory_order_acquire);
+    struct mw_source_rt *rt =
+        atomic_load_explicit(&((struct table_middleware *)mw)->runtime, memory_order_acquire);
     if (h == NULL || rt == NULL) {
         return;
     }

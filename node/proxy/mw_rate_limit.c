@@ -111,8 +111,7 @@ static enum mw_result too_many(struct mw_ctx *m, uint64_t wait_ms)
     return MW_STOP;
 }
 
-static enum mw_result rate_request(struct mw_ctx *m, const struct table_middleware *mw,
-                                   uint32_t i)
+static enum mw_result rate_request(struct mw_ctx *m, const struct table_middleware *mw, uint32_t i)
 {
     const struct mwc_rate_limit *c = mw->conf;
     struct rate_rt *r;

@@ -23,8 +23,8 @@ void rl_params_init(struct rl_params *p, int64_t average, uint64_t period_ms, in
     if (p->interval_ns == 0) {
         p->interval_ns = 1; /* more than one token per nanosecond: as good as no limit */
     }
-    p->window_ns = (uint64_t)burst > NS_CAP / p->interval_ns ? NS_CAP
-                                                              : (uint64_t)burst * p->interval_ns;
+    p->window_ns =
+        (uint64_t)burst > NS_CAP / p->interval_ns ? NS_CAP : (uint64_t)burst * p->interval_ns;
 }
 
 static uint64_t to_ns(uint64_t ms)

@@ -49,8 +49,7 @@ int mwc_ip_allow_list(struct mwc_ctx *c, MwMsg *m, struct table_middleware *out)
     for (size_t i = 0; i < in->n_source_range; i++) {
         if (cidr_parse(in->source_range[i], &a->ranges[a->n]) != 0) {
             snprintf(f, sizeof f, "sourceRange[%zu]", i);
-            mwc_error(c, mark, f, "\"%s\" is not an IP address or CIDR range",
-                      in->source_range[i]);
+            mwc_error(c, mark, f, "\"%s\" is not an IP address or CIDR range", in->source_range[i]);
             rc = -EINVAL;
             continue;
         }

@@ -86,9 +86,10 @@ START_TEST(depth)
                                  "X-Forwarded-For: 2.2.2.2\r\nX-Forwarded-For: 10.0.0.5\r\n"
                                  "X-Forwarded-For: 3.3.3.3\r\n"),
                      200);
-    ck_assert_int_eq(status_from(&t, "1.1.1.1",
-                                 "X-Forwarded-For: 10.0.0.5,3.3.3.3\r\nX-Forwarded-For: 4.4.4.4\r\n"),
-                     403);
+    ck_assert_int_eq(
+        status_from(&t, "1.1.1.1",
+                    "X-Forwarded-For: 10.0.0.5,3.3.3.3\r\nX-Forwarded-For: 4.4.4.4\r\n"),
+        403);
     /* Junk at the entry: refused. */
     ck_assert_int_eq(status_from(&t, "1.1.1.1", "X-Forwarded-For: 10.0.0.5, x, 3.3.3.3\r\n"), 403);
     /* Padding on the left (more entries than any fixed array) cannot move the count. */
@@ -109,9 +110,9 @@ START_TEST(excluded_ips)
               "ipStrategy: {excludedIPs: ['3.3.3.0/24', '4.4.4.4']}}}\n");
     ck_assert_int_eq(status_from(&t, "1.1.1.1", "X-Forwarded-For: 2.2.2.2, 10.0.0.5, 3.3.3.9\r\n"),
                      200);
-    ck_assert_int_eq(status_from(&t, "1.1.1.1",
-                                 "X-Forwarded-For: 10.0.0.5, 2.2.2.2, 3.3.3.3, 4.4.4.4\r\n"),
-                     403);
+    ck_assert_int_eq(
+        status_from(&t, "1.1.1.1", "X-Forwarded-For: 10.0.0.5, 2.2.2.2, 3.3.3.3, 4.4.4.4\r\n"),
+        403);
     /* Blank entries are skipped; a junk entry is the client (and refused), not skipped. */
     ck_assert_int_eq(status_from(&t, "1.1.1.1", "X-Forwarded-For: 10.0.0.5, , 4.4.4.4\r\n"), 200);
     ck_assert_int_eq(status_from(&t, "1.1.1.1", "X-Forwarded-For: 10.0.0.5, junk, 4.4.4.4\r\n"),
@@ -181,9 +182,11 @@ START_TEST(compile_errors)
                                 "    both: {ipAllowList: {sourceRange: ['::1'], "
                                 "ipStrategy: {depth: 1, excludedIPs: ['1.1.1.1']}}}\n"),
                        out, sizeof out);
-    ck_assert_msg(strstr(out, "dyn.yaml:9:7: http.middlewares.bad.ipAllowList.sourceRange[1]: \"10.0.0.300\" is "
-                              "not an IP address or CIDR range") != NULL,
-                  "%s", out);
+    ck_assert_msg(
+        strstr(out,
+               "dyn.yaml:9:7: http.middlewares.bad.ipAllowList.sourceRange[1]: \"10.0.0.300\" is "
+               "not an IP address or CIDR range") != NULL,
+        "%s", out);
     ck_assert_msg(strstr(out, "sourceRange[2]: \"::1/129\"") != NULL, "%s", out);
     ck_assert_msg(strstr(out, "rejectStatusCode: 99 is not a final HTTP status") != NULL, "%s",
                   out);

@@ -134,8 +134,8 @@ END_TEST
 START_TEST(average_zero_is_no_limit)
 {
     struct mwt t;
-    mwt_setup(&t, mwt_yaml(yaml, sizeof yaml, "[a]",
-                           "    a: {rateLimit: {average: 0, burst: 1}}\n"));
+    mwt_setup(&t,
+              mwt_yaml(yaml, sizeof yaml, "[a]", "    a: {rateLimit: {average: 0, burst: 1}}\n"));
     for (int i = 0; i < 100; i++) {
         ck_assert_int_eq(status_at(&t, 1000, "10.0.0.1", ""), 200);
     }
@@ -215,8 +215,7 @@ START_TEST(compile_errors)
     ck_assert_msg(strstr(out, "http.middlewares.per.rateLimit.period: \"soon\" is not a "
                               "duration") != NULL,
                   "%s", out);
-    ck_assert_msg(strstr(out, "http.middlewares.b0.rateLimit.burst: burst 0 is taken as 1") !=
-                      NULL,
+    ck_assert_msg(strstr(out, "http.middlewares.b0.rateLimit.burst: burst 0 is taken as 1") != NULL,
                   "%s", out);
     ck_assert_msg(strstr(out, "two.rateLimit.sourceCriterion: ipStrategy, requestHeaderName and "
                               "requestHost are mutually exclusive") != NULL,
