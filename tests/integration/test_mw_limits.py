@@ -2,11 +2,17 @@
 depth), inFlightReq (N held requests, the next one refused, then accepted after release, and
 an aborted exchange giving its slot back) and rateLimit (a burst, then 429s)."""
 
+import os
+import re
+import subprocess
+import tempfile
 import threading
 
 from lib.backend import FakeBackend, HttpBackend, Reply, simple_response
 from lib.check import Env
+from lib import util
 from lib.client import Client
+from lib.proxyd import to_yaml
 from lib.util import check, wait_until
 
 
@@ -134,3 +140,47 @@ def test_rate_limit_burst_then_429():
               "Retry-After in seconds: %r" % after)
         check(r.get("x-retry-in") is not None, "X-Retry-In as Traefik sends it")
         check(r.body == b"Too Many Requests", "body %r" % r.body)
+
+
+BAD_MWS = {"bad": {"ipAllowList": {"sourceRange": ["10.0.0.0/8", "10.0.0.300"]}},
+           "zero": {"inFlightReq": {"amount": 0}},
+           "neg": {"rateLimit": {"average": -5}}}
+
+
+def test_bad_values_disable_the_router():
+    routers = [_router("a", ["bad"]), _router("b", ["zero"]), _router("c", ["neg"]),
+               {"rule": "Host(`ok`)", "service": "A"}]
+    with Env(backends={"A": HttpBackend("A")}, routers=routers, middlewares=BAD_MWS) as env:
+        for host in ("a", "b", "c"):
+            r = _get(env.addr, host=host)
+            check(r.status == 404, "router with a bad middleware must not serve %s: %d"
+                  % (host, r.status))
+        check(_get(env.addr, host="ok").status == 200, "the other routers still serve")
+
+
+def test_bad_values_in_proxyd_check():
+    d = tempfile.mkdtemp(prefix="concord-check-")
+    dyn = to_yaml({"http": {
+        "routers": {"r": {"rule": "Host(`a`)", "service": "s", "middlewares": ["bad"]}},
+        "services": {"s": {"loadBalancer": {"servers": [{"url": "http://127.0.0.1:1"}]}}},
+        "middlewares": BAD_MWS}})
+    try:
+        with open(os.path.join(d, "dynamic.yaml"), "w") as f:
+            f.write(dyn + "\n")
+        with open(os.path.join(d, "static.yaml"), "w") as f:
+            f.write('entryPoints:\n  web:\n    address: "127.0.0.1:0"\n'
+                    'providers:\n  file:\n    filename: dynamic.yaml\n')
+        p = subprocess.run([util.proxyd_path(), "--config", os.path.join(d, "static.yaml"),
+                            "--check"], capture_output=True, text=True, timeout=30, cwd=d)
+        out = p.stdout + p.stderr
+        check(p.returncode == 1, "bad middleware values fail the check: rc %d, %s"
+              % (p.returncode, out))
+        check(re.search(r"dynamic\.yaml:\d+:\d+: http\.middlewares\.bad\.ipAllowList\."
+                        r"sourceRange\[1\]: \"10\.0\.0\.300\"", out) is not None,
+              "file:line:col, key path and the bad entry: %s" % out)
+        check("http.middlewares.zero.inFlightReq.amount" in out, "amount: %s" % out)
+        check("http.middlewares.neg.rateLimit.average" in out, "average: %s" % out)
+    finally:
+        for n in os.listdir(d):
+            os.unlink(os.path.join(d, n))
+        os.rmdir(d)
