@@ -16,6 +16,9 @@ static const struct mw_ops *const ops_table[MW_KIND_COUNT] = {
     [MW_HEADERS] = &mw_headers_ops,
     [MW_BASIC_AUTH] = &mw_basic_auth_ops,
     [MW_CONTENT_TYPE] = &mw_content_type_ops,
+    [MW_IP_ALLOW_LIST] = &mw_ip_allow_list_ops,
+    [MW_IN_FLIGHT_REQ] = &mw_in_flight_req_ops,
+    [MW_RATE_LIMIT] = &mw_rate_limit_ops,
     [MW_CHAIN] = NULL, /* flattened at compile time: never reaches a router */
 };
 
@@ -497,56 +500,108 @@ static bool excluded(const struct mwc_ip_strategy *ip, int family, const uint8_t
     return false;
 }
 
+/* X-Forwarded-For read from the right, one comma-separated item at a time, across every line
+ * of the field (several lines are one list, RFC 9110 §5.3; Traefik reads only the first line,
+ * which lets a client hide what a proxy appended as a second line). Reading from the right
+ * needs no bound on the number of items: the rightmost ones are those the trusted hops
+ * appended, and a client padding the field with junk on the left cannot push them out. */
+struct xff_iter {
+    const struct h1_msg *msg;
+    uint32_t line; /* the next line to read, counting down; 0: none left */
+    const char *v; /* the current line */
+    uint32_t end;  /* unread bytes of the current line: v[0..end) */
+    bool open;     /* the current line still has an item */
+};
+
+static bool xff_prev(struct xff_iter *it, const char **p, uint32_t *n)
+{
+    while (!it->open) {
+        const struct h1_header *h;
+        if (it->msg == NULL || it->line == 0) {
+            return false;
+        }
+        h = &it->msg->headers[--it->line];
+        if (name_eq(h->name, h->name_len, "x-forwarded-for", 15)) {
+            it->v = h->value;
+            it->end = h->value_len;
+            it->open = true;
+        }
+    }
+    uint32_t k = it->end;
+    while (k > 0 && it->v[k - 1] != ',') {
+        k--;
+    }
+    *p = it->v + k;
+    *n = it->end - k;
+    if (k == 0) {
+        it->open = false;
+    } else {
+        it->end = k - 1;
+    }
+    return true;
+}
+
+static bool blank(const char *p, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (p[i] != ' ' && p[i] != '\t') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Semantics (Traefik's ipStrategy docs): depth > 0 takes the depth-th item from the right and
+ * ignores excludedIPs; fewer items means no client address. Otherwise excludedIPs takes the
+ * first item from the right that is not excluded (blank items skipped); an item that is not an
+ * IP is not excluded either, so it is chosen and yields no address, rather than being skipped
+ * (skipping would let junk steer the choice further left). ipv6Subnet applies to the peer and
+ * depth strategies only, as Traefik documents. An IPv4-mapped IPv6 address (a dual-stack
+ * listener's IPv4 peer, or such an item) is treated as the IPv4 address, so that ipv6Subnet
+ * cannot merge every IPv4 client into one source. */
 bool mw_client_ip(const struct mw_ctx *m, const struct mwc_ip_strategy *ip, char *buf,
                   size_t size, int *family, uint8_t addr[16])
 {
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    bool subnet = true;
     *family = m->client_family;
     memcpy(addr, m->client_addr, 16);
     if (ip != NULL && (ip->depth > 0 || ip->nexcluded > 0)) {
-        /* Every X-Forwarded-For line, as one list, read from the right. */
-        struct {
-            const char *p;
-            uint32_t n;
-        } items[64];
-        uint32_t nitems = 0;
-        const struct h1_msg *msg = m->msg;
+        struct xff_iter it = {.msg = m->msg, .line = m->msg ? m->msg->nheaders : 0};
+        const char *p = NULL;
+        uint32_t n = 0, seen = 0;
         bool found = false;
-        for (uint32_t i = 0; msg != NULL && i < msg->nheaders; i++) {
-            const struct h1_header *h = &msg->headers[i];
-            uint32_t start = 0;
-            if (!name_eq(h->name, h->name_len, "x-forwarded-for", 15)) {
-                continue;
-            }
-            for (uint32_t k = 0; k <= h->value_len; k++) {
-                if ((k == h->value_len || h->value[k] == ',') && nitems < 64) {
-                    items[nitems].p = h->value + start;
-                    items[nitems].n = k - start;
-                    nitems++;
-                    start = k + 1;
-                }
-            }
-        }
         if (ip->depth > 0) {
-            found = ip->depth <= nitems &&
-                    parse_ip(items[nitems - ip->depth].p, items[nitems - ip->depth].n, family,
-                             addr);
+            while (seen < ip->depth && xff_prev(&it, &p, &n)) {
+                seen++;
+            }
+            found = seen == ip->depth && parse_ip(p, n, family, addr);
         } else {
-            for (uint32_t k = nitems; k-- > 0 && !found;) {
-                found = parse_ip(items[k].p, items[k].n, family, addr) &&
-                        !excluded(ip, *family, addr);
+            subnet = false;
+            while (xff_prev(&it, &p, &n)) {
+                if (blank(p, n)) {
+                    continue;
+                }
+                found = parse_ip(p, n, family, addr);
+                if (!found || !excluded(ip, *family, addr)) {
+                    break;
+                }
+                found = false;
             }
         }
         if (!found) {
             return false;
         }
     }
-    if (ip != NULL && ip->ipv6_subnet > 0 && *family == AF_INET6) {
+    if (*family == AF_INET6 && memcmp(addr, mapped, 12) == 0) {
+        memmove(addr, addr + 12, 4);
+        memset(addr + 4, 0, 12);
+        *family = AF_INET;
+    }
+    if (subnet && ip != NULL && ip->ipv6_subnet > 0 && *family == AF_INET6) {
         for (uint32_t b = ip->ipv6_subnet; b < 128; b++) {
             addr[b / 8] &= (uint8_t)~(0x80u >> (b % 8));
         }
     }
-    if (inet_ntop(*family, addr, buf, (socklen_t)size) == NULL) {
-        return false;
-    }
-    return true;
+    return inet_ntop(*family, addr, buf, (socklen_t)size) != NULL;
 }

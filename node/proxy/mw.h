@@ -176,6 +176,9 @@ extern const struct mw_ops mw_basic_auth_ops;
 extern const struct mw_ops mw_content_type_ops;
 /* contentType's sniffer: the MIME type of a body starting with `data` (len > 0). */
 const char *mw_sniff_content_type(const char *data, size_t len);
+extern const struct mw_ops mw_ip_allow_list_ops;
+extern const struct mw_ops mw_in_flight_req_ops;
+extern const struct mw_ops mw_rate_limit_ops;
 
 /* The ops of each middleware type (NULL: none yet; compile refuses those types). */
 const struct mw_ops *mw_ops_of(enum mw_kind kind);
