@@ -13,6 +13,12 @@
 
 static const struct mw_ops *const ops_table[MW_KIND_COUNT] = {
     [MW_ADD_PREFIX] = &mw_add_prefix_ops,
+    [MW_STRIP_PREFIX] = &mw_strip_prefix_ops,
+    [MW_STRIP_PREFIX_REGEX] = &mw_strip_prefix_regex_ops,
+    [MW_REPLACE_PATH] = &mw_replace_path_ops,
+    [MW_REPLACE_PATH_REGEX] = &mw_replace_path_regex_ops,
+    [MW_REDIRECT_SCHEME] = &mw_redirect_scheme_ops,
+    [MW_REDIRECT_REGEX] = &mw_redirect_regex_ops,
     [MW_CHAIN] = NULL, /* flattened at compile time: never reaches a router */
 };
 
