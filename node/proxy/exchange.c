@@ -351,7 +351,10 @@ void exchange_start(struct conn *c, const struct h1_msg *m)
         return;
     }
     rt = route(c, m, &t, authority ? authority : "", authority_len, &status);
-    if (rt == NULL || rt->service == NULL || rt->service->nservers == 0) {
+    /* A router with middlewares runs them first (one may answer locally, e.g. a redirect on
+     * a router without a usable service, like the entry point redirections); the service is
+     * checked after them, as in Traefik. */
+    if (rt == NULL || (rt->nmws == 0 && (rt->service == NULL || rt->service->nservers == 0))) {
         free(t.buf);
         c->in.start += m->head_len;
         conn_reply(c, rt ? 503 : status, !keep || status == 400);
@@ -376,7 +379,7 @@ void exchange_start(struct conn *c, const struct h1_msg *m)
     x->table = c->w->table;
     table_ref(x->table);
     x->router = rt;
-    x->server = pick_server(c->w, rt->service);
+    x->server = rt->service != NULL ? pick_server(c->w, rt->service) : NULL;
     if (x->server == NULL) {
         free(t.buf);
         exchange_clear(c);

@@ -374,3 +374,23 @@ int mwc_redirect_regex(struct mwc_ctx *c, MwMsg *m, struct table_middleware *out
     out->conf_free = redirect_regex_free;
     return 0;
 }
+
+int mwc_redirect_scheme_build(const char *scheme, const char *port, bool permanent,
+                              struct table_middleware *out)
+{
+    struct mwc_redirect_scheme *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        return -ENOMEM;
+    }
+    out->conf = r;
+    out->conf_free = redirect_scheme_free;
+    out->kind = MW_REDIRECT_SCHEME;
+    r->permanent = permanent;
+    if ((r->scheme = strdup(scheme)) == NULL || (port != NULL && !(r->port = strdup(port)))) {
+        return -ENOMEM;
+    }
+    for (char *p = r->scheme; *p; p++) {
+        *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+    }
+    return 0;
+}

@@ -137,3 +137,64 @@ def test_path_middleware_compile_error_disables_router():
     with Env(backends={"A": HttpBackend("A")}, routers=routers, middlewares=mws) as env:
         r = _get(env.addr, "/x")
         check(r.status == 404, "router with a bad middleware must not serve: %d" % r.status)
+
+
+def _addr_of(env, ep):
+    host, _, port = env.px.listeners[ep].rpartition(":")
+    return (host.strip("[]"), int(port))
+
+
+ALT_EP = {"address": "127.0.0.1:0"}
+
+
+def test_entrypoint_default_middlewares_run_first_per_entrypoint():
+    routers = [{"rule": "PathPrefix(`/`)", "service": "A", "middlewares": ["own"]}]
+    mws = {"own": {"addPrefix": {"prefix": "/own"}}, "tag": {"addPrefix": {"prefix": "/ep"}}}
+    static = {"entryPoints": {"web": {"http": {"middlewares": ["tag@file"]}}, "alt": ALT_EP}}
+    with Env(backends={"A": HttpBackend("A")}, routers=routers, middlewares=mws,
+             static_extra=static) as env:
+        # web: the entry point's middleware first (/ep/x), then the router's own.
+        check(_seen(_get(env.addr, "/x"))["path"] == "/own/ep/x", "defaults then own on web")
+        # alt has no defaults: the same router runs only its own.
+        check(_seen(_get(_addr_of(env, "alt"), "/x"))["path"] == "/own/x", "own only on alt")
+
+
+def test_entrypoint_default_middleware_missing_disables_router_there():
+    routers = [{"rule": "PathPrefix(`/`)", "service": "A"}]
+    static = {"entryPoints": {"alt": dict(ALT_EP, http={"middlewares": ["nope@file"]})}}
+    with Env(backends={"A": HttpBackend("A")}, routers=routers, static_extra=static) as env:
+        check(_get(_addr_of(env, "alt"), "/x").status == 404, "not served on alt")
+        check(_seen(_get(env.addr, "/x"))["path"] == "/x", "still served on web")
+        check("entryPoints.alt.http.middlewares[0]" in env.px.stderr_text(), "error logged")
+
+
+def test_entrypoint_redirection():
+    routers = [{"rule": "PathPrefix(`/`)", "service": "A"}]
+    static = {"entryPoints": {"alt": dict(ALT_EP, http={"redirections": {"entryPoint": {
+        "to": "web", "scheme": "http"}}})}}
+    be = HttpBackend("A")
+    with Env(backends={"A": be}, routers=routers, static_extra=static) as env:
+        alt = _addr_of(env, "alt")
+        r = _get(alt, "/x?y=1", host="site.example:%d" % alt[1])
+        check(r.status == 301, "permanent by default, GET: %d" % r.status)
+        want = "http://site.example:%d/x?y=1" % env.addr[1]
+        check(r.get("location") == want.encode(), "Location %r, want %r"
+              % (r.get("location"), want))
+        with Client(alt) as c:
+            c.send(b"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n")
+            r = c.read_response()
+        check(r.status == 308, "POST keeps its method: %d" % r.status)
+        # web itself is not redirected, and nothing on alt reached the backend.
+        check(_seen(_get(env.addr, "/x"))["path"] == "/x", "web serves")
+        check(len(be.requests) == 1, "only the web request reached the backend")
+
+
+def test_entrypoint_redirection_default_scheme_https():
+    routers = [{"rule": "PathPrefix(`/`)", "service": "A"}]
+    static = {"entryPoints": {"alt": dict(ALT_EP, http={"redirections": {"entryPoint": {
+        "to": "web", "permanent": False}}})}}
+    with Env(backends={"A": HttpBackend("A")}, routers=routers, static_extra=static) as env:
+        r = _get(_addr_of(env, "alt"), "/", host="h")
+        check(r.status == 302, "temporary: %d" % r.status)
+        check(r.get("location") == ("https://h:%d/" % env.addr[1]).encode(), "Location %r"
+              % r.get("location"))
