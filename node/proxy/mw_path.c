@@ -13,8 +13,7 @@ static bool must_escape(unsigned char c)
     return c <= 0x20 || c >= 0x7f || strchr("?#\"<>\\^`{|}", c) != NULL;
 }
 
-bool mw_path_encode(struct mw_ctx *m, const char *s, uint32_t n, const char **out,
-                    uint32_t *outlen)
+bool mw_path_encode(struct mw_ctx *m, const char *s, uint32_t n, const char **out, uint32_t *outlen)
 {
     static const char hex[] = "0123456789ABCDEF";
     bool slash = n == 0 || s[0] != '/';

@@ -22,8 +22,8 @@ bool mw_path_encode(struct mw_ctx *m, const char *s, uint32_t n, const char **ou
 char *mw_request_url(struct mw_ctx *m, uint32_t *len);
 
 /* Answers with a redirect to `location` (copied): 301/302 for GET, 308/307 for other methods
- * (as Traefik's redirect middlewares), the status text as the body (none for HEAD). A location holding control
- * characters gets 500 instead. Always returns MW_STOP. */
+ * (as Traefik's redirect middlewares), the status text as the body (none for HEAD). A location
+ * holding control characters gets 500 instead. Always returns MW_STOP. */
 enum mw_result mw_redirect(struct mw_ctx *m, const char *location, uint32_t len, bool permanent);
 
 #endif

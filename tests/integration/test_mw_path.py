@@ -198,3 +198,19 @@ def test_entrypoint_redirection_default_scheme_https():
         check(r.status == 302, "temporary: %d" % r.status)
         check(r.get("location") == ("https://h:%d/" % env.addr[1]).encode(), "Location %r"
               % r.get("location"))
+
+
+def test_redirect_scheme_trusts_forwarded_proto_only_from_trusted_peers():
+    routers = [{"rule": "PathPrefix(`/`)", "service": "A", "middlewares": ["s"]}]
+    mws = {"s": {"redirectScheme": {"scheme": "https"}}}
+    xfp = ["X-Forwarded-Proto: https"]
+    # The default test entry point trusts 10.0.0.0/8 only: a loopback client's field is ignored.
+    with Env(backends={"A": HttpBackend("A")}, routers=routers, middlewares=mws) as env:
+        check(_get(env.addr, "/x", host="h", extra=xfp).status == 302, "untrusted: redirected")
+    trusted = {"forwardedHeaders": {"trustedIPs": ["127.0.0.1/32"]}}
+    with Env(backends={"A": HttpBackend("A")}, routers=routers, middlewares=mws,
+             entrypoint=trusted) as env:
+        # Behind a TLS proxy the request already is https: no redirect loop.
+        check(_seen(_get(env.addr, "/x", host="h", extra=xfp))["path"] == "/x",
+              "trusted https: proxied")
+        check(_get(env.addr, "/x", host="h").status == 302, "plain http: redirected")
