@@ -26,6 +26,9 @@ struct node {
     uint64_t accept_grace_ms;
     char **ep_names;
     uint32_t n_eps;
+    /* entryPoints.<name>.http for the compiler; redirect ports are the bound ones once the
+     * listeners exist (an entry point on port 0 learns its port then). */
+    struct table_ep_http *ep_http;
 };
 
 static void log_diags(const struct diags *d)
@@ -76,6 +79,56 @@ static int compile_current(struct node *n, struct table **out, struct err *e)
     return compile_source(n, out, &nerrors, e);
 }
 
+/* Fills n->ep_http from the static config; `bound`: the proxy's listeners exist and give the
+ * ports of entry points configured with port 0. Returns 0 or -ENOMEM. */
+static int build_ep_http(struct node *n, bool bound)
+{
+    const struct static_config *sc = n->sc;
+    if (n->ep_http == NULL && !(n->ep_http = calloc(n->n_eps + 1, sizeof *n->ep_http))) {
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < n->n_eps; i++) {
+        const struct entrypoint_config *ep = &sc->entrypoints[i];
+        struct table_ep_http *h = &n->ep_http[i];
+        h->middlewares = (const char *const *)ep->http_middlewares;
+        h->n_middlewares = ep->n_http_middlewares;
+        h->redirect_to = NULL;
+        if (ep->redirect_to == NULL) {
+            continue;
+        }
+        h->redirect_scheme = ep->redirect_scheme;
+        h->redirect_permanent = ep->redirect_permanent;
+        h->redirect_priority = (int64_t)ep->redirect_priority;
+        if (ep->redirect_to[0] == ':') { /* ":443": a port, named by it as Traefik does */
+            h->redirect_to = ep->redirect_to + 1;
+            h->redirect_port = (uint16_t)atoi(ep->redirect_to + 1);
+            continue;
+        }
+        for (uint32_t k = 0; k < n->n_eps; k++) {
+            if (strcmp(sc->entrypoints[k].name, ep->redirect_to) == 0) {
+                h->redirect_to = ep->redirect_to;
+                h->redirect_port = bound && n->proxy ? proxy_bound_port(n->proxy, k)
+                                                     : sc->entrypoints[k].port;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Whether a redirection targets an entry point whose port is known only once bound. */
+static bool redirect_needs_bound_port(const struct node *n)
+{
+    for (uint32_t i = 0; i < n->n_eps; i++) {
+        const char *to = n->sc->entrypoints[i].redirect_to;
+        for (uint32_t k = 0; to != NULL && to[0] != ':' && k < n->n_eps; k++) {
+            if (strcmp(n->sc->entrypoints[k].name, to) == 0 && n->sc->entrypoints[k].port == 0) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 /* out == NULL: a dry run (nothing built, nothing counted as a generation). */
 static int compile_source(struct node *n, struct table **out, size_t *nerrors, struct err *e)
 {
@@ -84,6 +137,7 @@ static int compile_source(struct node *n, struct table **out, size_t *nerrors, s
     struct table_source src = {.ns = "file", .cfg = &empty};
     struct table_compile_opts o = {.entrypoints = (const char *const *)n->ep_names,
                                    .n_entrypoints = n->n_eps,
+                                   .ep_http = n->ep_http,
                                    .generation = n->generation + 1};
     struct diags d;
     int rc = 0;
@@ -188,6 +242,10 @@ int node_create(const struct static_config *sc, struct node **out, struct err *e
     pc.upstream_idle_timeout_ms = sc->transport.idle_conn_timeout_ms;
 
     n->sc = sc;
+    if (build_ep_http(n, false) != 0) {
+        rc = err_set(e, -ENOMEM, "out of memory");
+        goto err_after_alloc;
+    }
     rc = compile_current(n, &n->table, e);
     if (rc != 0) {
         goto err_after_alloc;
@@ -195,6 +253,19 @@ int node_create(const struct static_config *sc, struct node **out, struct err *e
     rc = proxy_create(&pc, n->table, &n->proxy, e);
     if (rc != 0) {
         goto err_after_alloc;
+    }
+    if (redirect_needs_bound_port(n)) {
+        /* A redirection to an entry point on port 0: compile again with the bound port,
+         * before the workers start. */
+        struct table *t = NULL;
+        build_ep_http(n, true);
+        rc = compile_current(n, &t, e);
+        if (rc != 0) {
+            goto err_after_alloc;
+        }
+        proxy_set_table(n->proxy, t);
+        table_unref(n->table);
+        n->table = t;
     }
     free(pc.entrypoints);
     *out = n;
@@ -226,6 +297,7 @@ void node_destroy(struct node *n)
         table_unref(n->table);
     }
     free(n->ep_names);
+    free(n->ep_http);
     free(n);
 }
 
@@ -255,8 +327,12 @@ int node_check(const struct static_config *sc)
     for (uint32_t i = 0; i < n.n_eps; i++) {
         n.ep_names[i] = sc->entrypoints[i].name;
     }
-    rc = compile_source(&n, NULL, &nerrors, &e);
+    rc = build_ep_http(&n, false);
+    if (rc == 0) {
+        rc = compile_source(&n, NULL, &nerrors, &e);
+    }
     free(n.ep_names);
+    free(n.ep_http);
     if (rc != 0) {
         log_error("%s", e.msg);
         return 1;

@@ -35,6 +35,8 @@ static void ep_defaults(struct entrypoint_config *ep)
     ep->max_request_line_bytes = 8 * KIB;
     ep->max_header_field_bytes = 8 * KIB;
     ep->max_header_count = 100;
+    ep->redirect_permanent = true;
+    ep->redirect_priority = INT64_MAX - 1; /* Traefik: MaxInt - 1, above every user router */
 }
 
 static void ep_fini(struct entrypoint_config *ep)
@@ -43,6 +45,9 @@ static void ep_fini(struct entrypoint_config *ep)
     free(ep->address);
     free(ep->host);
     free(ep->trusted_ips);
+    doc_strlist_free(ep->http_middlewares, ep->n_http_middlewares);
+    free(ep->redirect_to);
+    free(ep->redirect_scheme);
 }
 
 void static_config_defaults(struct static_config *c)
@@ -275,6 +280,51 @@ static void ep_address(struct schema_ctx *c, const struct doc_node *v, void *obj
     set_str(&ep->host, host);
 }
 
+static void ep_redirect_to(struct schema_ctx *c, const struct doc_node *v, void *obj,
+                           const struct schema_row *r)
+{
+    struct entrypoint_config *ep = obj;
+    const char *s;
+    char host[256];
+    uint16_t port;
+    if (doc_read_str(v, c->path, &s, c->d) != 0) {
+        return;
+    }
+    if (s[0] == '\0') {
+        schema_error(c, v, "an entry point name or \":port\" is required");
+        return;
+    }
+    if (s[0] == ':' && (static_config_parse_address(s, host, sizeof host, &port) != 0 ||
+                        port == 0)) {
+        schema_error(c, v, "invalid port \"%s\" (want an entry point name or \":443\")", s);
+        return;
+    }
+    /* Whether a name is an entry point is checked once all are read (static_config_check). */
+    set_str(&ep->redirect_to, s);
+}
+
+static void ep_redirect_scheme(struct schema_ctx *c, const struct doc_node *v, void *obj,
+                               const struct schema_row *r)
+{
+    struct entrypoint_config *ep = obj;
+    const char *s;
+    if (doc_read_str(v, c->path, &s, c->d) != 0) {
+        return;
+    }
+    for (const char *p = s; *p != '\0'; p++) {
+        bool alpha = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z');
+        if (!alpha && (p == s || !((*p >= '0' && *p <= '9') || strchr("+-.", *p)))) {
+            schema_error(c, v, "\"%s\" is not a URL scheme", s);
+            return;
+        }
+    }
+    if (s[0] == '\0') {
+        schema_error(c, v, "scheme must not be empty");
+        return;
+    }
+    set_str(&ep->redirect_scheme, s);
+}
+
 static void ep_trusted_ips(struct schema_ctx *c, const struct doc_node *v, void *obj,
                            const struct schema_row *r)
 {
@@ -419,6 +469,19 @@ static const struct schema_row ep_forwarded_rows[] = {
     {0},
 };
 
+static const struct schema_row ep_redirect_rows[] = {
+    {.key = "to", .fn = ep_redirect_to},
+    {.key = "scheme", .fn = ep_redirect_scheme},
+    SCHEMA_FIELD("permanent", schema_bool, EP, redirect_permanent),
+    SCHEMA_RANGE("priority", schema_u64, EP, redirect_priority, 1, INT64_MAX),
+    {0},
+};
+
+static const struct schema_row ep_redirections_rows[] = {
+    SCHEMA_SUB("entryPoint", ep_redirect_rows),
+    {0},
+};
+
 static const struct schema_row ep_http_rows[] = {
     SCHEMA_RANGE("maxHeaderBytes", schema_u32, EP, max_header_bytes, 1, 0),
     /* Concord's limits (docs/bad-input.md): */
@@ -426,8 +489,8 @@ static const struct schema_row ep_http_rows[] = {
     SCHEMA_RANGE("maxHeaderFieldBytes", schema_u32, EP, max_header_field_bytes, 1, 0),
     SCHEMA_RANGE("maxHeaderCount", schema_u32, EP, max_header_count, 1, 0),
     SCHEMA_FIELD("maxRequestBodyBytes", schema_u64, EP, max_request_body_bytes),
-    SCHEMA_TODO("redirections", KEYS_EP_REDIRECTIONS),
-    SCHEMA_TODO("middlewares", ""),
+    SCHEMA_SUB("redirections", ep_redirections_rows),
+    SCHEMA_LIST("middlewares", EP, http_middlewares, n_http_middlewares),
     SCHEMA_TODO("tls", KEYS_EP_TLS),
     SCHEMA_TODO("encodedCharacters", KEYS_EP_ENCODED_CHARACTERS),
     SCHEMA_TODO("encodeQuerySemicolons", ""),
@@ -619,6 +682,32 @@ static void d_entrypoints(struct schema_ctx *c, const struct doc_node *v, void *
 
 /* --- loading --- */
 
+/* redirections.entryPoint.to names an entry point of this file (not the one redirecting). */
+static void check_redirections(struct schema_ctx *ctx, const struct static_config *c)
+{
+    for (uint32_t i = 0; i < c->n_entrypoints; i++) {
+        const struct entrypoint_config *ep = &c->entrypoints[i];
+        uint32_t k = 0;
+        size_t len;
+        if (ep->redirect_to == NULL || ep->redirect_to[0] == ':') {
+            continue;
+        }
+        while (k < c->n_entrypoints && strcmp(c->entrypoints[k].name, ep->redirect_to) != 0) {
+            k++;
+        }
+        if (k < c->n_entrypoints && k != i) {
+            continue;
+        }
+        len = schema_push_key(ctx, "entryPoints");
+        schema_push_key(ctx, ep->name);
+        schema_push_key(ctx, "http.redirections.entryPoint.to");
+        schema_error(ctx, NULL, k == i ? "entry point %s redirects to itself"
+                                       : "entry point \"%s\" is not defined",
+                     k == i ? ep->name : ep->redirect_to);
+        schema_pop(ctx, len);
+    }
+}
+
 static int decode_doc(struct static_config *c, const struct doc *doc, struct diags *d)
 {
     size_t before = d->nerrors;
@@ -634,6 +723,7 @@ static int decode_doc(struct static_config *c, const struct doc *doc, struct dia
                      doc_kind_name(doc->root));
     } else {
         schema_map(&ctx, doc->root, c, top_rows);
+        check_redirections(&ctx, c);
     }
     free(base);
     return d->nerrors > before ? -EINVAL : 0;

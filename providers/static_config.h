@@ -53,6 +53,17 @@ struct entrypoint_config {
     uint32_t max_header_field_bytes;
     uint32_t max_header_count;
     uint64_t max_request_body_bytes;
+    /* http.middlewares: references run before the own middlewares of every router on this
+     * entry point ("auth@file"; without '@', the router's namespace). */
+    char **http_middlewares;
+    uint32_t n_http_middlewares;
+    /* http.redirections.entryPoint: every request on this entry point is redirected.
+     * to: an entry point name (checked to exist and differ from this one) or ":port";
+     * scheme default "https"; permanent default true; priority default INT64_MAX - 1. */
+    char *redirect_to; /* NULL: no redirection */
+    char *redirect_scheme;
+    bool redirect_permanent;
+    uint64_t redirect_priority;
 };
 
 /* serversTransport (Traefik's static default for every service). */

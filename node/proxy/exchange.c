@@ -239,6 +239,24 @@ static const struct table_router *route(struct conn *c, const struct h1_msg *m,
 /* Runs the router's middlewares on the request. Returns 0 with *out set to continue (the
  * target in *t possibly rewritten), -1 with *out set when a middleware answered (the reply is
  * in it), or a status to answer with (*out NULL). */
+/* The scheme the client used, for the middlewares: "http" on our listeners, or "https" when
+ * a trusted proxy in front says so in X-Forwarded-Proto (so redirectScheme does not loop
+ * behind a TLS-terminating proxy; an untrusted peer's field is ignored, as it is upstream). */
+static const char *client_scheme(const struct conn *c, const struct h1_msg *m)
+{
+    if (!headers_peer_trusted(c->ep, c->peer_family, c->peer_addr)) {
+        return "http";
+    }
+    for (uint32_t i = 0; i < m->nheaders; i++) {
+        const struct h1_header *h = &m->headers[i];
+        if (h->name_len == 17 && strncasecmp(h->name, "X-Forwarded-Proto", 17) == 0) {
+            return h->value_len == 5 && strncasecmp(h->value, "https", 5) == 0 ? "https"
+                                                                                : "http";
+        }
+    }
+    return "http";
+}
+
 static int run_middlewares(struct conn *c, const struct h1_msg *m, struct target *t,
                            const char *authority, uint32_t authority_len,
                            const struct table_router *rt, struct mw_ctx **out)
@@ -264,6 +282,7 @@ static int run_middlewares(struct conn *c, const struct h1_msg *m, struct target
     if (mx->port == 0) {
         mx->port = c->ep->port ? c->ep->port : 80;
     }
+    mx->scheme = client_scheme(c, m);
     mx->has_body = !(m->body == H1_BODY_NONE ||
                      (m->body == H1_BODY_LENGTH && m->content_length == 0));
     mx->path = t->buf[0] == '*' ? "/" : t->buf;
@@ -351,7 +370,10 @@ void exchange_start(struct conn *c, const struct h1_msg *m)
         return;
     }
     rt = route(c, m, &t, authority ? authority : "", authority_len, &status);
-    if (rt == NULL || rt->service == NULL || rt->service->nservers == 0) {
+    /* A router with middlewares runs them first (one may answer locally, e.g. a redirect on
+     * a router without a usable service, like the entry point redirections); the service is
+     * checked after them, as in Traefik. */
+    if (rt == NULL || (rt->nmws == 0 && (rt->service == NULL || rt->service->nservers == 0))) {
         free(t.buf);
         c->in.start += m->head_len;
         conn_reply(c, rt ? 503 : status, !keep || status == 400);
@@ -376,7 +398,7 @@ void exchange_start(struct conn *c, const struct h1_msg *m)
     x->table = c->w->table;
     table_ref(x->table);
     x->router = rt;
-    x->server = pick_server(c->w, rt->service);
+    x->server = rt->service != NULL ? pick_server(c->w, rt->service) : NULL;
     if (x->server == NULL) {
         free(t.buf);
         exchange_clear(c);

@@ -19,6 +19,12 @@ static const struct mw_ops *const ops_table[MW_KIND_COUNT] = {
     [MW_IP_ALLOW_LIST] = &mw_ip_allow_list_ops,
     [MW_IN_FLIGHT_REQ] = &mw_in_flight_req_ops,
     [MW_RATE_LIMIT] = &mw_rate_limit_ops,
+    [MW_STRIP_PREFIX] = &mw_strip_prefix_ops,
+    [MW_STRIP_PREFIX_REGEX] = &mw_strip_prefix_regex_ops,
+    [MW_REPLACE_PATH] = &mw_replace_path_ops,
+    [MW_REPLACE_PATH_REGEX] = &mw_replace_path_regex_ops,
+    [MW_REDIRECT_SCHEME] = &mw_redirect_scheme_ops,
+    [MW_REDIRECT_REGEX] = &mw_redirect_regex_ops,
     [MW_CHAIN] = NULL, /* flattened at compile time: never reaches a router */
 };
 

@@ -179,6 +179,12 @@ const char *mw_sniff_content_type(const char *data, size_t len);
 extern const struct mw_ops mw_ip_allow_list_ops;
 extern const struct mw_ops mw_in_flight_req_ops;
 extern const struct mw_ops mw_rate_limit_ops;
+extern const struct mw_ops mw_strip_prefix_ops;
+extern const struct mw_ops mw_strip_prefix_regex_ops;
+extern const struct mw_ops mw_replace_path_ops;
+extern const struct mw_ops mw_replace_path_regex_ops;
+extern const struct mw_ops mw_redirect_scheme_ops;
+extern const struct mw_ops mw_redirect_regex_ops;
 
 /* The ops of each middleware type (NULL: none yet; compile refuses those types). */
 const struct mw_ops *mw_ops_of(enum mw_kind kind);

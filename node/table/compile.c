@@ -664,7 +664,8 @@ static char *qualify(struct cctx *c, const char *ns, const char *ref)
 /* Appends the leaves that reference `ref` (from namespace `ns`) stands for to *list. Returns
  * false after reporting (at `m`, `path`) a reference that does not resolve. */
 static bool add_mw_ref(struct cctx *c, const char *ns, const char *ref, const Mark *m,
-                       const char *path, const struct table_middleware ***list, uint32_t *n)
+                       const char *path, const char *note, const struct table_middleware ***list,
+                       uint32_t *n)
 {
     char *full = qualify(c, ns, ref);
     const struct cand *k;
@@ -674,10 +675,11 @@ static bool add_mw_ref(struct cctx *c, const char *ns, const char *ref, const Ma
     }
     k = find_cand(&c->mws, full);
     if (k == NULL) {
-        report(c, DIAG_ERROR, m, path, "middleware \"%s\" does not exist", full);
+        report(c, DIAG_ERROR, m, path, "middleware \"%s\" does not exist%s", full, note);
     } else if (!k->ok) {
-        report(c, DIAG_ERROR, m, path, "middleware \"%s\" is disabled by %s", full,
-               c->mwi[k - c->mws.v].type_key ? "its own errors" : "a type not supported yet");
+        report(c, DIAG_ERROR, m, path, "middleware \"%s\" is disabled by %s%s", full,
+               c->mwi[k - c->mws.v].type_key ? "its own errors" : "a type not supported yet",
+               note);
     } else {
         const struct mwinfo *mi = &c->mwi[k - c->mws.v];
         uint32_t add = mi->kind == MW_CHAIN ? mi->nleaves : 1;
@@ -707,7 +709,7 @@ static bool check_middlewares(struct cctx *c, const struct cand *k, struct table
     for (size_t i = 0; i < r->n_middlewares && c->rc == 0; i++) {
         snprintf(field, sizeof field, "middlewares[%zu]", i);
         ok = add_mw_ref(c, k->ns, str(r->middlewares[i]), k->mark,
-                        key(path, sizeof path, k, field), &list, &n) && ok;
+                        key(path, sizeof path, k, field), "", &list, &n) && ok;
     }
     if (!ok || c->rc != 0 || n == 0) {
         free(list);
@@ -719,6 +721,9 @@ static bool check_middlewares(struct cctx *c, const struct cand *k, struct table
 }
 
 /* ---- Middlewares ---- */
+
+static uint32_t count_redirects(const struct cctx *c);
+static void add_redirect_middlewares(struct cctx *c);
 
 static const struct table_service *mw_find_service(void *arg, const char *ns, const char *ref,
                                                    const char **why)
@@ -861,6 +866,7 @@ static int compile_middlewares(struct cctx *c)
     if (c->rc != 0) {
         return c->rc;
     }
+    nok += count_redirects(c); /* room for the entry point redirections' middlewares */
     if (nok > 0 && !(c->parts.middlewares = calloc(nok, sizeof *c->parts.middlewares))) {
         return c->rc = -ENOMEM;
     }
@@ -879,6 +885,9 @@ static int compile_middlewares(struct cctx *c)
         tm->id = k->id;
         tm->name = dup_or_fail(c, k->full, strlen(k->full));
     }
+    if (c->rc == 0) {
+        add_redirect_middlewares(c);
+    }
     return c->rc;
 }
 
@@ -893,6 +902,140 @@ static void mwinfo_free(struct cctx *c)
     }
     free(c->mwi);
     c->mwi = NULL;
+}
+
+/* ---- Entry point defaults (entryPoints.<name>.http, compile.h) ---- */
+
+static const struct table_ep_http *ep_http(const struct cctx *c, uint32_t e)
+{
+    return c->o->ep_http != NULL && e < c->o->n_entrypoints ? &c->o->ep_http[e] : NULL;
+}
+
+static uint32_t count_redirects(const struct cctx *c)
+{
+    uint32_t n = 0;
+    for (uint32_t e = 0; e < c->o->n_entrypoints; e++) {
+        n += ep_http(c, e) != NULL && ep_http(c, e)->redirect_to != NULL;
+    }
+    return n;
+}
+
+static int mw_by_name(const void *a, const void *b)
+{
+    return strcmp(((const struct table_middleware *)a)->name,
+                  ((const struct table_middleware *)b)->name);
+}
+
+static struct table_middleware *find_part_mw(struct cctx *c, const char *name)
+{
+    struct table_middleware key = {.name = (char *)name};
+    return bsearch(&key, c->parts.middlewares, c->parts.nmiddlewares, sizeof key, mw_by_name);
+}
+
+/* Appends "redirect-<ep>-to-<target>@internal" (a redirectScheme) for each redirecting entry
+ * point, then restores the name order and ids the table needs (routers are compiled after
+ * this, so no pointer into the array exists yet; cands' ids are looked up again). */
+static void add_redirect_middlewares(struct cctx *c)
+{
+    char port[8];
+    bool added = false;
+    for (uint32_t e = 0; e < c->o->n_entrypoints && c->rc == 0; e++) {
+        const struct table_ep_http *h = ep_http(c, e);
+        struct table_middleware *tm;
+        if (h == NULL || h->redirect_to == NULL) {
+            continue;
+        }
+        tm = &c->parts.middlewares[c->parts.nmiddlewares++];
+        snprintf(port, sizeof port, "%u", (unsigned)h->redirect_port);
+        tm->name = printf_or_fail(c, "redirect-%s-to-%s@internal", c->o->entrypoints[e],
+                                  h->redirect_to);
+        if (c->rc == 0 &&
+            mwc_redirect_scheme_build(h->redirect_scheme ? h->redirect_scheme : "https",
+                                      h->redirect_port ? port : NULL, h->redirect_permanent,
+                                      tm) != 0) {
+            c->rc = -ENOMEM;
+        }
+        added = true;
+    }
+    if (!added || c->rc != 0) {
+        return;
+    }
+    qsort(c->parts.middlewares, c->parts.nmiddlewares, sizeof *c->parts.middlewares, mw_by_name);
+    for (uint32_t i = 0; i < c->parts.nmiddlewares; i++) {
+        c->parts.middlewares[i].id = i;
+    }
+    for (uint32_t i = 0; i < c->mws.n; i++) {
+        if (c->mws.v[i].ok) {
+            c->mws.v[i].id = find_part_mw(c, c->mws.v[i].full)->id;
+        }
+    }
+}
+
+/* Room for one more router in the parts (routers are compiled one copy per default list). */
+static struct table_router *next_router(struct cctx *c, uint32_t *cap)
+{
+    if (c->parts.nrouters == *cap) {
+        uint32_t ncap = *cap ? *cap * 2 : 16;
+        struct table_router *v = realloc(c->parts.routers, ncap * sizeof *v);
+        if (v == NULL) {
+            c->rc = -ENOMEM;
+            return NULL;
+        }
+        memset(v + *cap, 0, (ncap - *cap) * sizeof *v);
+        c->parts.routers = v;
+        *cap = ncap;
+    }
+    return &c->parts.routers[c->parts.nrouters];
+}
+
+static bool same_defaults(const struct table_ep_http *a, const struct table_ep_http *b)
+{
+    uint32_t na = a ? a->n_middlewares : 0, nb = b ? b->n_middlewares : 0;
+    if (na != nb) {
+        return false;
+    }
+    for (uint32_t i = 0; i < na; i++) {
+        if (strcmp(str(a->middlewares[i]), str(b->middlewares[i])) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The middlewares of router `k` on entry point `e`: the entry point's defaults, then the
+ * router's own (`own`). Returns false after reporting a default that does not resolve. */
+static bool defaults_then_own(struct cctx *c, const struct cand *k, uint32_t e,
+                              const struct table_router *own, struct table_router *tr)
+{
+    const struct table_ep_http *h = ep_http(c, e);
+    const struct table_middleware **list = NULL;
+    uint32_t n = 0;
+    char path[400], note[300];
+    bool ok = true;
+    snprintf(note, sizeof note, " (router %s is not served on entry point %s)", k->full,
+             c->o->entrypoints[e]);
+    for (uint32_t i = 0; h != NULL && i < h->n_middlewares && c->rc == 0; i++) {
+        snprintf(path, sizeof path, "entryPoints.%s.http.middlewares[%u]", c->o->entrypoints[e],
+                 i);
+        ok = add_mw_ref(c, k->ns, str(h->middlewares[i]), k->mark, path, note, &list, &n) && ok;
+    }
+    if (ok && c->rc == 0 && own->nmws > 0) {
+        const struct table_middleware **v = realloc((void *)list, (n + own->nmws) * sizeof *v);
+        if (v == NULL) {
+            c->rc = -ENOMEM;
+        } else {
+            list = v;
+            memcpy(list + n, own->mws, own->nmws * sizeof *list);
+            n += own->nmws;
+        }
+    }
+    if (!ok || c->rc != 0 || n == 0) {
+        free((void *)list);
+        return ok && c->rc == 0;
+    }
+    tr->mws = list;
+    tr->nmws = n;
+    return true;
 }
 
 /* Entry point names -> bits; names this node lacks are warnings (docs: "Entry points"). */
@@ -921,38 +1064,128 @@ static void attach_entrypoints(struct cctx *c, const struct cand *k, struct tabl
     }
 }
 
-static void compile_router(struct cctx *c, const struct cand *k)
+/* Moves a compiled router into the parts (names copied). */
+static void push_router(struct cctx *c, const struct cand *k, struct table_router *tr,
+                        uint32_t *cap)
 {
-    struct table_router *tr = &c->parts.routers[c->parts.nrouters];
+    struct table_router *slot = next_router(c, cap);
     const Router *r = k->msg;
-    bool ok = check_rule(c, k, tr);
-    ok = check_service_ref(c, k, tr) && ok;
-    ok = check_middlewares(c, k, tr) && ok;
-    if (!ok || c->rc != 0) {
+    if (slot == NULL) {
         rule_free((struct rule *)tr->compiled);
         free((void *)tr->mws);
-        memset(tr, 0, sizeof *tr);
         return;
     }
-    attach_entrypoints(c, k, tr);
+    *slot = *tr;
     c->parts.nrouters++; /* counted before the copies, so fini frees a partial one */
-    tr->name = dup_or_fail(c, k->full, strlen(k->full));
-    tr->rule = dup_or_fail(c, str(r->rule), strlen(str(r->rule)));
+    slot->name = dup_or_fail(c, k->full, strlen(k->full));
+    slot->rule = dup_or_fail(c, str(r->rule), strlen(str(r->rule)));
+}
+
+static void compile_router(struct cctx *c, const struct cand *k, uint32_t *cap)
+{
+    struct table_router base = {0};
+    const Router *r = k->msg;
+    uint64_t left;
+    bool ok = check_rule(c, k, &base);
+    bool first = true;
+    ok = check_service_ref(c, k, &base) && ok;
+    ok = check_middlewares(c, k, &base) && ok;
+    if (!ok || c->rc != 0) {
+        rule_free((struct rule *)base.compiled);
+        free((void *)base.mws);
+        return;
+    }
+    attach_entrypoints(c, k, &base);
+    /* One copy per distinct list of entry point default middlewares (compile.h). */
+    left = base.entrypoints;
+    while (left != 0 && c->rc == 0) {
+        uint32_t b = (uint32_t)__builtin_ctzll(left);
+        struct table_router tr = base;
+        struct err e = {0};
+        struct rule *rule = NULL;
+        tr.entrypoints = 0;
+        for (uint32_t e2 = b; e2 < 64; e2++) {
+            if ((left >> e2 & 1) && same_defaults(ep_http(c, b), ep_http(c, e2))) {
+                tr.entrypoints |= UINT64_C(1) << e2;
+            }
+        }
+        left &= ~tr.entrypoints;
+        tr.mws = NULL; /* each copy owns its list: defaults + the router's own */
+        tr.nmws = 0;
+        if (!defaults_then_own(c, k, b, &base, &tr)) {
+            continue;
+        }
+        if (!first) {
+            /* Each copy owns its rule: parse the text again. */
+            if (rule_parse(str(r->rule), &rule, &e) != 0) {
+                c->rc = -ENOMEM; /* it parsed once: only memory can fail it now */
+                free((void *)tr.mws);
+                break;
+            }
+            tr.compiled = rule;
+        }
+        push_router(c, k, &tr, cap);
+        if (first) {
+            base.compiled = NULL; /* moved into the first copy */
+        }
+        first = false;
+    }
+    if (base.entrypoints == 0) {
+        /* Attached to no entry point of this node: kept (explain lists it), never matched. */
+        push_router(c, k, &base, cap);
+        return;
+    }
+    rule_free((struct rule *)base.compiled);
+    free((void *)base.mws);
+}
+
+/* The routers of the entry point redirections (compile.h). */
+static void add_redirect_routers(struct cctx *c, uint32_t *cap)
+{
+    for (uint32_t e = 0; e < c->o->n_entrypoints && c->rc == 0; e++) {
+        const struct table_ep_http *h = ep_http(c, e);
+        struct table_router *tr;
+        struct err er = {0};
+        struct rule *rule = NULL;
+        const struct table_middleware **mws;
+        char *mwname;
+        if (h == NULL || h->redirect_to == NULL || (tr = next_router(c, cap)) == NULL) {
+            continue;
+        }
+        mwname = printf_or_fail(c, "redirect-%s-to-%s@internal", c->o->entrypoints[e],
+                                h->redirect_to);
+        mws = calloc(1, sizeof *mws);
+        if (mwname == NULL || mws == NULL || rule_parse("PathPrefix(`/`)", &rule, &er) != 0) {
+            free(mwname);
+            free((void *)mws);
+            c->rc = -ENOMEM;
+            return;
+        }
+        mws[0] = find_part_mw(c, mwname);
+        free(mwname);
+        c->parts.nrouters++;
+        tr->compiled = rule;
+        tr->mws = mws;
+        tr->nmws = 1;
+        tr->priority = h->redirect_priority;
+        tr->entrypoints = UINT64_C(1) << e;
+        tr->name = printf_or_fail(c, "%s-to-%s@internal", c->o->entrypoints[e], h->redirect_to);
+        tr->rule = dup_or_fail(c, "PathPrefix(`/`)", 15);
+    }
 }
 
 static int compile_routers(struct cctx *c)
 {
+    uint32_t cap = 0;
     if (collect(c, &c->rts, SEC_ROUTERS) != 0) {
         return c->rc;
     }
-    if (c->rts.n > 0 && !(c->parts.routers = calloc(c->rts.n, sizeof *c->parts.routers))) {
-        return c->rc = -ENOMEM;
-    }
     for (uint32_t i = 0; i < c->rts.n && c->rc == 0; i++) {
         if (c->rts.v[i].ok) {
-            compile_router(c, &c->rts.v[i]);
+            compile_router(c, &c->rts.v[i], &cap);
         }
     }
+    add_redirect_routers(c, &cap);
     return c->rc;
 }
 

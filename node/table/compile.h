@@ -29,6 +29,7 @@
 #ifndef CONCORD_TABLE_COMPILE_H
 #define CONCORD_TABLE_COMPILE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "node/base/diag.h"
@@ -46,9 +47,31 @@ struct table_source {
 typedef int (*table_resolve_fn)(void *arg, const char *host, uint16_t port,
                                 struct sockaddr_storage *addr, uint32_t *addrlen, struct err *e);
 
+/* What an entry point's static config adds to the routers on it (entryPoints.<name>.http).
+ *  - middlewares: references run before each router's own middlewares on that entry point
+ *    ("x" means "x@<the router's namespace>", as Traefik qualifies them). A router attached to
+ *    entry points with different lists is compiled once per distinct list, each copy attached
+ *    to its entry points and keeping the router's name (so explain and status show one name;
+ *    Traefik names such copies "<ep>-<name>"). A reference that does not resolve disables the
+ *    copies that need it, with an error naming the entry point.
+ *  - redirections.entryPoint: a router "<ep>-to-<target>@internal" (rule PathPrefix(`/`), no
+ *    service, the given priority) whose one middleware "redirect-<ep>-to-<target>@internal" is
+ *    a redirectScheme to `redirect_scheme` and `redirect_port`, so every request on that entry
+ *    point is redirected (user routers can only win with a higher priority). */
+struct table_ep_http {
+    const char *const *middlewares;
+    uint32_t n_middlewares;
+    const char *redirect_to;     /* target's name for the generated names; NULL: no redirection */
+    const char *redirect_scheme; /* NULL: "https" */
+    uint16_t redirect_port;      /* the target's port; 0: none in the Location */
+    bool redirect_permanent;
+    int64_t redirect_priority;
+};
+
 struct table_compile_opts {
     const char *const *entrypoints; /* names of this node's entry points, index = bit */
     uint32_t n_entrypoints;         /* at most 64 */
+    const struct table_ep_http *ep_http; /* NULL, or one per entry point (same index) */
     uint64_t generation;            /* stamped on the table (later: the raft index) */
     table_resolve_fn resolve;       /* NULL: getaddrinfo (tests inject their own) */
     void *resolve_arg;

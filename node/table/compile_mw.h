@@ -79,6 +79,11 @@ int mwc_buffering(struct mwc_ctx *c, MwMsg *m, struct table_middleware *out);
 int mwc_errors(struct mwc_ctx *c, MwMsg *m, struct table_middleware *out);
 int mwc_content_type(struct mwc_ctx *c, MwMsg *m, struct table_middleware *out);
 
+/* A redirectScheme conf built from code (the entry point redirections): scheme (lower case),
+ * port (NULL or digits). Returns 0 or -ENOMEM. */
+int mwc_redirect_scheme_build(const char *scheme, const char *port, bool permanent,
+                              struct table_middleware *out);
+
 /* The kind and YAML type key of a message ("addPrefix"); false when it has no kind. */
 bool mwc_kind_of(MwMsg *m, enum mw_kind *kind, const char **type_key);
 

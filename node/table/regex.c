@@ -224,6 +224,8 @@ void regex_free(struct regex *re)
  * percent-decoded query values. Freed at thread exit through a key destructor. */
 struct re_tls {
     pcre2_match_data *md;
+    pcre2_match_data *gmd; /* for regex_match_groups, grown to the largest pattern seen */
+    uint32_t gcap;
     pcre2_match_context *mc;
     char *buf;
     size_t cap;
@@ -239,6 +241,7 @@ static void re_tls_free(void *v)
 {
     struct re_tls *t = v;
     pcre2_match_data_free(t->md);
+    pcre2_match_data_free(t->gmd);
     pcre2_match_context_free(t->mc);
     free(t->buf);
     free(t);
@@ -314,4 +317,224 @@ char *regex_scratch(size_t need)
         return NULL;
     }
     return t->buf;
+}
+
+uint32_t regex_ngroups(const struct regex *rx)
+{
+    uint32_t n = 0;
+    pcre2_pattern_info((const pcre2_code *)rx, PCRE2_INFO_CAPTURECOUNT, &n);
+    return n;
+}
+
+int regex_group_number(const struct regex *rx, const char *name, size_t len)
+{
+    char buf[128];
+    int rc;
+    if (len == 0 || len >= sizeof buf) {
+        return -1;
+    }
+    memcpy(buf, name, len);
+    buf[len] = '\0';
+    rc = pcre2_substring_number_from_name((const pcre2_code *)rx, (PCRE2_SPTR)buf);
+    return rc >= 0 ? rc : -1;
+}
+
+bool regex_match_groups(const struct regex *rx, const char *s, size_t len, size_t start,
+                        long *ov, uint32_t nov)
+{
+    const pcre2_code *re = (const pcre2_code *)rx;
+    struct re_tls *t = get_re_tls();
+    uint32_t need = regex_ngroups(rx) + 1;
+    PCRE2_SIZE *v;
+    int rc;
+    if (t != NULL && t->gcap < need) {
+        pcre2_match_data *md = pcre2_match_data_create(need, NULL);
+        if (md != NULL) {
+            pcre2_match_data_free(t->gmd);
+            t->gmd = md;
+            t->gcap = need;
+        }
+    }
+    if (t == NULL || t->gcap < need) {
+        atomic_fetch_add_explicit(&re_aborts, 1, memory_order_relaxed);
+        return false;
+    }
+    rc = pcre2_match(re, (PCRE2_SPTR)(s != NULL ? s : ""), len, start, 0, t->gmd, t->mc);
+    if (rc < 0) {
+        if (rc != PCRE2_ERROR_NOMATCH) {
+            atomic_fetch_add_explicit(&re_aborts, 1, memory_order_relaxed);
+        }
+        return false;
+    }
+    v = pcre2_get_ovector_pointer(t->gmd);
+    for (uint32_t i = 0; i < nov / 2; i++) {
+        bool set = i < need && v[2 * i] != PCRE2_UNSET;
+        ov[2 * i] = set ? (long)v[2 * i] : -1;
+        ov[2 * i + 1] = set ? (long)v[2 * i + 1] : -1;
+    }
+    return true;
+}
+
+/* ---- ReplaceAllString with Go's Expand template syntax ---- */
+
+struct sbuf {
+    char *p;
+    size_t n, cap;
+    bool oom;
+};
+
+static void sb_put(struct sbuf *b, const char *s, size_t n)
+{
+    if (b->oom || n == 0) {
+        return;
+    }
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < b->n + n + 1) {
+            cap *= 2;
+        }
+        char *p = realloc(b->p, cap);
+        if (p == NULL) {
+            b->oom = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+}
+
+/* Go's name characters are Unicode letters and digits and '_'; bytes of a multibyte UTF-8
+ * sequence are taken as letters (Go would check the code point; names are ASCII in practice). */
+static bool name_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c >= 0x80;
+}
+
+/* A reference after '$' at t: the name (or number) and where the template continues. Returns
+ * false when malformed (Go then keeps the '$' as text). *num is -1 for a name. */
+static bool extract_ref(const char *t, const char **name, size_t *nlen, long *num,
+                        const char **rest)
+{
+    bool brace = t[0] == '{';
+    size_t i = 0;
+    t += brace;
+    while (name_char((unsigned char)t[i])) {
+        i++;
+    }
+    if (i == 0 || (brace && t[i] != '}')) {
+        return false;
+    }
+    *name = t;
+    *nlen = i;
+    *rest = t + i + brace;
+    *num = 0;
+    for (size_t j = 0; j < i; j++) {
+        if (t[j] < '0' || t[j] > '9' || *num >= 100000000) {
+            *num = -1;
+            break;
+        }
+        *num = *num * 10 + (t[j] - '0');
+    }
+    if (t[0] == '0' && i > 1) {
+        *num = -1; /* no leading zeros: "$01" is a (missing) name */
+    }
+    return true;
+}
+
+static void expand(struct sbuf *b, const struct regex *re, const char *tmpl, const char *src,
+                   const long *ov, uint32_t ngroups)
+{
+    const char *t = tmpl;
+    for (;;) {
+        const char *d = strchr(t, '$');
+        const char *name, *rest;
+        size_t nlen;
+        long num;
+        if (d == NULL) {
+            sb_put(b, t, strlen(t));
+            return;
+        }
+        sb_put(b, t, (size_t)(d - t));
+        t = d + 1;
+        if (t[0] == '$') {
+            sb_put(b, "$", 1);
+            t++;
+            continue;
+        }
+        if (!extract_ref(t, &name, &nlen, &num, &rest)) {
+            sb_put(b, "$", 1);
+            continue;
+        }
+        t = rest;
+        if (num < 0) {
+            num = regex_group_number(re, name, nlen);
+        }
+        if (num >= 0 && (uint32_t)num <= ngroups && ov[2 * num] >= 0) {
+            sb_put(b, src + ov[2 * num], (size_t)(ov[2 * num + 1] - ov[2 * num]));
+        }
+    }
+}
+
+/* Bytes of the UTF-8 character at s (1 for an invalid byte, as Go counts it). */
+static size_t utf8_width(const unsigned char *s, size_t left)
+{
+    size_t w = s[0] < 0x80 ? 1 : s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 1;
+    if (w > left) {
+        return 1;
+    }
+    for (size_t i = 1; i < w; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 1;
+        }
+    }
+    return w;
+}
+
+int regex_replace_all(const struct regex *re, const char *src, size_t len, const char *tmpl,
+                      char **out, size_t *outlen)
+{
+    struct sbuf b = {0};
+    uint32_t ngroups = regex_ngroups(re);
+    uint32_t nov = 2 * (ngroups + 1);
+    long *ov = malloc(nov * sizeof *ov);
+    size_t pos = 0, last = 0;
+    bool any = false;
+    *out = NULL;
+    *outlen = 0;
+    if (ov == NULL) {
+        return -ENOMEM;
+    }
+    while (pos <= len && regex_match_groups(re, src, len, pos, ov, nov)) {
+        size_t a0 = (size_t)ov[0], a1 = (size_t)ov[1], w;
+        sb_put(&b, src + last, a0 - last);
+        /* Go: an empty match adjacent to the previous match is not replaced. */
+        if (a1 > last || a0 == 0) {
+            expand(&b, re, tmpl, src, ov, ngroups);
+            any = true;
+        }
+        last = a1;
+        w = pos < len ? utf8_width((const unsigned char *)src + pos, len - pos) : 1;
+        pos = pos + w > a1 ? pos + w : a1;
+    }
+    free(ov);
+    if (!any) {
+        free(b.p);
+        return 0;
+    }
+    sb_put(&b, src + last, len - last);
+    if (b.p == NULL && !b.oom) {
+        b.p = calloc(1, 1); /* everything replaced by nothing */
+        b.oom = b.p == NULL;
+    }
+    if (b.oom) {
+        free(b.p);
+        return -ENOMEM;
+    }
+    *out = b.p;
+    *outlen = b.n;
+    return 1;
 }

@@ -29,6 +29,30 @@ void regex_free(struct regex *re);
 /* Unanchored search. A match that runs into a limit (or out of memory) is no match, counted. */
 bool regex_match(const struct regex *re, const char *s, size_t len);
 
+/* Capture groups of the pattern (not counting group 0, the whole match). */
+uint32_t regex_ngroups(const struct regex *re);
+
+/* The number of the group named `name` (len bytes), or -1 when there is none. */
+int regex_group_number(const struct regex *re, const char *name, size_t len);
+
+/* Unanchored search from offset `start` (the text before it still counts for ^ and \b), under
+ * the same limits as regex_match. On a match, ov[2*i] and ov[2*i+1] are the start and end of
+ * group i (0: the whole match; -1, -1: the group took no part), for i < nov / 2, and the result
+ * is true. A limit or out of memory is no match, counted. */
+bool regex_match_groups(const struct regex *re, const char *s, size_t len, size_t start,
+                        long *ov, uint32_t nov);
+
+/* Go's regexp.ReplaceAllString(src, tmpl): every non-overlapping match is replaced by `tmpl`
+ * expanded as Go's Expand does: $1 or ${1} (group number), $name or ${name} (named group; a
+ * name is the longest run of letters, digits and '_', so "$1x" means the group "1x"), $$ for a
+ * '$'; a group that does not exist or took no part expands to nothing; a malformed reference
+ * ("${1", "$-") leaves the '$' as text. An empty match right after a previous match is not
+ * replaced (Go's rule). Writes a malloc'd NUL-terminated result to *out (its length to
+ * *outlen) and returns 1 when at least one match was replaced, 0 when nothing matched (*out is
+ * then NULL), -ENOMEM. */
+int regex_replace_all(const struct regex *re, const char *src, size_t len, const char *tmpl,
+                      char **out, size_t *outlen);
+
 /* A per-thread scratch buffer of at least `need` bytes (percent-decoded query values), or NULL
  * (counted as an abort). Valid until the thread's next call. */
 char *regex_scratch(size_t need);
