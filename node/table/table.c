@@ -44,6 +44,28 @@ static void index_free(struct table *t)
     t->nslots = t->nunindexed = 0;
 }
 
+/* The table owns a service's sticky cookie; the field is const only for readers. */
+static void cookie_free(struct table_cookie *ck)
+{
+    if (ck != NULL) {
+        free(ck->name);
+        free(ck->same_site);
+        free(ck->path);
+        free(ck->domain);
+        free(ck);
+    }
+}
+
+uint64_t table_sticky_hash(const char *s)
+{
+    uint64_t h = 14695981039346656037ull; /* FNV-1: multiply, then xor */
+    for (; *s; s++) {
+        h *= 1099511628211ull;
+        h ^= (unsigned char)*s;
+    }
+    return h;
+}
+
 void table_parts_fini(struct table_parts *p)
 {
     for (uint32_t i = 0; p->routers != NULL && i < p->nrouters; i++) {
@@ -70,7 +92,15 @@ void table_parts_fini(struct table_parts *p)
         free(p->services[i].name);
         free(p->services[i].servers);
         free(p->services[i].weights);
+        free(p->services[i].hashes);
+        free(p->services[i].children);
+        free(p->services[i].mirrors);
+        cookie_free((struct table_cookie *)p->services[i].sticky);
     }
+    for (uint32_t i = 0; p->transports != NULL && i < p->ntransports; i++) {
+        free(p->transports[i].name);
+    }
+    free(p->transports);
     for (uint32_t i = 0; p->servers != NULL && i < p->nservers; i++) {
         free(p->servers[i].url);
         free(p->servers[i].authority);
