@@ -638,7 +638,8 @@ int svc_fill(struct cctx *c, const struct cand *k, struct table_service *ts)
             const Concord__Config__WeightedService *ws = w->services[i];
             ts->children[i].svc = ref_svc(c, k, i);
             ts->children[i].weight = ws->has_weight ? (uint32_t)ws->weight : 1;
-            ts->children[i].hash = table_sticky_hash(ts->children[i].svc->name);
+            /* The child may be filled later: its name comes from the reference. */
+            ts->children[i].hash = table_sticky_hash(c->svx[k - c->svcs.v].refs[i].full);
         }
         return fill_cookie(c, k, w->sticky, ts);
     }
