@@ -257,3 +257,47 @@ def test_services_bad_reference_disables_router():
         with Client(env.addr) as c:
             check(_get(c, "/x").status == 404, "router on a broken service is disabled")
             check(_backend_of(_get(c, "/a")) == "A", "the rest still routes")
+
+
+def _transport_env(be, transport):
+    extra = {"http": {"serversTransports": {"t": transport},
+                      "services": {"S": {"loadBalancer": {"serversTransport": "t"}}}}}
+    return Env(backends={}, routers=ROUTE_S, dynamic_extra=extra,
+               services_extra={"S": [be.url]})
+
+
+def test_services_transport_idle_conn_timeout():
+    with _Started(FakeBackend("A")) as be, \
+            _transport_env(be["A"], {"forwardingTimeouts": {"idleConnTimeout": "100ms"}}) as env:
+        with Client(env.addr) as c:
+            check(_get(c).status == 200, "served")
+        # The static idleConnTimeout is 90s: the pooled connection closing is the transport's.
+        wait_until(lambda: any(x.closed for x in be["A"].connections()), 5,
+                   what="the idle upstream connection closed by the proxy")
+
+
+def test_services_transport_max_idle_conns_per_host():
+    import threading
+    barrier = threading.Barrier(3, timeout=5)
+
+    def responder(req):
+        barrier.wait()  # three upstream connections at once
+        return Reply(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    with _Started(FakeBackend("A", responder=responder)) as be, \
+            _transport_env(be["A"], {"maxIdleConnsPerHost": 1}) as env:
+        clients = [Client(env.addr) for _ in range(3)]
+        try:
+            for c in clients:
+                c.send(b"GET / HTTP/1.1\r\nHost: svc.local\r\n\r\n")
+            for c in clients:
+                check(c.read_response().status == 200, "served")
+        finally:
+            for c in clients:
+                c.close()
+        conns = wait_until(lambda: [x for x in be["A"].connections() if x.closed]
+                           if len([x for x in be["A"].connections() if x.closed]) >= 2 else None,
+                           5, what="connections beyond the idle limit closed")
+        check(len(be["A"].connections()) == 3 and len(conns) == 2,
+              "one idle connection kept: %d of %d closed" % (len(conns),
+                                                             len(be["A"].connections())))
