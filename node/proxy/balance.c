@@ -111,42 +111,66 @@ const char *balance_cookie_get(const struct h1_header *hdrs, uint32_t nhdrs, con
     return NULL;
 }
 
-/* Whether cookie value v names `hash` (hex) or the raw `name` (Traefik v2's values). */
-static bool cookie_names(const char *v, uint32_t vlen, uint64_t hash, const char *name)
+/* FNV-1 64 in hex: the sticky values Traefik wrote before SHA-256. */
+static void fnv_hex(const char *s, size_t n, char out[17])
 {
-    char hex[17];
-    int n = snprintf(hex, sizeof hex, "%" PRIx64, hash);
-    return ((uint32_t)n == vlen && memcmp(v, hex, vlen) == 0) ||
-           (strlen(name) == vlen && memcmp(v, name, vlen) == 0);
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < n; i++) {
+        h *= 1099511628211ull;
+        h ^= (unsigned char)s[i];
+    }
+    snprintf(out, 17, "%" PRIx64, h);
 }
 
-/* The index the request's sticky cookie names among n candidates (positive weight only), or
- * -1 (then the pick is normal and the cookie is set). */
+/* 2: cookie value v is `value`; 1: an older value of `name` (rewrite the cookie); 0: no. */
+static int cookie_names(const char *v, uint32_t vlen, const char *value, const char *name)
+{
+    char f1[17], f2[17];
+    if (vlen == TABLE_STICKY_LEN && memcmp(v, value, vlen) == 0) {
+        return 2;
+    }
+    if (strlen(name) == vlen && memcmp(v, name, vlen) == 0) {
+        return 1;
+    }
+    fnv_hex(name, strlen(name), f1);
+    fnv_hex(f1, strlen(f1), f2);
+    return (strlen(f1) == vlen && memcmp(v, f1, vlen) == 0) ||
+           (strlen(f2) == vlen && memcmp(v, f2, vlen) == 0);
+}
+
+/* The index the request's sticky cookie names among the candidates (positive weight only), or
+ * -1 (then the pick is normal and the cookie is set). *old: an older value matched. */
 static int32_t sticky_index(const struct table_service *s, const struct h1_header *hdrs,
-                            uint32_t nhdrs)
+                            uint32_t nhdrs, bool *old)
 {
     uint32_t vlen = 0;
     const char *v = balance_cookie_get(hdrs, nhdrs, s->sticky->name, &vlen);
-    if (v != NULL) {
-        if (s->kind == TABLE_SVC_LB) {
-            for (uint32_t i = 0; i < s->nservers; i++) {
-                if (s->weights[i] > 0 && cookie_names(v, vlen, s->hashes[i], s->servers[i]->url)) {
-                    return (int32_t)i;
-                }
+    int m;
+    *old = false;
+    if (v == NULL) {
+        return -1;
+    }
+    if (s->kind == TABLE_SVC_LB) {
+        for (uint32_t i = 0; i < s->nservers; i++) {
+            if (s->weights[i] > 0 &&
+                (m = cookie_names(v, vlen, s->sticky_values[i], s->servers[i]->url)) != 0) {
+                *old = m == 1;
+                return (int32_t)i;
             }
-        } else {
-            for (uint32_t i = 0; i < s->nchildren; i++) {
-                const struct table_child *ch = &s->children[i];
-                if (ch->weight > 0 && cookie_names(v, vlen, ch->hash, ch->svc->name)) {
-                    return (int32_t)i;
-                }
+        }
+    } else {
+        for (uint32_t i = 0; i < s->nchildren; i++) {
+            const struct table_child *ch = &s->children[i];
+            if (ch->weight > 0 && (m = cookie_names(v, vlen, ch->sticky, ch->ref)) != 0) {
+                *old = m == 1;
+                return (int32_t)i;
             }
         }
     }
     return -1;
 }
 
-static void want_cookie(struct bal_pick *out, const struct table_cookie *ck, uint64_t value)
+static void want_cookie(struct bal_pick *out, const struct table_cookie *ck, const char *value)
 {
     if (out->nset < BAL_MAX_COOKIES) {
         out->set[out->nset++] = (struct bal_cookie){.ck = ck, .value = value};
@@ -205,6 +229,7 @@ int balance_pick(struct balance *b, const struct table_service *s, const struct 
     memset(out, 0, sizeof *out);
     for (int depth = 0; s != NULL && depth < MAX_DEPTH; depth++) {
         int64_t *cur = s->id < b->nservices ? b->cur + b->off[s->id] : NULL;
+        bool old = false, stuck;
         int32_t i;
         if (cur == NULL) {
             return -ENOENT; /* a service of another generation: a caller bug */
@@ -212,28 +237,30 @@ int balance_pick(struct balance *b, const struct table_service *s, const struct 
         switch (s->kind) {
         case TABLE_SVC_LB:
             out->leaf = s;
-            i = s->sticky ? sticky_index(s, hdrs, nhdrs) : -1;
-            if (i < 0) {
+            i = s->sticky ? sticky_index(s, hdrs, nhdrs, &old) : -1;
+            stuck = i >= 0;
+            if (!stuck) {
                 i = wrr(cur, s->weights, sizeof *s->weights, s->nservers);
-                if (i >= 0 && s->sticky != NULL) {
-                    want_cookie(out, s->sticky, s->hashes[i]);
-                }
             }
             if (i < 0) {
                 return -ENOENT;
+            }
+            if (s->sticky != NULL && (!stuck || old)) {
+                want_cookie(out, s->sticky, s->sticky_values[i]);
             }
             out->server = s->servers[i];
             return 0;
         case TABLE_SVC_WEIGHTED:
-            i = s->sticky ? sticky_index(s, hdrs, nhdrs) : -1;
-            if (i < 0) {
+            i = s->sticky ? sticky_index(s, hdrs, nhdrs, &old) : -1;
+            stuck = i >= 0;
+            if (!stuck) {
                 i = wrr(cur, &s->children[0].weight, sizeof s->children[0], s->nchildren);
-                if (i >= 0 && s->sticky != NULL) {
-                    want_cookie(out, s->sticky, s->children[i].hash);
-                }
             }
             if (i < 0) {
                 return -ENOENT;
+            }
+            if (s->sticky != NULL && (!stuck || old)) {
+                want_cookie(out, s->sticky, s->children[i].sticky);
             }
             s = s->children[i].svc;
             break;
@@ -255,7 +282,7 @@ int balance_pick(struct balance *b, const struct table_service *s, const struct 
 size_t balance_set_cookie(const struct bal_cookie *c, char *buf, size_t size)
 {
     const struct table_cookie *ck = c->ck;
-    int n = snprintf(buf, size, "Set-Cookie: %s=%" PRIx64, ck->name, c->value);
+    int n = snprintf(buf, size, "Set-Cookie: %s=%s", ck->name, c->value);
     size_t len = n > 0 ? (size_t)n : size;
 #define PUT(...)                                                                              \
     do {                                                                                      \

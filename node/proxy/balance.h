@@ -12,9 +12,10 @@
  *    mirroring service on the way is reported (nested mirroring copies nothing more).
  *  - sticky (loadBalancer or weighted with sticky.cookie): a request whose cookie names a
  *    server (or child) still in the service with positive weight goes there; otherwise the pick
- *    is normal and the cookie to set is reported. The value is table_sticky_hash() of the
- *    server URL (child service name), in hex: every node derives the same value, so no state
- *    is shared. The raw URL (name) is accepted too, as Traefik v2 wrote it.
+ *    is normal and the cookie to set is reported. The value is table_sticky_value() of the
+ *    server URL (child service name as written): every node derives the same value, so no
+ *    state is shared. Like Traefik v3, the older values are still honoured (the raw name, its
+ *    FNV-1 64 hash in hex, and that hash hashed again), and then the cookie is rewritten.
  *
  * State: round robin positions and mirroring counters, per service of one table generation,
  * owned by one worker (no lock; each worker spreads its own requests evenly).
@@ -43,7 +44,7 @@ void balance_fini(struct balance *b);
 
 struct bal_cookie {
     const struct table_cookie *ck;
-    uint64_t value;
+    const char *value; /* TABLE_STICKY_LEN hex digits, in the (pinned) table */
 };
 
 struct bal_pick {

@@ -299,15 +299,15 @@ static int fill_service(struct cctx *c, struct cand *k, struct table_service *ts
     ts->nservers = k->nspec;
     ts->servers = calloc(k->nspec ? k->nspec : 1, sizeof *ts->servers);
     ts->weights = calloc(k->nspec ? k->nspec : 1, sizeof *ts->weights);
-    ts->hashes = calloc(k->nspec ? k->nspec : 1, sizeof *ts->hashes);
-    if (ts->servers == NULL || ts->weights == NULL || ts->hashes == NULL) {
+    ts->sticky_values = calloc(k->nspec ? k->nspec : 1, sizeof *ts->sticky_values);
+    if (ts->servers == NULL || ts->weights == NULL || ts->sticky_values == NULL) {
         return c->rc = -ENOMEM;
     }
     for (uint32_t i = 0; i < k->nspec; i++) {
         const struct spec *s = &c->specs[k->spec0 + i];
         ts->servers[i] = &c->parts.servers[s->server];
         ts->weights[i] = s->weight;
-        ts->hashes[i] = table_sticky_hash(s->url);
+        table_sticky_value(s->url, ts->sticky_values[i]);
     }
     return c->rc != 0 ? c->rc : svc_fill(c, k, ts);
 }

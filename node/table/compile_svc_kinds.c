@@ -14,6 +14,7 @@
 
 #include "node/base/duration.h"
 #include "node/table/compile-int.h"
+#include "node/table/digest.h"
 
 typedef Concord__Config__Service Service;
 typedef Concord__Config__LoadBalancer LoadBalancer;
@@ -24,6 +25,7 @@ typedef Concord__Config__ServersTransport ServersTransport;
 /* One reference from a service to another. */
 struct svc_ref {
     char *full;      /* "name@ns" */
+    const char *raw; /* as written (points into the config) */
     const Mark *mark;
     char field[64];  /* key path under the service: "weighted.services[0].name" */
     int32_t idx;     /* index in c->svcs once resolved, else -1 */
@@ -211,6 +213,7 @@ static bool add_ref(struct cctx *c, struct cand *k, const char *ref, const Mark 
     v = &x->refs[x->nrefs];
     memset(v, 0, sizeof *v);
     v->full = cc_qualify(c, k->ns, ref);
+    v->raw = ref;
     v->mark = m ? m : k->mark;
     v->idx = -1;
     snprintf(v->field, sizeof v->field, "%s", field);
@@ -221,15 +224,17 @@ static bool add_ref(struct cctx *c, struct cand *k, const char *ref, const Mark 
     return true;
 }
 
-/* A cookie name is an HTTP token (RFC 6265); path and domain must not break the header. */
+/* A cookie name is an HTTP token (RFC 2616 2.2); path and domain must not break the header. */
+static bool is_token_char(char c)
+{
+    unsigned char ch = (unsigned char)c;
+    return ch > 0x20 && ch < 0x7f && strchr("()<>@,;:\\\"/[]?={}", ch) == NULL;
+}
+
 static bool is_token(const char *s)
 {
-    if (s[0] == '\0') {
-        return false;
-    }
     for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch <= 0x20 || ch >= 0x7f || strchr("()<>@,;:\\\"/[]?={}", ch) != NULL) {
+        if (!is_token_char(*s)) {
             return false;
         }
     }
@@ -259,9 +264,9 @@ static bool check_sticky(struct cctx *c, struct cand *k, const Sticky *st, const
     m = ck->mark ? ck->mark : k->mark;
     if (cc_str(ck->name)[0] != '\0' && !is_token(ck->name)) {
         snprintf(field, sizeof field, "%s.sticky.cookie.name", prefix);
-        cc_report(c, DIAG_ERROR, m, cc_key(path, sizeof path, k, field),
-                  "\"%s\" is not a valid cookie name (an HTTP token)", ck->name);
-        ok = false;
+        cc_report(c, DIAG_WARNING, m, cc_key(path, sizeof path, k, field),
+                  "\"%s\" is not a valid cookie name (an HTTP token): characters outside "
+                  "one become '_', as Traefik does", ck->name);
     }
     const char *ss = cc_str(ck->same_site);
     if (ss[0] != '\0' && strcasecmp(ss, "none") != 0 && strcasecmp(ss, "lax") != 0 &&
@@ -494,79 +499,8 @@ int svc_check_refs(struct cctx *c)
 
 /* ---- filling the table service ---- */
 
-/* SHA-1 (FIPS 180-4), only for Traefik's default cookie name. */
-static uint32_t rol(uint32_t x, int n)
-{
-    return (x << n) | (x >> (32 - n));
-}
-
-static void sha1_block(uint32_t h[5], const unsigned char *p)
-{
-    uint32_t w[80], a = h[0], b = h[1], cc = h[2], d = h[3], e = h[4];
-    for (int i = 0; i < 16; i++) {
-        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-               (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-    }
-    for (int i = 16; i < 80; i++) {
-        w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-    }
-    for (int i = 0; i < 80; i++) {
-        uint32_t f, kk;
-        if (i < 20) {
-            f = (b & cc) | (~b & d);
-            kk = 0x5a827999;
-        } else if (i < 40) {
-            f = b ^ cc ^ d;
-            kk = 0x6ed9eba1;
-        } else if (i < 60) {
-            f = (b & cc) | (b & d) | (cc & d);
-            kk = 0x8f1bbcdc;
-        } else {
-            f = b ^ cc ^ d;
-            kk = 0xca62c1d6;
-        }
-        uint32_t t = rol(a, 5) + f + e + kk + w[i];
-        e = d;
-        d = cc;
-        cc = rol(b, 30);
-        b = a;
-        a = t;
-    }
-    h[0] += a;
-    h[1] += b;
-    h[2] += cc;
-    h[3] += d;
-    h[4] += e;
-}
-
-static void sha1(const char *s, size_t n, unsigned char out[20])
-{
-    uint32_t h[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
-    unsigned char blk[64];
-    size_t i = 0;
-    for (; i + 64 <= n; i += 64) {
-        sha1_block(h, (const unsigned char *)s + i);
-    }
-    size_t rest = n - i;
-    memset(blk, 0, sizeof blk);
-    memcpy(blk, s + i, rest);
-    blk[rest] = 0x80;
-    if (rest >= 56) {
-        sha1_block(h, blk);
-        memset(blk, 0, sizeof blk);
-    }
-    uint64_t bits = (uint64_t)n * 8;
-    for (int b = 0; b < 8; b++) {
-        blk[63 - b] = (unsigned char)(bits >> (8 * b));
-    }
-    sha1_block(h, blk);
-    for (int b = 0; b < 20; b++) {
-        out[b] = (unsigned char)(h[b / 4] >> (24 - 8 * (b % 4)));
-    }
-}
-
-/* Traefik's default sticky cookie name: "_" and the first 6 hex digits of
- * SHA-1("_TRAEFIK_BACKEND_" + service name). */
+/* Traefik's default sticky cookie name: "_" and the first 5 hex digits of
+ * SHA-1("_TRAEFIK_BACKEND_" + service name) (its name length, 6, counts the "_"). */
 static char *default_cookie_name(struct cctx *c, const char *service)
 {
     unsigned char d[20];
@@ -578,9 +512,10 @@ static char *default_cookie_name(struct cctx *c, const char *service)
         return NULL;
     }
     snprintf(in, n + 1, "_TRAEFIK_BACKEND_%s", service);
-    sha1(in, n, d);
+    digest_sha1(in, n, d);
     free(in);
     snprintf(buf, sizeof buf, "_%02x%02x%02x", d[0], d[1], d[2]);
+    buf[6] = '\0';
     return cc_dup(c, buf);
 }
 
@@ -598,6 +533,11 @@ static int fill_cookie(struct cctx *c, const struct cand *k, const Sticky *st,
     }
     ts->sticky = out;
     out->name = cc_str(ck->name)[0] ? cc_dup(c, ck->name) : default_cookie_name(c, k->full);
+    for (char *p = out->name; p && *p; p++) {
+        if (!is_token_char(*p)) {
+            *p = '_';
+        }
+    }
     out->same_site = cc_dup(c, cc_str(ck->same_site));
     for (char *p = out->same_site; p && *p; p++) {
         *p = (char)(*p >= 'A' && *p <= 'Z' ? *p | 0x20 : *p);
@@ -638,8 +578,12 @@ int svc_fill(struct cctx *c, const struct cand *k, struct table_service *ts)
             const Concord__Config__WeightedService *ws = w->services[i];
             ts->children[i].svc = ref_svc(c, k, i);
             ts->children[i].weight = ws->has_weight ? (uint32_t)ws->weight : 1;
-            /* The child may be filled later: its name comes from the reference. */
-            ts->children[i].hash = table_sticky_hash(c->svx[k - c->svcs.v].refs[i].full);
+            /* Traefik names a child by the name as written (the value is what it hashes). */
+            ts->children[i].ref = cc_dup(c, c->svx[k - c->svcs.v].refs[i].raw);
+            if (ts->children[i].ref == NULL) {
+                return c->rc;
+            }
+            table_sticky_value(ts->children[i].ref, ts->children[i].sticky);
         }
         return fill_cookie(c, k, w->sticky, ts);
     }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "node/table/digest.h"
 #include "node/table/rule.h"
 #include "node/table/mw_conf.h"
 #include "node/table/table-build.h"
@@ -56,14 +57,16 @@ static void cookie_free(struct table_cookie *ck)
     }
 }
 
-uint64_t table_sticky_hash(const char *s)
+void table_sticky_value(const char *name, char out[TABLE_STICKY_LEN + 1])
 {
-    uint64_t h = 14695981039346656037ull; /* FNV-1: multiply, then xor */
-    for (; *s; s++) {
-        h *= 1099511628211ull;
-        h ^= (unsigned char)*s;
+    static const char hex[] = "0123456789abcdef";
+    unsigned char d[32];
+    digest_sha256(name, strlen(name), d);
+    for (int i = 0; i < TABLE_STICKY_LEN / 2; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
     }
-    return h;
+    out[TABLE_STICKY_LEN] = '\0';
 }
 
 void table_parts_fini(struct table_parts *p)
@@ -92,7 +95,11 @@ void table_parts_fini(struct table_parts *p)
         free(p->services[i].name);
         free(p->services[i].servers);
         free(p->services[i].weights);
-        free(p->services[i].hashes);
+        free(p->services[i].sticky_values);
+        for (uint32_t c = 0; p->services[i].children != NULL && c < p->services[i].nchildren;
+             c++) {
+            free((char *)p->services[i].children[c].ref);
+        }
         free(p->services[i].children);
         free(p->services[i].mirrors);
         cookie_free((struct table_cookie *)p->services[i].sticky);

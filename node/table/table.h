@@ -60,10 +60,14 @@ enum table_service_kind {
     TABLE_SVC_FAILOVER,  /* failover: main unless it has no usable server, then fallback */
 };
 
+/* A sticky cookie value: table_sticky_value() of a server URL or a child service name. */
+#define TABLE_STICKY_LEN 16
+
 struct table_child {
     const struct table_service *svc;
-    uint32_t weight; /* 0 = never chosen */
-    uint64_t hash;   /* sticky cookie value: table_sticky_hash(svc->name) */
+    uint32_t weight;                      /* 0 = never chosen */
+    const char *ref;                      /* the name as written in the config (Traefik's) */
+    char sticky[TABLE_STICKY_LEN + 1];    /* table_sticky_value(ref) */
 };
 
 struct table_mirror {
@@ -80,8 +84,8 @@ struct table_service {
     uint32_t *weights;     /* weights[i] for servers[i]; 0 = never chosen (Traefik skips
                               servers of weight <= 0); default 1 */
     enum table_service_kind kind;
-    /* LB: hashes[i] = table_sticky_hash(servers[i]->url), the sticky cookie value. */
-    uint64_t *hashes;
+    /* LB: sticky[i] = table_sticky_value(servers[i]->url), the sticky cookie value. */
+    char (*sticky_values)[TABLE_STICKY_LEN + 1];
     /* WEIGHTED */
     struct table_child *children;
     uint32_t nchildren;
@@ -100,9 +104,9 @@ struct table_service {
 
 #define TABLE_MAX_MIRRORS 32
 
-/* The sticky cookie value of a server URL or a child service name: FNV-1 64-bit (the hash
- * Traefik v3 uses for its cookie values), written as lower-case hex without leading zeros. */
-uint64_t table_sticky_hash(const char *s);
+/* The sticky cookie value of a server URL or a child service name, as Traefik v3 writes it:
+ * the first 16 lower-case hex digits of SHA-256(name). */
+void table_sticky_value(const char *name, char out[TABLE_STICKY_LEN + 1]);
 
 struct table_router {
     char *name;       /* "name@namespace" */

@@ -36,12 +36,9 @@ def _backend_of(r):
     return json.loads(r.body)["backend"]
 
 
-def _fnv1_64(s):
-    h = 14695981039346656037
-    for b in s.encode():
-        h = (h * 1099511628211) & 0xFFFFFFFFFFFFFFFF
-        h ^= b
-    return "%x" % h
+def _sticky_value(name):
+    """Traefik v3's sticky cookie value: 16 hex digits of SHA-256(server URL or child name)."""
+    return hashlib.sha256(name.encode()).hexdigest()[:16]
 
 
 def _services(extra):
@@ -185,7 +182,7 @@ def test_services_sticky_cookie_attributes_and_sticking():
             r = _get(c)
             first = _backend_of(r)
             ck = _cookie(r, "lb")
-            want = "lb=%s; Path=/; Max-Age=60; HttpOnly; Secure; SameSite=Lax" % _fnv1_64(
+            want = "lb=%s; Path=/; Max-Age=60; HttpOnly; Secure; SameSite=Lax" % _sticky_value(
                 be[first].url)
             check(ck == want, "Set-Cookie %r, wanted %r" % (ck, want))
             value = ck.split(";")[0]
@@ -219,17 +216,17 @@ def test_services_sticky_cookie_same_on_every_node():
 
 
 def test_services_sticky_default_cookie_name_and_weighted():
-    # No name: Traefik's "_" + 6 hex digits of SHA-1("_TRAEFIK_BACKEND_" + service name).
+    # No name: Traefik's "_" + 5 hex digits of SHA-1("_TRAEFIK_BACKEND_" + service name).
     svc = {"S": {"weighted": {"sticky": {"cookie": {}},
                               "services": [{"name": "A"}, {"name": "B"}]}}}
     be = {"A": HttpBackend("A"), "B": HttpBackend("B")}
-    name = "_" + hashlib.sha1(b"_TRAEFIK_BACKEND_S@file").hexdigest()[:6]
+    name = "_" + hashlib.sha1(b"_TRAEFIK_BACKEND_S@file").hexdigest()[:5]
     with Env(backends=be, routers=ROUTE_S, dynamic_extra=_services(svc)) as env:
         with Client(env.addr) as c:
             r = _get(c)
             first = _backend_of(r)
             ck = _cookie(r, name)
-            check(ck == "%s=%s; Path=/" % (name, _fnv1_64(first + "@file")), "cookie %r" % ck)
+            check(ck == "%s=%s; Path=/" % (name, _sticky_value(first)), "cookie %r" % ck)
             for _ in range(3):
                 check(_backend_of(_get(c, extra=["Cookie: " + ck.split(";")[0]])) == first,
                       "weighted sticks to the child")

@@ -71,6 +71,29 @@ static int pick_port(struct bt *f, const char *name, const struct h1_header *h, 
     return atoi(strrchr(p->server->url, ':') + 1);
 }
 
+/* The current sticky value of `name` (a static buffer per call site use). */
+static const char *val(const char *name)
+{
+    static char buf[4][TABLE_STICKY_LEN + 1];
+    static int k;
+    k = (k + 1) % 4;
+    table_sticky_value(name, buf[k]);
+    return buf[k];
+}
+
+/* FNV-1 64 in hex, Traefik's older sticky values. */
+static const char *fnv(const char *s)
+{
+    static char buf[17];
+    uint64_t h = 14695981039346656037ull;
+    for (; *s; s++) {
+        h *= 1099511628211ull;
+        h ^= (unsigned char)*s;
+    }
+    snprintf(buf, sizeof buf, "%" PRIx64, h);
+    return buf;
+}
+
 #define SRV(port) "{url: 'http://127.0.0.1:" #port "'}"
 
 START_TEST(lb_weights_exact_over_1000)
@@ -201,19 +224,33 @@ START_TEST(sticky_lb)
     ck_assert_int_eq(pick_port(&f, "s@test", NULL, 0, &p), 1);
     ck_assert_uint_eq(p.nset, 1);
     ck_assert_str_eq(p.set[0].ck->name, "lb");
-    ck_assert(p.set[0].value == table_sticky_hash("http://127.0.0.1:1"));
-    /* A cookie naming server 2 (hash in hex) sticks, and sets nothing. */
-    snprintf(v, sizeof v, "x=1; lb=%" PRIx64 "; y=2", table_sticky_hash("http://127.0.0.1:2"));
+    ck_assert_str_eq(p.set[0].value, val("http://127.0.0.1:1"));
+    /* A cookie naming server 2 sticks, and sets nothing. */
+    snprintf(v, sizeof v, "x=1; lb=%s; y=2", val("http://127.0.0.1:2"));
     struct h1_header h[2] = {cookie_hdr("a=b"), cookie_hdr(v)};
     for (int i = 0; i < 5; i++) {
         ck_assert_int_eq(pick_port(&f, "s@test", h, 2, &p), 2);
         ck_assert_uint_eq(p.nset, 0);
     }
-    /* Traefik v2's raw URL value is honoured too. */
+    /* Older values (the raw URL; its FNV-1 64 hash; that hash hashed again) stick too, and
+     * the cookie is rewritten with the current value. */
     h[1] = cookie_hdr("lb=\"http://127.0.0.1:1\"");
     ck_assert_int_eq(pick_port(&f, "s@test", h, 2, &p), 1);
+    ck_assert_uint_eq(p.nset, 1);
+    ck_assert_str_eq(p.set[0].value, val("http://127.0.0.1:1"));
+    snprintf(v, sizeof v, "lb=%s", fnv("http://127.0.0.1:2"));
+    h[1] = cookie_hdr(v);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(pick_port(&f, "s@test", h, 2, &p), 2);
+        ck_assert_uint_eq(p.nset, 1);
+    }
+    char f1[20];
+    snprintf(f1, sizeof f1, "%s", fnv("http://127.0.0.1:1"));
+    snprintf(v, sizeof v, "lb=%s", fnv(f1));
+    h[1] = cookie_hdr(v);
+    ck_assert_int_eq(pick_port(&f, "s@test", h, 2, &p), 1);
     /* A server of weight 0 or an unknown value: normal pick, new cookie. */
-    snprintf(v, sizeof v, "lb=%" PRIx64, table_sticky_hash("http://127.0.0.1:3"));
+    snprintf(v, sizeof v, "lb=%s", val("http://127.0.0.1:3"));
     h[1] = cookie_hdr(v);
     ck_assert_int_ne(pick_port(&f, "s@test", h, 2, &p), 3);
     ck_assert_uint_eq(p.nset, 1);
@@ -238,11 +275,11 @@ START_TEST(sticky_weighted_and_lb_both_set)
     ck_assert_int_eq(pick_port(&f, "w@test", NULL, 0, &p), 1);
     ck_assert_uint_eq(p.nset, 2);
     ck_assert_str_eq(p.set[0].ck->name, "w");
-    ck_assert(p.set[0].value == table_sticky_hash("a@test"));
+    ck_assert_str_eq(p.set[0].value, val("a")); /* the child's name as written */
     ck_assert_str_eq(p.set[1].ck->name, "l");
     /* Both cookies: child a, then server 3 of a. */
-    snprintf(v, sizeof v, "w=%" PRIx64 "; l=%" PRIx64, table_sticky_hash("a@test"),
-             table_sticky_hash("http://127.0.0.1:3"));
+    snprintf(v, sizeof v, "w=%s; l=", val("a"));
+    snprintf(v + strlen(v), sizeof v - strlen(v), "%s", val("http://127.0.0.1:3"));
     struct h1_header h = cookie_hdr(v);
     for (int i = 0; i < 3; i++) {
         ck_assert_int_eq(pick_port(&f, "w@test", &h, 1, &p), 3);
@@ -258,7 +295,7 @@ START_TEST(set_cookie_line)
     struct table_cookie ck = {.name = "sess", .same_site = "lax", .path = "/app",
                               .domain = "example.com", .max_age = 30, .secure = true,
                               .http_only = true};
-    struct bal_cookie c = {.ck = &ck, .value = 0xabc};
+    struct bal_cookie c = {.ck = &ck, .value = "abc"};
     size_t n = balance_set_cookie(&c, buf, sizeof buf);
     ck_assert_str_eq(buf, "Set-Cookie: sess=abc; Path=/app; Domain=example.com; Max-Age=30; "
                           "HttpOnly; Secure; SameSite=Lax\r\n");

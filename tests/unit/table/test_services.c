@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "node/table/compile.h"
+#include "node/table/digest.h"
 #include "providers/decode.h"
 
 struct fx {
@@ -87,9 +88,12 @@ START_TEST(kinds_and_forward_references)
     ck_assert_uint_eq(a->children[1].weight, 1); /* default */
     ck_assert_ptr_eq(a->children[2].svc, svc(&f, "x@other"));
     ck_assert_uint_eq(a->children[2].weight, 0);
-    ck_assert(a->children[0].hash == table_sticky_hash("z@test"));
+    char v[TABLE_STICKY_LEN + 1];
+    table_sticky_value("z", v); /* the name as written */
+    ck_assert_str_eq(a->children[0].sticky, v);
+    ck_assert_str_eq(a->children[2].ref, "x@other");
     ck_assert_int_eq(z->kind, TABLE_SVC_LB);
-    ck_assert(z->hashes[0] == table_sticky_hash("http://127.0.0.1:1"));
+    ck_assert_str_eq(z->sticky_values[0], "10d8eb39449320b2"); /* SHA-256 of the URL */
     ck_assert_ptr_null(z->sticky);
     ck_assert_ptr_null(z->transport);
     ck_assert_int_eq(m->kind, TABLE_SVC_MIRRORING);
@@ -207,14 +211,16 @@ START_TEST(field_errors)
     has(&f, "http.services.ss.loadBalancer.sticky.cookie.sameSite: \"sideways\" is not one of "
             "none, lax, strict");
     has(&f, "http.services.sn.loadBalancer.sticky.cookie.name: \"a b\" is not a valid cookie "
-            "name");
+            "name (an HTTP token): characters outside one become '_', as Traefik does "
+            "(warning)");
+    ck_assert_str_eq(svc(&f, "sn@test")->sticky->name, "a_b");
     has(&f, "http.services.sp.loadBalancer.sticky.cookie.path: holds a ';'");
     has(&f, "http.services.fi.loadBalancer.responseForwarding.flushInterval: \"soon\" is not a "
             "duration");
     has(&f, "http.services.ws.weighted.sticky.cookie.sameSite:");
-    ck_assert_uint_eq(f.d.nerrors, 11);
-    /* Accepted: fn (negative = immediate), fm, z. */
-    ck_assert_uint_eq(table_nservices(f.t), 3);
+    ck_assert_uint_eq(f.d.nerrors, 10);
+    /* Accepted: sn (sanitised name), fn (negative = immediate), fm, z. */
+    ck_assert_uint_eq(table_nservices(f.t), 4);
     ck_assert_ptr_nonnull(svc(&f, "fn@test"));
     ck_assert_ptr_nonnull(svc(&f, "fm@test"));
     done(&f);
@@ -237,8 +243,8 @@ START_TEST(sticky_cookie)
     ck_assert_uint_eq(f.d.nerrors, 0);
     const struct table_cookie *s = svc(&f, "s@test")->sticky, *t = svc(&f, "t@test")->sticky;
     ck_assert_ptr_nonnull(s);
-    /* "_" + SHA-1("_TRAEFIK_BACKEND_s@test")[:6 hex] */
-    ck_assert_str_eq(s->name, "_ea8dc5");
+    /* "_" + SHA-1("_TRAEFIK_BACKEND_s@test")[:5 hex] */
+    ck_assert_str_eq(s->name, "_ea8dc");
     ck_assert_str_eq(s->path, "/");
     ck_assert_str_eq(s->domain, "");
     ck_assert_str_eq(s->same_site, "");
@@ -316,11 +322,33 @@ START_TEST(missing_transport_and_kindless_service)
 }
 END_TEST
 
-START_TEST(sticky_hash_is_fnv1)
+static void hex(const unsigned char *d, size_t n, char *out)
 {
-    /* FNV-1 64 of "" is the offset basis; of "a": (basis * prime) ^ 'a'. */
-    ck_assert(table_sticky_hash("") == 14695981039346656037ull);
-    ck_assert(table_sticky_hash("a") == ((14695981039346656037ull * 1099511628211ull) ^ 'a'));
+    for (size_t i = 0; i < n; i++) {
+        sprintf(out + 2 * i, "%02x", d[i]);
+    }
+}
+
+START_TEST(digests_known_answers)
+{
+    unsigned char d[32];
+    char h[65], in[201];
+    digest_sha256("abc", 3, d);
+    hex(d, 32, h);
+    ck_assert_str_eq(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    digest_sha1("abc", 3, d);
+    hex(d, 20, h);
+    ck_assert_str_eq(h, "a9993e364706816aba3e25717850c26c9cd0d89d");
+    memset(in, 'a', 200); /* several blocks, padding in a block of its own */
+    digest_sha256(in, 200, d);
+    hex(d, 32, h);
+    ck_assert_str_eq(h, "c2a908d98f5df987ade41b5fce213067efbcc21ef2240212a41e54b5e7c28ae5");
+    digest_sha1(in, 200, d);
+    hex(d, 20, h);
+    ck_assert_str_eq(h, "e61cfffe0d9195a525fc6cf06ca2d77119c24a40");
+    char v[TABLE_STICKY_LEN + 1];
+    table_sticky_value("http://127.0.0.1:1", v);
+    ck_assert_str_eq(v, "10d8eb39449320b2");
 }
 END_TEST
 
@@ -336,7 +364,7 @@ int main(void)
     tcase_add_test(tc, sticky_cookie);
     tcase_add_test(tc, servers_transports);
     tcase_add_test(tc, missing_transport_and_kindless_service);
-    tcase_add_test(tc, sticky_hash_is_fnv1);
+    tcase_add_test(tc, digests_known_answers);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
