@@ -209,14 +209,14 @@ bool balance_usable(const struct table_service *s)
     return false;
 }
 
-/* Of every 100 requests, exactly `percent` are copied: request n is when the running share
- * floor(n * p / 100) steps up. */
+/* Of every 100 requests, exactly `percent` are copied, as Traefik counts: request t (from 1)
+ * is copied when the copies so far, ceil((t - 1) * p / 100), fall short of t * p / 100. */
 static uint64_t mirror_mask(const struct table_service *s, int64_t *counter)
 {
     uint64_t n = (uint64_t)(*counter)++, mask = 0;
     for (uint32_t i = 0; i < s->nmirrors && i < 64; i++) {
         uint64_t p = s->mirrors[i].percent;
-        if ((n + 1) * p / 100 > n * p / 100) {
+        if (((n + 1) * p + 99) / 100 > (n * p + 99) / 100) {
             mask |= 1ull << i;
         }
     }

@@ -9,6 +9,9 @@
  *  - a Content-Length body that is already entirely in the client's input buffer (it arrived
  *    with the head, so up to one buffer, 16 KiB) and not larger than maxBodySize: head and body;
  *  - any other body (larger than maxBodySize, chunked, or still on its way): not mirrored.
+ * Copies leave when the request starts (Traefik sends them after the main response): the
+ * body must still be in the client buffer. They carry the head sent to the main server (the
+ * same Host and X-Forwarded-* fields).
  * Each copy goes on its own request with "Connection: close" (the mirror's response is read to
  * its end, then the connection closes); WebSocket upgrades are never mirrored. A copy lives at
  * most the transport's responseHeaderTimeout (else the static response timeout, else

@@ -184,6 +184,9 @@ START_TEST(mirroring_counter_exact)
         struct bal_pick p;
         ck_assert_int_eq(pick_port(&f, "m@test", NULL, 0, &p), 1);
         ck_assert_ptr_eq(p.mirroring, svc(&f, "m@test"));
+        if (i == 0) {
+            ck_assert_uint_eq(p.mirror_mask, 3); /* as Traefik: the first request is copied */
+        }
         for (int k = 0; k < 3; k++) {
             copies[k] += (p.mirror_mask >> k) & 1;
         }
