@@ -298,3 +298,48 @@ def test_services_transport_max_idle_conns_per_host():
         check(len(be["A"].connections()) == 3 and len(conns) == 2,
               "one idle connection kept: %d of %d closed" % (len(conns),
                                                              len(be["A"].connections())))
+
+
+def test_services_check_reports_service_errors():
+    """`proxyd --check` (offline) names file:line:col and the key path of service errors."""
+    import os
+    import subprocess
+    import tempfile
+    from lib import util
+
+    dyn = ('http:\n'
+           '  routers:\n    r:\n      rule: "PathPrefix(`/`)"\n      service: w\n'
+           '  serversTransports:\n    t:\n      forwardingTimeouts:\n'
+           '        dialTimeout: soon\n'
+           '  services:\n'
+           '    w:\n      weighted:\n        services:\n          - name: v\n'
+           '    v:\n      weighted:\n        services:\n          - name: w\n'
+           '    m:\n      mirroring:\n        service: w\n        mirrors:\n'
+           '          - name: w\n            percent: 150\n'
+           '    s:\n      loadBalancer:\n        serversTransport: t\n        servers:\n'
+           '          - url: "http://127.0.0.1:1"\n')
+    static = 'entryPoints:\n  web:\n    address: "127.0.0.1:0"\n' \
+             'providers:\n  file:\n    filename: dynamic.yaml\n'
+    d = tempfile.mkdtemp(prefix="concord-check-")
+    try:
+        for name, text in (("dynamic.yaml", dyn), ("static.yaml", static)):
+            with open(os.path.join(d, name), "w") as f:
+                f.write(text)
+        p = subprocess.run([util.proxyd_path(), "--config", os.path.join(d, "static.yaml"),
+                            "--check"], capture_output=True, text=True, timeout=30, cwd=d)
+        out = p.stdout + p.stderr
+    finally:
+        for n in os.listdir(d):
+            os.unlink(os.path.join(d, n))
+        os.rmdir(d)
+    check(p.returncode == 1, "errors fail the check: rc %d\n%s" % (p.returncode, out))
+    for want in ("http.services.w: services reference each other in a loop: v@file -> w@file "
+                 "-> v@file",
+                 "http.services.m.mirroring.mirrors[0].percent: percent 150 is not in 0..100",
+                 "http.serversTransports.t.forwardingTimeouts.dialTimeout: \"soon\" is not a "
+                 "duration",
+                 "http.services.s.loadBalancer.serversTransport: serversTransport \"t@file\" is "
+                 "disabled by its own errors",
+                 "http.routers.r.service: service \"w@file\" is disabled"):
+        check(want in out, "missing %r in:\n%s" % (want, out))
+    check("dynamic.yaml:11:5: http.services.w" in out, "file:line:col of the service:\n" + out)
