@@ -343,3 +343,31 @@ def test_services_check_reports_service_errors():
                  "http.routers.r.service: service \"w@file\" is disabled"):
         check(want in out, "missing %r in:\n%s" % (want, out))
     check("dynamic.yaml:11:5: http.services.w" in out, "file:line:col of the service:\n" + out)
+
+
+def test_services_transport_dial_timeout():
+    # A listener whose accept queue is full drops new SYNs, so connecting hangs: the service's
+    # dialTimeout (200ms; the static one is 30s) answers 504.
+    lst = socket.socket()
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(0)
+    fillers = []
+    try:
+        for _ in range(4):
+            f = socket.socket()
+            f.setblocking(False)
+            f.connect_ex(lst.getsockname())
+            fillers.append(f)
+        url = "http://127.0.0.1:%d" % lst.getsockname()[1]
+        extra = {"http": {
+            "serversTransports": {"t": {"forwardingTimeouts": {"dialTimeout": "200ms"}}},
+            "services": {"S": {"loadBalancer": {"serversTransport": "t"}}}}}
+        with Env(backends={}, routers=ROUTE_S, dynamic_extra=extra,
+                 services_extra={"S": [url]}) as env:
+            with Client(env.addr, timeout=5) as c:
+                r = _get(c)
+            check(r.status == 504, "status %d" % r.status)
+    finally:
+        for f in fillers:
+            f.close()
+        lst.close()
