@@ -97,30 +97,17 @@ static bool is_idempotent(enum h1_method m)
            m == H1_M_DELETE;
 }
 
-/* Smooth weighted round robin (the nginx method): every pick adds each server's weight to its
- * current value, takes the largest and subtracts the total. Equal weights give plain round
- * robin; weight 0 is never chosen. Returns NULL when no server can be chosen. */
-static const struct table_server *pick_server(struct worker *w, const struct table_service *s)
+/* Chooses the server through the router's service (balance.h): weighted, failover and
+ * mirroring services, sticky cookies. Records the choice in x->pick (the loadBalancer whose
+ * settings apply, the cookies to set, the mirrors to copy to). NULL: no server (503). */
+static const struct table_server *pick_server(struct conn *c, const struct h1_msg *m,
+                                              const struct table_service *s)
 {
-    int64_t *cur = w->wrr + w->wrr_off[s->id];
-    int64_t total = 0;
-    uint32_t best = UINT32_MAX;
-    for (uint32_t i = 0; i < s->nservers; i++) {
-        int64_t wt = s->weights ? s->weights[i] : 1;
-        if (wt <= 0) {
-            continue;
-        }
-        cur[i] += wt;
-        total += wt;
-        if (best == UINT32_MAX || cur[i] > cur[best]) {
-            best = i;
-        }
-    }
-    if (best == UINT32_MAX) {
+    struct bal_pick *p = &c->x.pick;
+    if (balance_pick(&c->w->bal, s, m->headers, m->nheaders, p) != 0) {
         return NULL;
     }
-    cur[best] -= total;
-    return s->servers[best];
+    return p->server;
 }
 
 /* The request-target we route on and forward, normalised once: `buf` holds the path and the
@@ -373,7 +360,9 @@ void exchange_start(struct conn *c, const struct h1_msg *m)
     /* A router with middlewares runs them first (one may answer locally, e.g. a redirect on
      * a router without a usable service, like the entry point redirections); the service is
      * checked after them, as in Traefik. */
-    if (rt == NULL || (rt->nmws == 0 && (rt->service == NULL || rt->service->nservers == 0))) {
+    if (rt == NULL || (rt->nmws == 0 && (rt->service == NULL ||
+                                         (rt->service->kind == TABLE_SVC_LB &&
+                                          rt->service->nservers == 0)))) {
         free(t.buf);
         c->in.start += m->head_len;
         conn_reply(c, rt ? 503 : status, !keep || status == 400);
@@ -398,7 +387,7 @@ void exchange_start(struct conn *c, const struct h1_msg *m)
     x->table = c->w->table;
     table_ref(x->table);
     x->router = rt;
-    x->server = rt->service != NULL ? pick_server(c->w, rt->service) : NULL;
+    x->server = rt->service != NULL ? pick_server(c, m, rt->service) : NULL;
     if (x->server == NULL) {
         free(t.buf);
         exchange_clear(c);
@@ -408,7 +397,7 @@ void exchange_start(struct conn *c, const struct h1_msg *m)
     }
     websocket = (m->flags & H1_F_CONN_UPGRADE) && has_token_header(m, "upgrade", "websocket");
     x->upgrade = websocket;
-    status = build_head(c, m, &t, authority ? authority : "", authority_len, rt->service,
+    status = build_head(c, m, &t, authority ? authority : "", authority_len, x->pick.leaf,
                         websocket);
     free(t.buf);
     c->in.start += m->head_len;
@@ -423,6 +412,7 @@ void exchange_start(struct conn *c, const struct h1_msg *m)
     } else {
         h1_chunked_init(&x->req_ck);
     }
+    mirror_start(c, m); /* copies for a mirroring service's mirrors, if any */
     conn_arm_timer(c); /* from the head deadline to the body deadline */
     x->up = upstream_get(c->w, x->server, c, is_idempotent(x->method), &err);
     if (x->up == NULL) {
@@ -693,6 +683,17 @@ static void resp_peek(struct mw_ctx *mx, const struct h1_msg *m, const char *p, 
     }
 }
 
+/* The Set-Cookie lines of the sticky cookies the pick asked for (a cookie too long is
+ * skipped). */
+static size_t sticky_cookies(const struct exchange *x, char *buf, size_t size)
+{
+    size_t len = 0;
+    for (uint32_t i = 0; i < x->pick.nset; i++) {
+        len += balance_set_cookie(&x->pick.set[i], buf + len, size - len);
+    }
+    return len;
+}
+
 /* Parses one response head from the upstream buffer and queues its re-serialised form for
  * the client. Returns 1 when a final (or 101) head was queued, 2 when an interim head was
  * consumed, 0 when more bytes are needed, -1 after an error was answered. */
@@ -763,6 +764,11 @@ static int response_head(struct conn *c, struct upconn *u)
         x->mw->resp_peek = NULL;
         x->mw->resp = NULL; /* points into the upstream buffer */
         a.edits = &x->mw->resp_edits;
+    }
+    char cookies[BAL_MAX_COOKIES * 512];
+    if (m.status != 101) {
+        a.extra = cookies;
+        a.extra_len = (uint32_t)sticky_cookies(x, cookies, sizeof cookies);
     }
     free(x->rhead);
     x->rhead = headers_build_response(&a, &hlen);

@@ -245,7 +245,7 @@ char *headers_build_response(const struct resp_head_args *a, uint32_t *out_len)
     const struct h1_msg *m = a->msg;
     struct sbuf b;
     char num[48];
-    b.cap = m->head_len + 2 * (size_t)m->nheaders + 200 + edits_size(a->edits);
+    b.cap = m->head_len + 2 * (size_t)m->nheaders + 200 + edits_size(a->edits) + a->extra_len;
     b.p = malloc(b.cap);
     b.len = 0;
     b.overflow = false;
@@ -279,6 +279,9 @@ char *headers_build_response(const struct resp_head_args *a, uint32_t *out_len)
         put(&b, "\r\n", 2);
     }
     put_edits(&b, a->edits);
+    if (a->extra_len > 0) {
+        put(&b, a->extra, a->extra_len);
+    }
     if (m->status == 101) {
         puts_(&b, "Connection: Upgrade\r\nUpgrade: websocket\r\n");
     } else if (m->status >= 200) {

@@ -36,6 +36,8 @@ struct resp_head_args {
     bool close;
     int client_minor;
     const struct mw_hdrs *edits; /* middlewares' field edits, or NULL */
+    const char *extra;  /* whole field lines ("Name: value\r\n"...) to add, e.g. Set-Cookie */
+    uint32_t extra_len;
 };
 
 char *headers_build_response(const struct resp_head_args *a, uint32_t *out_len);

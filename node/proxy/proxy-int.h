@@ -9,6 +9,7 @@
 
 #include "node/base/dlist.h"
 #include "node/http/h1_parse.h"
+#include "node/proxy/balance.h"
 #include "node/proxy/proxy.h"
 #include "node/table/table.h"
 
@@ -68,6 +69,11 @@ struct upconn {
                           a stale keep-alive connection, so an idempotent request may retry */
     bool pins_client;  /* the pending write references the client's input buffer */
     int handles;       /* open libuv handles; freed when it reaches 0 after close */
+    struct mirror *mirror; /* a mirroring copy's connection (mirror.c), with no owner */
+    /* From the service's serversTransport (else the static config), fixed at upstream_get. */
+    uint64_t resp_timeout_ms;
+    uint64_t idle_timeout_ms;
+    uint32_t max_idle;
 };
 
 /* Idle upstream connections to one server address, per worker. */
@@ -119,6 +125,7 @@ struct exchange {
     bool resp_timer_armed;
     char *rhead;         /* serialised response head (malloc), freed after the write */
     struct mw_ctx *mw;   /* the router's middlewares at work; NULL when it has none */
+    struct bal_pick pick; /* how `server` was chosen: its service, sticky cookies to set */
 };
 
 /* IDLE: waiting for a request's first byte; HEAD: reading a head; EXCHANGE: a request is being
@@ -169,10 +176,11 @@ struct worker {
     uint32_t nlisteners; /* initialised listener handles */
     int *listen_fds;
     struct table *table; /* the generation new exchanges pin */
-    /* Smooth weighted round robin, per service id of `table`: current weights of its servers
-     * start at wrr[off[id]]. Per worker, so no lock; nodes and workers each spread evenly. */
-    int64_t *wrr;
-    uint32_t *wrr_off;
+    /* Balancing state per service of `table` (balance.h). Per worker, so no lock; nodes and
+     * workers each spread evenly. */
+    struct balance bal;
+    struct dlist mirrors; /* mirroring copies in flight (mirror.c) */
+    uint32_t nmirrors;
     struct dlist conns;
     uint32_t nconns;
     uint32_t *ep_conns;     /* open connections per entry point */
@@ -252,9 +260,14 @@ void exchange_upstream_eof(struct conn *c);
 void tunnel_pump(struct conn *c);
 
 /* upstream.c */
-/* `safe`: the request may be retried on another connection if this one turns out stale. */
+/* `safe`: the request may be retried on another connection if this one turns out stale.
+ * Timeouts and pool size come from the owner's service (owner->x.pick.leaf->transport). */
 struct upconn *upstream_get(struct worker *w, const struct table_server *s, struct conn *owner,
                             bool safe, int *err);
+/* The same with an explicit transport (NULL: the static config); owner may be NULL. */
+struct upconn *upstream_get_tp(struct worker *w, const struct table_server *s,
+                               const struct table_transport *tp, struct conn *owner, bool safe,
+                               int *err);
 void upstream_release(struct upconn *u, bool keepalive);
 void upstream_close(struct upconn *u);
 void upstream_read_start(struct upconn *u);
@@ -282,5 +295,13 @@ bool outq_push_copy(struct outq *q, const void *data, size_t len);
 int outq_flush(uv_stream_t *s, struct wstate *ws, uv_write_cb cb, bool *pending);
 
 uint64_t worker_now_ms(struct worker *w);
+
+/* mirror.c: copies of a request to the mirrors balance_pick() chose (fire and forget). */
+void mirror_start(struct conn *c, const struct h1_msg *m);
+void mirror_on_ready(struct upconn *u);
+void mirror_on_read(struct upconn *u, ssize_t nread);
+void mirror_on_written(struct upconn *u, int status);
+void mirror_failed(struct upconn *u);
+void mirror_close_all(struct worker *w);
 
 #endif

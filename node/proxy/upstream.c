@@ -70,6 +70,10 @@ static void on_up_timer(uv_timer_t *t)
 {
     struct upconn *u = t->data;
     struct conn *owner = u->owner;
+    if (u->mirror != NULL) {
+        mirror_failed(u);
+        return;
+    }
     if (u->state == UP_IDLE || owner == NULL) {
         upstream_close(u);
         return;
@@ -106,6 +110,10 @@ static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread == UV_ENOBUFS) {
         upstream_read_stop(u);
+        return;
+    }
+    if (u->mirror != NULL) {
+        mirror_on_read(u, nread);
         return;
     }
     if (u->state == UP_IDLE || c == NULL) {
@@ -149,6 +157,16 @@ static void on_connect(uv_connect_t *req, int status)
     if (u->state == UP_CLOSED) {
         return;
     }
+    if (u->mirror != NULL) {
+        if (status < 0) {
+            mirror_failed(u);
+        } else {
+            u->state = UP_BUSY;
+            uv_timer_stop(&u->timer);
+            mirror_on_ready(u);
+        }
+        return;
+    }
     if (status < 0 || c == NULL) {
         if (c != NULL) {
             log_debug("upstream connect: %s", uv_strerror(status));
@@ -182,7 +200,27 @@ static bool still_open(struct upconn *u)
 struct upconn *upstream_get(struct worker *w, const struct table_server *s, struct conn *owner,
                             bool safe, int *err)
 {
+    const struct table_service *leaf = owner ? owner->x.pick.leaf : NULL;
+    return upstream_get_tp(w, s, leaf ? leaf->transport : NULL, owner, safe, err);
+}
+
+/* The transport's settings, each falling back to the static config's. */
+static void apply_transport(struct upconn *u, const struct table_transport *tp)
+{
+    const struct proxy_config *cfg = &u->w->proxy->cfg;
+    u->resp_timeout_ms = tp && tp->has_response_header ? tp->response_header_timeout_ms
+                                                       : cfg->response_timeout_ms;
+    u->idle_timeout_ms = tp && tp->has_idle ? tp->idle_conn_timeout_ms
+                                            : cfg->upstream_idle_timeout_ms;
+    u->max_idle = tp && tp->has_max_idle ? tp->max_idle_per_host : cfg->max_idle_per_server;
+}
+
+struct upconn *upstream_get_tp(struct worker *w, const struct table_server *s,
+                               const struct table_transport *tp, struct conn *owner, bool safe,
+                               int *err)
+{
     const struct proxy_config *cfg = &w->proxy->cfg;
+    uint64_t dial_ms = tp && tp->has_dial ? tp->dial_timeout_ms : cfg->dial_timeout_ms;
     struct pool *p;
     struct upconn *u;
     int rc;
@@ -207,6 +245,7 @@ struct upconn *upstream_get(struct worker *w, const struct table_server *s, stru
         u->owner = owner;
         u->reused = true;
         uv_timer_stop(&u->timer);
+        apply_transport(u, tp);
         return u;
     }
     u = calloc(1, sizeof *u);
@@ -225,23 +264,24 @@ struct upconn *upstream_get(struct worker *w, const struct table_server *s, stru
     u->timer.data = u;
     u->creq.data = u;
     u->handles = 2;
+    apply_transport(u, tp);
     rc = uv_tcp_connect(&u->creq, &u->tcp, (const struct sockaddr *)&s->addr, on_connect);
     if (rc != 0) {
         *err = rc;
         upstream_close(u);
         return NULL;
     }
-    if (cfg->dial_timeout_ms > 0) {
-        uv_timer_start(&u->timer, on_up_timer, cfg->dial_timeout_ms, 0);
+    if (dial_ms > 0) {
+        uv_timer_start(&u->timer, on_up_timer, dial_ms, 0);
     }
     return u;
 }
 
 void upstream_release(struct upconn *u, bool keepalive)
 {
-    const struct proxy_config *cfg = &u->w->proxy->cfg;
     u->owner = NULL;
-    if (!keepalive || u->w->stopping || u->pool->nidle >= cfg->max_idle_per_server ||
+    u->mirror = NULL;
+    if (!keepalive || u->w->stopping || u->pool->nidle >= u->max_idle ||
         u->state != UP_BUSY) {
         upstream_close(u);
         return;
@@ -251,8 +291,8 @@ void upstream_release(struct upconn *u, bool keepalive)
     iobuf_release(u->w, &u->in);
     dlist_insert_head(&u->pool->idle, &u->link);
     u->pool->nidle++;
-    if (cfg->upstream_idle_timeout_ms > 0) {
-        uv_timer_start(&u->timer, on_up_timer, cfg->upstream_idle_timeout_ms, 0);
+    if (u->idle_timeout_ms > 0) {
+        uv_timer_start(&u->timer, on_up_timer, u->idle_timeout_ms, 0);
     }
     /* Keep reading: a server that closes an idle connection is noticed here, not when the
      * next request is written to it. */
@@ -261,7 +301,7 @@ void upstream_release(struct upconn *u, bool keepalive)
 
 void upstream_arm_response_timer(struct upconn *u)
 {
-    uint64_t ms = u->w->proxy->cfg.response_timeout_ms;
+    uint64_t ms = u->resp_timeout_ms;
     if (ms > 0) {
         uv_timer_start(&u->timer, on_up_timer, ms, 0);
     }
@@ -282,6 +322,10 @@ static void on_up_write(uv_write_t *req, int status)
         return; /* the close callback returns the write state */
     }
     ws_release(u->w, &u->ws);
+    if (u->mirror != NULL) {
+        mirror_on_written(u, status);
+        return;
+    }
     if (c == NULL) {
         return;
     }

@@ -52,17 +52,8 @@ static void worker_refresh_table(struct worker *w)
     if (t == NULL) {
         return;
     }
-    uint32_t nsvc = table_nservices(t), total = 0;
-    uint32_t *off = calloc(nsvc + 1, sizeof *off);
-    int64_t *cur;
-    for (uint32_t i = 0; off != NULL && i < nsvc; i++) {
-        off[i] = total;
-        total += table_service_at(t, i)->nservers;
-    }
-    cur = calloc(total + 1, sizeof *cur);
-    if (off == NULL || cur == NULL) {
-        free(off);
-        free(cur);
+    struct balance bal;
+    if (balance_init(&bal, t) != 0) {
         table_unref(t);
         log_error("worker %u: out of memory adopting table generation", w->index);
         return;
@@ -70,11 +61,9 @@ static void worker_refresh_table(struct worker *w)
     if (w->table != NULL) {
         table_unref(w->table);
     }
-    free(w->wrr);
-    free(w->wrr_off);
+    balance_fini(&w->bal);
     w->table = t;
-    w->wrr = cur;
-    w->wrr_off = off;
+    w->bal = bal;
 }
 
 static void on_listener_closed(uv_handle_t *h)
@@ -93,6 +82,7 @@ static void worker_maybe_finish(struct worker *w)
         return;
     }
     w->finished = true;
+    mirror_close_all(w);
     upstream_pools_close(w);
     uv_timer_stop(&w->grace_timer);
     uv_close((uv_handle_t *)&w->grace_timer, on_handle_closed_noop);
@@ -181,6 +171,7 @@ int worker_init(struct worker *w, struct proxy *p, uint32_t index)
     w->proxy = p;
     w->index = index;
     dlist_init(&w->conns);
+    dlist_init(&w->mirrors);
     rc = uv_loop_init(&w->loop);
     if (rc != 0) {
         return rc;
@@ -281,8 +272,7 @@ void worker_fini(struct worker *w)
     free(w->listen_fds);
     free(w->ep_conns);
     free(w->hdrs);
-    free(w->wrr);
-    free(w->wrr_off);
+    balance_fini(&w->bal);
     if (w->table != NULL) {
         table_unref(w->table);
     }

@@ -9,79 +9,17 @@
 #include <string.h>
 #include <strings.h>
 
+#include "node/table/compile-int.h"
 #include "node/table/compile_mw.h"
 #include "node/table/rule.h"
 #include "node/table/table-build.h"
 
-typedef Concord__Config__Server Server;
-typedef Concord__Config__LoadBalancer LoadBalancer;
 typedef Concord__Config__Service Service;
 typedef Concord__Config__Router Router;
 typedef Concord__Config__Middleware Middleware;
 
 /* Traefik reserves the priorities above MaxInt64 - 1000 for its @internal routers. */
 #define MAX_USER_PRIORITY (INT64_MAX - 1000)
-
-/* One named object of one source, before it is compiled. */
-struct cand {
-    const char *section; /* "services", "routers" or "middlewares", for key paths */
-    const char *ns;
-    const char *raw; /* the name as written: the key in diagnostics' paths */
-    char *full;      /* "name@ns" */
-    const Mark *mark;
-    const void *msg; /* Service, Router or Middleware */
-    uint32_t order;  /* position across the sources: duplicates sort stably */
-    bool ok;
-    uint32_t id;           /* services, middlewares: index in parts.<section> once compiled */
-    uint32_t spec0, nspec; /* services: their servers in cctx.specs */
-};
-
-struct cands {
-    struct cand *v;
-    uint32_t n;
-};
-
-/* One server line of one service, parsed from its URL, before deduplication. */
-struct spec {
-    const char *url;
-    const Mark *mark;
-    const struct cand *svc;
-    uint32_t slot; /* index in the service's servers, for key paths */
-    char host[256];
-    uint16_t port;
-    bool bracketed; /* host was an [IPv6] literal */
-    size_t auth_off, auth_len;
-    size_t path_off;
-    struct sockaddr_storage addr; /* IP literals only; addrlen 0 for a host name */
-    uint32_t addrlen;
-    uint32_t weight;
-    uint32_t server; /* id once deduplicated */
-};
-
-/* A middleware candidate while compiling: its built object (before it moves into the parts),
- * and for a chain, the flattened leaves (indices into cctx.mws). */
-struct mwinfo {
-    enum mw_kind kind;
-    const char *type_key;
-    struct table_middleware built;
-    uint8_t visit; /* chains: 0 not yet, 1 being flattened, 2 done */
-    uint32_t *leaves;
-    uint32_t nleaves;
-};
-
-struct cctx {
-    const struct table_source *srcs;
-    uint32_t nsrcs;
-    const struct table_compile_opts *o;
-    struct diags *d;
-    bool dry;
-    int rc; /* -ENOMEM once an allocation failed */
-    struct cands svcs, rts, mws;
-    struct mwinfo *mwi; /* parallel to mws */
-    struct spec *specs;
-    uint32_t nspecs, capspecs;
-    struct table_parts parts;
-};
 
 static const char *str(const char *s)
 {
@@ -282,312 +220,48 @@ static const struct cand *find_cand(const struct cands *l, const char *full)
     return NULL;
 }
 
-/* ---- Services ---- */
 
-/* Splits "http://host[:port][/path]" into *s. Returns NULL, or what is wrong. */
-static const char *parse_url(const char *url, struct spec *s)
+/* ---- For the other compile files (compile-int.h) ---- */
+
+const char *cc_str(const char *s)
 {
-    const char *p, *end, *colon = NULL;
-    if (url[0] == '\0') {
-        return "empty url";
-    }
-    for (p = url; *p; p++) {
-        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
-            return "url holds a space, a control or a non-ASCII character";
-        }
-    }
-    if (strpbrk(url, "?#") != NULL) {
-        return "url must not have a query or a fragment";
-    }
-    p = strstr(url, "://");
-    if (p == NULL) {
-        return "url has no scheme (expected http://host[:port])";
-    }
-    if ((size_t)(p - url) == 5 && strncasecmp(url, "https", 5) == 0) {
-        return "https upstreams come with TLS support";
-    }
-    if ((size_t)(p - url) != 4 || strncasecmp(url, "http", 4) != 0) {
-        return "unsupported scheme (only http for now)";
-    }
-    s->auth_off = (size_t)(p + 3 - url);
-    end = url + s->auth_off + strcspn(url + s->auth_off, "/");
-    s->auth_len = (size_t)(end - (url + s->auth_off));
-    s->path_off = (size_t)(end - url);
-    p = url + s->auth_off;
-    if (memchr(p, '@', s->auth_len) != NULL) {
-        return "url must not carry user info";
-    }
-    if (*p == '[') {
-        const char *rb = memchr(p, ']', (size_t)(end - p));
-        if (rb == NULL || rb == p + 1 || (rb + 1 < end && rb[1] != ':')) {
-            return "bad [IPv6] host";
-        }
-        s->bracketed = true;
-        colon = rb + 1 < end ? rb + 1 : NULL;
-        p++;
-        end = rb;
-    } else {
-        colon = memchr(p, ':', (size_t)(end - p));
-        if (colon != NULL && memchr(colon + 1, ':', (size_t)(end - colon - 1)) != NULL) {
-            return "bad host (an IPv6 address needs brackets)";
-        }
-    }
-    const char *hend = colon && !s->bracketed ? colon : end;
-    if (hend == p) {
-        return "url has no host";
-    }
-    if ((size_t)(hend - p) >= sizeof s->host) {
-        return "host name too long";
-    }
-    memcpy(s->host, p, (size_t)(hend - p));
-    s->host[hend - p] = '\0';
-    if (!s->bracketed && s->host[strspn(s->host, "abcdefghijklmnopqrstuvwxyz"
-                                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_~")]) {
-        return "bad character in host";
-    }
-    s->port = 80;
-    if (colon != NULL) {
-        const char *q = colon + 1, *pend = url + s->path_off;
-        unsigned long port = 0;
-        if (q == pend || pend - q > 5) {
-            return "bad port";
-        }
-        for (; q < pend; q++) {
-            if (*q < '0' || *q > '9') {
-                return "bad port";
-            }
-            port = port * 10 + (unsigned long)(*q - '0');
-        }
-        if (port == 0 || port > 65535) {
-            return "port out of range (1-65535)";
-        }
-        s->port = (uint16_t)port;
-    }
-    return NULL;
+    return str(s);
 }
 
-/* getaddrinfo for one TCP address; `flags` may ask for a numeric host only. */
-static int lookup(const char *host, uint16_t port, int flags, struct sockaddr_storage *addr,
-                  uint32_t *addrlen, struct err *e)
+char *cc_dup(struct cctx *c, const char *s)
 {
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV | flags};
-    struct addrinfo *res;
-    char portstr[8];
-    snprintf(portstr, sizeof portstr, "%u", port);
-    int rc = getaddrinfo(host, portstr, &hints, &res);
-    if (rc != 0) {
-        return err_set(e, -EHOSTUNREACH, "%s", gai_strerror(rc));
-    }
-    memcpy(addr, res->ai_addr, res->ai_addrlen);
-    *addrlen = (uint32_t)res->ai_addrlen;
-    freeaddrinfo(res);
-    return 0;
+    return dup_or_fail(c, s, strlen(s));
 }
 
-/* Checks one server line; appends its spec. Returns false when the service must go. */
-static bool check_server(struct cctx *c, struct cand *k, uint32_t slot, const Server *sv)
+char *cc_qualify(struct cctx *c, const char *ns, const char *ref)
 {
-    char path[400], field[80];
-    struct spec s = {.url = str(sv->url),
-                     .mark = sv->mark ? sv->mark : k->mark,
-                     .svc = k,
-                     .slot = slot,
-                     .weight = 1};
-    snprintf(field, sizeof field, "loadBalancer.servers[%u]", slot);
-    const char *why = parse_url(s.url, &s);
-    if (why != NULL) {
-        snprintf(field, sizeof field, "loadBalancer.servers[%u].url", slot);
-        report(c, DIAG_ERROR, s.mark, key(path, sizeof path, k, field), "%s: \"%s\"", why, s.url);
-        return false;
-    }
-    if (lookup(s.host, s.port, AI_NUMERICHOST, &s.addr, &s.addrlen, NULL) != 0) {
-        s.addrlen = 0;
-        if (s.bracketed) {
-            snprintf(field, sizeof field, "loadBalancer.servers[%u].url", slot);
-            report(c, DIAG_ERROR, s.mark, key(path, sizeof path, k, field),
-                   "bad IPv6 address \"%s\"", s.host);
-            return false;
-        }
-    }
-    if (sv->has_weight) {
-        if (sv->weight < 0) {
-            snprintf(field, sizeof field, "loadBalancer.servers[%u].weight", slot);
-            report(c, DIAG_WARNING, s.mark, key(path, sizeof path, k, field),
-                   "negative weight %d counts as 0: the server gets no traffic", (int)sv->weight);
-        }
-        s.weight = sv->weight < 0 ? 0 : (uint32_t)sv->weight;
-    }
-    if (c->nspecs == c->capspecs) {
-        uint32_t cap = c->capspecs ? c->capspecs * 2 : 16;
-        struct spec *v = realloc(c->specs, cap * sizeof *v);
-        if (v == NULL) {
-            c->rc = -ENOMEM;
-            return false;
-        }
-        c->specs = v;
-        c->capspecs = cap;
-    }
-    c->specs[c->nspecs++] = s;
-    return true;
+    return strchr(ref, '@') ? dup_or_fail(c, ref, strlen(ref)) : printf_or_fail(c, "%s@%s", ref, ns);
 }
 
-/* Validates one service; on success its servers are specs[k->spec0 .. +k->nspec). */
-static void check_service(struct cctx *c, struct cand *k)
+void cc_report(struct cctx *c, enum diag_severity sev, const Mark *m, const char *path,
+               const char *fmt, ...)
 {
-    char path[400];
-    const Service *v = k->msg;
-    const LoadBalancer *lb =
-        v->kind_case == CONCORD__CONFIG__SERVICE__KIND_LOAD_BALANCER ? v->load_balancer : NULL;
-    uint32_t positive = 0;
-    if (lb == NULL) {
-        report(c, DIAG_ERROR, k->mark, key(path, sizeof path, k, ""),
-               "service has no loadBalancer");
-        k->ok = false;
-        return;
-    }
-    k->spec0 = c->nspecs;
-    for (size_t i = 0; i < lb->n_servers && k->ok; i++) {
-        k->ok = check_server(c, k, (uint32_t)i, lb->servers[i]);
-        positive += k->ok && c->specs[c->nspecs - 1].weight > 0;
-    }
-    if (!k->ok) {
-        c->nspecs = k->spec0; /* drop the servers already checked */
-        return;
-    }
-    k->nspec = c->nspecs - k->spec0;
-    if (str(lb->servers_transport)[0] != '\0') {
-        report(c, DIAG_WARNING, lb->mark ? lb->mark : k->mark,
-               key(path, sizeof path, k, "loadBalancer.serversTransport"),
-               "serversTransport is not supported yet and is ignored");
-    }
-    if (positive == 0) {
-        report(c, DIAG_WARNING, k->mark, key(path, sizeof path, k, "loadBalancer.servers"),
-               "%s; requests to this service get 503",
-               k->nspec == 0 ? "no servers" : "no server has a positive weight");
-    }
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    report(c, sev, m, path, "%s", msg);
 }
 
-static int default_resolve(void *arg, const char *host, uint16_t port,
-                           struct sockaddr_storage *addr, uint32_t *addrlen, struct err *e)
+const char *cc_key(char *buf, size_t size, const struct cand *k, const char *field)
 {
-    return lookup(host, port, 0, addr, addrlen, e);
+    return key(buf, size, k, field);
 }
 
-/* Resolves a server named by host name (IP literals were done in check_server). Only when a
- * table is really built: a dry run must not depend on this machine's DNS. */
-static void resolve_name(struct cctx *c, const struct spec *s, struct table_server *srv)
+const struct cand *cc_find(const struct cands *l, const char *full)
 {
-    char path[400], field[80];
-    struct err e = {0};
-    table_resolve_fn fn = c->o->resolve ? c->o->resolve : default_resolve;
-    if (c->dry || s->addrlen > 0) {
-        return;
-    }
-    if (fn(c->o->resolve_arg, s->host, s->port, &srv->addr, &srv->addrlen, &e) != 0) {
-        srv->addrlen = 0;
-        snprintf(field, sizeof field, "loadBalancer.servers[%u].url", s->slot);
-        report(c, DIAG_WARNING, s->mark, key(path, sizeof path, s->svc, field),
-               "cannot resolve \"%s\" (%s); requests sent to this server get 502", s->host,
-               e.msg[0] ? e.msg : "no address");
-    }
+    return find_cand(l, full);
 }
 
-static int spec_by_url(const void *a, const void *b)
+int cc_collect_services(struct cctx *c)
 {
-    const struct spec *const *x = a, *const *y = b;
-    int r = strcmp((*x)->url, (*y)->url);
-    return r != 0 ? r : ((*x) > (*y)) - ((*x) < (*y));
-}
-
-static int fill_server(struct cctx *c, const struct spec *s, struct table_server *srv, uint32_t id)
-{
-    srv->id = id;
-    srv->weight = s->weight;
-    srv->url = dup_or_fail(c, s->url, strlen(s->url));
-    srv->authority = dup_or_fail(c, s->url + s->auth_off, s->auth_len);
-    srv->path = dup_or_fail(c, s->url + s->path_off, strlen(s->url + s->path_off));
-    memcpy(&srv->addr, &s->addr, sizeof srv->addr);
-    srv->addrlen = s->addrlen;
-    resolve_name(c, s, srv);
-    return c->rc;
-}
-
-/* One table_server per distinct URL, numbered in URL order; sets every spec's `server`. */
-static int build_servers(struct cctx *c)
-{
-    struct spec **by_url = calloc(c->nspecs ? c->nspecs : 1, sizeof *by_url);
-    uint32_t n = 0;
-    if (by_url == NULL ||
-        (c->nspecs > 0 && !(c->parts.servers = calloc(c->nspecs, sizeof *c->parts.servers)))) {
-        free(by_url);
-        return c->rc = -ENOMEM;
-    }
-    for (uint32_t i = 0; i < c->nspecs; i++) {
-        by_url[i] = &c->specs[i];
-    }
-    if (c->nspecs > 1) {
-        qsort(by_url, c->nspecs, sizeof *by_url, spec_by_url);
-    }
-    for (uint32_t i = 0; i < c->nspecs && c->rc == 0; i++) {
-        if (i == 0 || strcmp(by_url[i]->url, by_url[i - 1]->url) != 0) {
-            c->parts.nservers = n + 1; /* counted before filling, so fini frees a partial one */
-            fill_server(c, by_url[i], &c->parts.servers[n], n);
-            n++;
-        }
-        by_url[i]->server = n - 1;
-    }
-    free(by_url);
-    return c->rc;
-}
-
-static int fill_service(struct cctx *c, struct cand *k, struct table_service *ts, uint32_t id)
-{
-    const Service *v = k->msg;
-    const LoadBalancer *lb = v->load_balancer;
-    k->id = id;
-    ts->id = id;
-    ts->pass_host_header = lb->has_pass_host_header ? lb->pass_host_header : true;
-    ts->name = dup_or_fail(c, k->full, strlen(k->full));
-    ts->nservers = k->nspec;
-    ts->servers = calloc(k->nspec ? k->nspec : 1, sizeof *ts->servers);
-    ts->weights = calloc(k->nspec ? k->nspec : 1, sizeof *ts->weights);
-    if (ts->servers == NULL || ts->weights == NULL) {
-        return c->rc = -ENOMEM;
-    }
-    for (uint32_t i = 0; i < k->nspec; i++) {
-        const struct spec *s = &c->specs[k->spec0 + i];
-        ts->servers[i] = &c->parts.servers[s->server];
-        ts->weights[i] = s->weight;
-    }
-    return c->rc;
-}
-
-static int compile_services(struct cctx *c)
-{
-    uint32_t nok = 0;
-    if (collect(c, &c->svcs, SEC_SERVICES) != 0) {
-        return c->rc;
-    }
-    for (uint32_t i = 0; i < c->svcs.n && c->rc == 0; i++) {
-        if (c->svcs.v[i].ok) {
-            check_service(c, &c->svcs.v[i]);
-            nok += c->svcs.v[i].ok;
-        }
-    }
-    if (c->rc != 0 || build_servers(c) != 0) {
-        return c->rc;
-    }
-    if (nok > 0 && !(c->parts.services = calloc(nok, sizeof *c->parts.services))) {
-        return c->rc = -ENOMEM;
-    }
-    /* Candidates are sorted by name, so the services are too, as table_service_find needs. */
-    for (uint32_t i = 0; i < c->svcs.n && c->rc == 0; i++) {
-        if (c->svcs.v[i].ok) {
-            uint32_t id = c->parts.nservices++;
-            fill_service(c, &c->svcs.v[i], &c->parts.services[id], id);
-        }
-    }
-    return c->rc;
+    return collect(c, &c->svcs, SEC_SERVICES);
 }
 
 /* ---- Routers ---- */
@@ -1215,6 +889,7 @@ int table_compile(const struct table_source *srcs, uint32_t nsrcs,
         compile_routers(&c);
     }
     mwinfo_free(&c);
+    svc_fini(&c);
     cands_fini(&c.svcs);
     cands_fini(&c.rts);
     cands_fini(&c.mws);

@@ -12,7 +12,14 @@
  *    a name that does not resolve is a warning and leaves the server unresolved (addrlen 0);
  *    weight defaults to 1, 0 means "never chosen" and a negative weight is a warning and counts
  *    as 0 (Traefik ignores servers of weight <= 0); a service with no usable server is kept with
- *    a warning (requests to it get 503); serversTransport is a warning (not supported yet).
+ *    a warning (requests to it get 503); serversTransport (namespaced) must name an enabled
+ *    http.serversTransports entry; sticky.cookie (name a token, sameSite none/lax/strict);
+ *    responseForwarding.flushInterval must be a duration (Concord always flushes at once).
+ *  - weighted (children, at least one of positive weight, none negative), mirroring (main
+ *    service, mirrors with percent 0..100, at most TABLE_MAX_MIRRORS), failover (service and
+ *    fallback): references are namespaced, must exist and be enabled; loops are errors; a
+ *    service referencing a disabled one is disabled with an error (compile_svc_kinds.c).
+ *  - serversTransports: maxIdleConnsPerHost >= 0, forwardingTimeouts durations.
  *  - routers: rule (rule.h), priority (explicit if non-zero, else strlen(rule); above
  *    INT64_MAX - 1000 is an error, as in Traefik), service (must exist and be enabled),
  *    middlewares (each must exist and be enabled; chains are flattened into the router's list;

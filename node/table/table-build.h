@@ -22,6 +22,10 @@ struct table_parts {
     uint32_t nservices;
     struct table_server *servers;
     uint32_t nservers;
+    /* Sorted by name; table_service.transport points into it. A service owns its children,
+     * mirrors, hashes and sticky cookie (malloc'd). */
+    struct table_transport *transports;
+    uint32_t ntransports;
     /* Sorted by name, id = index; routers' mws arrays (malloc'd, owned by the router) point
      * into it. */
     struct table_middleware *middlewares;

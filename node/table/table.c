@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "node/table/digest.h"
 #include "node/table/rule.h"
 #include "node/table/mw_conf.h"
 #include "node/table/table-build.h"
@@ -44,6 +45,30 @@ static void index_free(struct table *t)
     t->nslots = t->nunindexed = 0;
 }
 
+/* The table owns a service's sticky cookie; the field is const only for readers. */
+static void cookie_free(struct table_cookie *ck)
+{
+    if (ck != NULL) {
+        free(ck->name);
+        free(ck->same_site);
+        free(ck->path);
+        free(ck->domain);
+        free(ck);
+    }
+}
+
+void table_sticky_value(const char *name, char out[TABLE_STICKY_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char d[32];
+    digest_sha256(name, strlen(name), d);
+    for (int i = 0; i < TABLE_STICKY_LEN / 2; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    out[TABLE_STICKY_LEN] = '\0';
+}
+
 void table_parts_fini(struct table_parts *p)
 {
     for (uint32_t i = 0; p->routers != NULL && i < p->nrouters; i++) {
@@ -70,7 +95,19 @@ void table_parts_fini(struct table_parts *p)
         free(p->services[i].name);
         free(p->services[i].servers);
         free(p->services[i].weights);
+        free(p->services[i].sticky_values);
+        for (uint32_t c = 0; p->services[i].children != NULL && c < p->services[i].nchildren;
+             c++) {
+            free((char *)p->services[i].children[c].ref);
+        }
+        free(p->services[i].children);
+        free(p->services[i].mirrors);
+        cookie_free((struct table_cookie *)p->services[i].sticky);
     }
+    for (uint32_t i = 0; p->transports != NULL && i < p->ntransports; i++) {
+        free(p->transports[i].name);
+    }
+    free(p->transports);
     for (uint32_t i = 0; p->servers != NULL && i < p->nservers; i++) {
         free(p->servers[i].url);
         free(p->servers[i].authority);

@@ -32,6 +32,49 @@ struct table_server {
                          preservePath, which the config does not carry yet */
 };
 
+/* http.serversTransports.<name>: how a service's upstream connections behave. A field not
+ * set in the config (has_* false) takes the node's static default (proxy_config). */
+struct table_transport {
+    char *name; /* "name@namespace" */
+    uint64_t dial_timeout_ms;            /* 0: no deadline */
+    uint64_t response_header_timeout_ms; /* 0: no deadline */
+    uint64_t idle_conn_timeout_ms;       /* 0: idle connections are kept until closed */
+    uint32_t max_idle_per_host;
+    bool has_dial, has_response_header, has_idle, has_max_idle;
+};
+
+/* sticky.cookie of a loadBalancer or weighted service. */
+struct table_cookie {
+    char *name;      /* as configured, else Traefik's default name derived from the service */
+    char *same_site; /* "" (not sent), "none", "lax" or "strict" */
+    char *path;      /* default "/" */
+    char *domain;    /* "" = not sent */
+    int32_t max_age; /* 0 = not sent (session cookie); < 0 sends Max-Age=0 (Traefik) */
+    bool secure, http_only;
+};
+
+enum table_service_kind {
+    TABLE_SVC_LB,        /* loadBalancer: servers */
+    TABLE_SVC_WEIGHTED,  /* weighted: children with weights */
+    TABLE_SVC_MIRRORING, /* mirroring: main serves, mirrors get copies */
+    TABLE_SVC_FAILOVER,  /* failover: main unless it has no usable server, then fallback */
+};
+
+/* A sticky cookie value: table_sticky_value() of a server URL or a child service name. */
+#define TABLE_STICKY_LEN 16
+
+struct table_child {
+    const struct table_service *svc;
+    uint32_t weight;                      /* 0 = never chosen */
+    const char *ref;                      /* the name as written in the config (Traefik's) */
+    char sticky[TABLE_STICKY_LEN + 1];    /* table_sticky_value(ref) */
+};
+
+struct table_mirror {
+    const struct table_service *svc;
+    uint32_t percent; /* 0..100 */
+};
+
 struct table_service {
     char *name; /* "name@namespace" */
     struct table_server **servers;
@@ -40,7 +83,30 @@ struct table_service {
     uint32_t id;           /* index, 0..table_nservices()-1 */
     uint32_t *weights;     /* weights[i] for servers[i]; 0 = never chosen (Traefik skips
                               servers of weight <= 0); default 1 */
+    enum table_service_kind kind;
+    /* LB: sticky[i] = table_sticky_value(servers[i]->url), the sticky cookie value. */
+    char (*sticky_values)[TABLE_STICKY_LEN + 1];
+    /* WEIGHTED */
+    struct table_child *children;
+    uint32_t nchildren;
+    /* MIRRORING: `main` serves the client; FAILOVER: `main`, else `fallback`. */
+    const struct table_service *main;
+    const struct table_service *fallback;
+    struct table_mirror *mirrors; /* at most TABLE_MAX_MIRRORS */
+    uint32_t nmirrors;
+    bool mirror_body;       /* Traefik default true */
+    int64_t max_body_size;  /* -1 = no limit (Traefik default) */
+    /* LB and WEIGHTED: NULL = not sticky. */
+    const struct table_cookie *sticky;
+    /* LB: NULL = the node's static transport settings. */
+    const struct table_transport *transport;
 };
+
+#define TABLE_MAX_MIRRORS 32
+
+/* The sticky cookie value of a server URL or a child service name, as Traefik v3 writes it:
+ * the first 16 lower-case hex digits of SHA-256(name). */
+void table_sticky_value(const char *name, char out[TABLE_STICKY_LEN + 1]);
 
 struct table_router {
     char *name;       /* "name@namespace" */

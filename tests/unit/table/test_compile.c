@@ -656,11 +656,13 @@ START_TEST(service_kinds_and_transport)
     tr->load_balancer->servers_transport = strdup("mytransport");
     compile1(&f, a);
     ck_assert_uint_eq(f.d.n, 2);
-    diag_is(&f, 0, "dyn.yaml:1:5: http.services.none: service has no loadBalancer");
+    diag_is(&f, 0,
+            "dyn.yaml:1:5: http.services.none: service has no kind (loadBalancer, weighted, "
+            "mirroring or failover)");
     diag_is(&f, 1,
             "dyn.yaml:5:5: http.services.tr.loadBalancer.serversTransport: "
-            "serversTransport is not supported yet and is ignored (warning)");
-    ck_assert_uint_eq(table_nservices(f.t), 1);
+            "serversTransport \"mytransport@file\" does not exist");
+    ck_assert_uint_eq(table_nservices(f.t), 0);
     done(&f, a, NULL);
 }
 END_TEST
