@@ -219,6 +219,15 @@ void regex_free(struct regex *re)
     pcre2_code_free((pcre2_code *)re);
 }
 
+uint32_t regex_captures(const struct regex *re)
+{
+    uint32_t n = 0;
+    if (pcre2_pattern_info((const pcre2_code *)re, PCRE2_INFO_CAPTURECOUNT, &n) != 0) {
+        return 0;
+    }
+    return n;
+}
+
 /* Per-thread regex state: match data (whose backtracking frames pcre2 keeps and reuses, so a
  * match allocates nothing once warm), the match context with the limits, and a buffer for
  * percent-decoded query values. Freed at thread exit through a key destructor. */
