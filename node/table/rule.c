@@ -1116,25 +1116,51 @@ static void put_str(struct out *o, const char *s)
     put(o, s, strlen(s));
 }
 
-/* Backticks unless the value holds a backtick or a control byte; then a Go "string". */
-static void put_value(struct out *o, const char *v, uint32_t len)
+/* A value written as pre + v + post: in backticks unless it holds a backtick or a control
+ * byte; then as a Go "string". */
+static void put_value3(struct out *o, const char *pre, const char *v, uint32_t len,
+                       const char *post)
 {
+    const char *seg[3] = {pre, v, post};
+    uint32_t segl[3] = {(uint32_t)strlen(pre), len, (uint32_t)strlen(post)};
     bool raw = true;
-    for (uint32_t i = 0; i < len; i++) {
-        raw &= v[i] != '`' && (unsigned char)v[i] >= 0x20 && v[i] != 0x7f;
-    }
-    put_str(o, raw ? "`" : "\"");
-    for (uint32_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)v[i];
-        char esc[8];
-        if (raw || (c >= 0x20 && c != 0x7f && c != '"' && c != '\\')) {
-            put(o, v + i, 1);
-        } else {
-            snprintf(esc, sizeof esc, c == '"' || c == '\\' ? "\\%c" : "\\x%02x", c);
-            put_str(o, esc);
+    for (int k = 0; k < 3; k++) {
+        for (uint32_t i = 0; i < segl[k]; i++) {
+            char c = seg[k][i];
+            raw &= c != '`' && (unsigned char)c >= 0x20 && c != 0x7f;
         }
     }
     put_str(o, raw ? "`" : "\"");
+    for (int k = 0; k < 3; k++) {
+        for (uint32_t i = 0; i < segl[k]; i++) {
+            unsigned char c = (unsigned char)seg[k][i];
+            char esc[8];
+            if (raw || (c >= 0x20 && c != 0x7f && c != '"' && c != '\\')) {
+                put(o, seg[k] + i, 1);
+            } else {
+                snprintf(esc, sizeof esc, c == '"' || c == '\\' ? "\\%c" : "\\x%02x", c);
+                put_str(o, esc);
+            }
+        }
+    }
+    put_str(o, raw ? "`" : "\"");
+}
+
+static void put_value(struct out *o, const char *v, uint32_t len)
+{
+    put_value3(o, "", v, len, "");
+}
+
+/* A Host value as parsing stored it. Parsing drops one trailing dot (of a host longer than
+ * one byte), so a stored host that still ends in a dot gets one back: the form then parses
+ * to the same host. */
+static void put_host(struct out *o, const struct rule *r, const struct rnode *n)
+{
+    const char *h = r->pool + n->off[0];
+    uint32_t len = n->len[0];
+    bool suffix = n->kind == R_HOST_SUFFIX;
+    bool dot = len > 0 && h[len - 1] == '.' && (suffix || len > 1);
+    put_value3(o, suffix ? "*" : "", h, len, dot ? "." : "");
 }
 
 static void format_node(const struct rule *r, uint32_t i, struct out *o)
@@ -1159,10 +1185,10 @@ static void format_node(const struct rule *r, uint32_t i, struct out *o)
     default:
         put_str(o, matchers[n->def].name);
         put_str(o, "(");
-        if (n->kind == R_HOST_ANY || n->kind == R_HOST_SUFFIX) {
-            put_str(o, "`*");
-            put(o, r->pool + n->off[0], n->len[0]);
-            put_str(o, "`");
+        if (n->kind == R_HOST_ANY) {
+            put_str(o, "`*`");
+        } else if (n->kind == R_HOST || n->kind == R_HOST_SUFFIX) {
+            put_host(o, r, n);
         } else {
             for (unsigned k = 0; k < n->nargs && k < 2; k++) {
                 put_str(o, k ? ", " : "");
