@@ -20,7 +20,9 @@
  * paths, `.*` in query values), the rest is literal; HostRegexp and Path match the whole host
  * or path (host case-insensitively), PathPrefix a prefix, Query the first value of its key.
  * A variable's re may not have capturing groups (use `(?:...)`). PathRegexp, QueryRegexp,
- * Header and HeaderRegexp do not exist in v2, and a v2 Host has no `*` wildcard.
+ * Header and HeaderRegexp do not exist in v2, and a v2 Host has no `*` wildcard. Unlike
+ * Traefik v2, HostRegexp sees the host without its port, so a template naming a port
+ * (`{h}.com:8080`) never matches.
  *
  * Regexes take RE2 syntax (Go's regexp, as Traefik): constructs RE2 lacks (backreferences,
  * lookaround, atomic groups, possessive quantifiers, recursion, PCRE-only escapes) are parse

@@ -420,6 +420,7 @@ START_TEST(rule_syntax_v2)
     router(a, "v2in3", "Headers(`X-A`, `1`)", "svc", 7);
     router(a, "hosts3", "Host(`a.com`, `b.com`)", "svc", 8)->rule_syntax = strdup("v3");
     router(a, "lonekey", "Query(`k`)", "svc", 9)->rule_syntax = strdup("v2");
+    router(a, "one", "Host(`C.com.`)", "svc", 10)->rule_syntax = strdup("v2"); /* indexed */
     compile1(&f, a);
     ck_assert_uint_eq(f.d.nerrors, 5);
     /* Diagnostics come in router name order. */
@@ -438,13 +439,15 @@ START_TEST(rule_syntax_v2)
     diag_is(&f, 4,
             "dyn.yaml:5:5: http.routers.v3in2.rule: col 1: unknown matcher PathRegexp (v3 "
             "syntax; v2 uses Path or PathPrefix with a `{name:regexp}` template)");
-    ck_assert_uint_eq(table_nrouters(f.t), 2);
+    ck_assert_uint_eq(table_nrouters(f.t), 3);
     const struct table_router *m = router_named(f.t, "multi@file");
     ck_assert_ptr_nonnull(m);
     ck_assert_int_eq(m->priority, 52); /* len(rule), as in v3 */
     ck_assert_str_eq(route(f.t, "b.com", "/42", 0), "multi@file");
     ck_assert_ptr_null(route(f.t, "b.com", "/x", 0));
-    ck_assert_ptr_null(route(f.t, "c.com", "/42", 0));
+    ck_assert_str_eq(route(f.t, "c.com", "/42", 0), "one@file");
+    ck_assert_str_eq(route(f.t, "C.com", "/", 0), "one@file");
+    ck_assert_ptr_null(route(f.t, "d.com", "/42", 0));
     ck_assert_ptr_nonnull(router_named(f.t, "hdr@file"));
     done(&f, a, NULL);
 }
