@@ -3,7 +3,7 @@
 #
 # Usage: scripts/test.sh [--no-deps] [--no-fuzz]
 #   --no-deps  do not run scripts/install-deps.sh (a machine you know is set up)
-#   --no-fuzz  skip the clang fuzz build and its 60-second run
+#   --no-fuzz  skip the clang fuzz build and its 60-second runs
 #
 # Steps, in order; a failing step does not stop the ones after it:
 #   deps              scripts/install-deps.sh
@@ -15,7 +15,7 @@
 #   integration-release  tests/integration/run.py against build-release/node/proxyd
 #   integration-asan     the same against the ASan proxyd, with a 64 MiB big-body case
 #   build-fuzz        CC=clang -Dfuzz=true
-#   fuzz              meson test --suite fuzz in build-fuzz (the 60-second run)
+#   fuzz              meson test --suite fuzz in build-fuzz (fuzz_h1 60 s, fuzz_rule 30 s)
 # A step whose inputs do not exist yet prints `SKIP <step>: <why>`. Each step's output is shown
 # with a "  | " margin and kept in build-logs/<step>.log. Counting: a build or layering check is
 # one test; meson's summary (Ok, Expected Fail / Fail, Unexpected Pass, Timeout) and the

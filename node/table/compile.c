@@ -274,13 +274,13 @@ static bool check_rule(struct cctx *c, const struct cand *k, struct table_router
     struct err e = {0};
     struct rule *rule = NULL;
     bool ok = true;
-    if (syntax[0] != '\0' && strcmp(syntax, "v3") != 0) {
+    enum rule_syntax rs = strcmp(syntax, "v2") == 0 ? RULE_V2 : RULE_V3;
+    if (syntax[0] != '\0' && strcmp(syntax, "v3") != 0 && rs != RULE_V2) {
         report(c, DIAG_ERROR, k->mark, key(path, sizeof path, k, "ruleSyntax"),
-               "%s ruleSyntax \"%s\" (v3 only)",
-               strcmp(syntax, "v2") == 0 ? "unsupported" : "unknown", syntax);
+               "unknown ruleSyntax \"%s\" (v2 or v3)", syntax);
         ok = false;
     }
-    int rc = rule_parse(str(r->rule), &rule, &e);
+    int rc = rule_parse_syntax(str(r->rule), rs, &rule, &e);
     if (rc == -ENOMEM) {
         c->rc = rc;
         return false;

@@ -24,7 +24,8 @@
  *    INT64_MAX - 1000 is an error, as in Traefik), service (must exist and be enabled),
  *    middlewares (each must exist and be enabled; chains are flattened into the router's list;
  *    a type not supported yet is an error, so no router runs without its auth), ruleSyntax
- *    ("" or v3; v2 is an error), entryPoints (names this node lacks: warning; none listed: all).
+ *    ("", v3 or v2; anything else is an error), entryPoints (names this node lacks:
+ *    warning; none listed: all).
  *  - the same name twice in one namespace: every copy is disabled (merging contributions is
  *    raftstore's job, before compile).
  * A dry run (out == NULL) makes the same checks without resolving host names.

@@ -11,6 +11,9 @@
 #include "node/table/regex.h"
 
 static void vreport(struct mwc_ctx *c, enum diag_severity sev, const Mark *m, const char *field,
+                    const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
+static void vreport(struct mwc_ctx *c, enum diag_severity sev, const Mark *m, const char *field,
                     const char *fmt, va_list ap)
 {
     char msg[400], path[400];

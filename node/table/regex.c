@@ -25,8 +25,9 @@ static size_t repeat_len(const char *s, size_t n, bool *ok)
     if (i >= n || s[i] < '0' || s[i] > '9') {
         return 0;
     }
-    while (i < n && s[i] >= '0' && s[i] <= '9') {
-        lo = lo > 100000 ? lo : lo * 10 + (s[i++] - '0');
+    /* Counts stop growing past 100000 (they are refused anyway); i advances on every digit. */
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+        lo = lo > 100000 ? lo : lo * 10 + (s[i] - '0');
     }
     hi = lo;
     if (i < n && s[i] == ',') {
@@ -34,8 +35,8 @@ static size_t repeat_len(const char *s, size_t n, bool *ok)
         hi = -1;
         if (i < n && s[i] >= '0' && s[i] <= '9') {
             hi = 0;
-            while (i < n && s[i] >= '0' && s[i] <= '9') {
-                hi = hi > 100000 ? hi : hi * 10 + (s[i++] - '0');
+            for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+                hi = hi > 100000 ? hi : hi * 10 + (s[i] - '0');
             }
         }
     }
@@ -217,6 +218,15 @@ int regex_compile(const char *pat, size_t len, struct regex **out, char *msg, si
 void regex_free(struct regex *re)
 {
     pcre2_code_free((pcre2_code *)re);
+}
+
+uint32_t regex_captures(const struct regex *re)
+{
+    uint32_t n = 0;
+    if (pcre2_pattern_info((const pcre2_code *)re, PCRE2_INFO_CAPTURECOUNT, &n) != 0) {
+        return 0;
+    }
+    return n;
 }
 
 /* Per-thread regex state: match data (whose backtracking frames pcre2 keeps and reuses, so a

@@ -26,6 +26,9 @@ int regex_compile(const char *pat, size_t len, struct regex **out, char *msg, si
 
 void regex_free(struct regex *re);
 
+/* Number of capturing groups in the pattern (gorilla/mux templates refuse them). */
+uint32_t regex_captures(const struct regex *re);
+
 /* Unanchored search. A match that runs into a limit (or out of memory) is no match, counted. */
 bool regex_match(const struct regex *re, const char *s, size_t len);
 

@@ -1,4 +1,5 @@
-/* Rule expressions: a recursive-descent parser into a flat node array, and its evaluator. */
+/* Rule expressions: a recursive-descent parser into a flat node array, the v3 matchers, and the
+ * evaluator (the v2 matchers are built by rule_v2.c). */
 #include "node/table/rule.h"
 
 #include <arpa/inet.h>
@@ -13,43 +14,7 @@
 #include "node/base/str.h"
 #include "node/http/h1_parse.h"
 #include "node/table/regex.h"
-
-#define NONE UINT32_MAX
-
-enum rkind {
-    R_OR,          /* children: any true */
-    R_AND,         /* children: all true */
-    R_NOT,         /* one child */
-    R_HOST,        /* arg 0: lower-case host without trailing dot */
-    R_HOST_SUFFIX, /* Host(`*.x`): arg 0 is ".x"; exactly one label before it */
-    R_HOST_ANY,    /* Host(`*`): every request */
-    R_PATH,        /* exact routing path */
-    R_PATH_PREFIX, /* plain string prefix of the routing path */
-    R_HOST_RE,     /* regex `re` on the host, unanchored */
-    R_PATH_RE,     /* regex `re` on the routing path, unanchored */
-    R_METHOD,      /* arg 0: upper-cased method, compared case-sensitively */
-    R_HEADER,      /* any line named arg 0 (any case) has exactly the value arg 1 */
-    R_HEADER_RE,   /* any line named arg 0 has a value matching `re` */
-    R_QUERY,       /* any value of key arg 0 equals arg 1 (length 0 in the one-arg form) */
-    R_QUERY_RE,    /* any value of key arg 0 matches `re` */
-    R_CLIENT_IP,   /* arg 1: 16-byte address (IPv4 mapped to ::ffff:a.b.c.d) + prefix bits */
-};
-
-/* Limits on one regex match, so that a pattern that backtracks badly (`(a+)+$`) gives up
- * quickly instead of stalling a worker; a match that hits one counts as no match. */
-
-/* One node; children of AND/OR/NOT are chained through `next`. Matcher arguments live in the
- * rule's string pool as (offset, length) pairs, so a rule is a single allocation. */
-struct rnode {
-    uint8_t kind;
-    uint8_t def;   /* index in matchers[] for matcher nodes */
-    uint8_t nargs; /* as written, for rule_format */
-    uint32_t re;   /* regex kinds: index in rule->re */
-    uint32_t child;
-    uint32_t next;
-    uint32_t off[2];
-    uint32_t len[2];
-};
+#include "node/table/rule-parse.h"
 
 struct rule {
     uint32_t nnodes;
@@ -60,25 +25,6 @@ struct rule {
     struct rnode node[];
 };
 
-struct parser {
-    const char *s;
-    size_t pos;
-    struct rnode *nodes;
-    uint32_t n, cap;
-    char *pool;
-    size_t plen, pcap;
-    struct regex **re;
-    uint32_t nre, recap;
-    struct err *e;
-    int rc; /* first error; the parse functions return NONE once it is set */
-};
-
-/* A parsed argument before validation: where it started and its decoded bytes in the pool. */
-struct arg {
-    size_t col;
-    uint32_t off, len;
-};
-
 typedef int (*build_fn)(struct parser *p, struct rnode *n, const struct arg *a);
 
 static int build_host(struct parser *p, struct rnode *n, const struct arg *a);
@@ -86,43 +32,61 @@ static int build_path(struct parser *p, struct rnode *n, const struct arg *a);
 static int build_prefix(struct parser *p, struct rnode *n, const struct arg *a);
 static int build_host_re(struct parser *p, struct rnode *n, const struct arg *a);
 static int build_path_re(struct parser *p, struct rnode *n, const struct arg *a);
-static int build_method(struct parser *p, struct rnode *n, const struct arg *a);
 static int build_header(struct parser *p, struct rnode *n, const struct arg *a);
 static int build_header_re(struct parser *p, struct rnode *n, const struct arg *a);
 static int build_query(struct parser *p, struct rnode *n, const struct arg *a);
 static int build_query_re(struct parser *p, struct rnode *n, const struct arg *a);
-static int build_client_ip(struct parser *p, struct rnode *n, const struct arg *a);
 
-/* Every v3 matcher Traefik knows. */
+#define V3 (1u << RULE_V3)
+#define V2 (1u << RULE_V2)
+#define MANY UINT8_MAX /* no upper bound on the values */
+
+/* Every matcher Traefik knows, in either syntax. A v3 entry has `build` (one node from at
+ * most two values); a v2 entry has `build_v2` (any number of values). `elsewhere` is the
+ * hint given when the name is used in the syntax that lacks it. */
 /* clang-format off */
 static const struct matcher_def {
     const char *name;
+    uint8_t syntaxes;
     uint8_t min_args, max_args;
     build_fn build;
+    build_v2_fn build_v2;
+    const char *elsewhere;
 } matchers[] = {
-    {"Host", 1, 1, build_host},
-    {"Path", 1, 1, build_path},
-    {"PathPrefix", 1, 1, build_prefix},
-    {"HostRegexp", 1, 1, build_host_re},
-    {"PathRegexp", 1, 1, build_path_re},
-    {"Method", 1, 1, build_method},
-    {"Header", 2, 2, build_header},
-    {"HeaderRegexp", 2, 2, build_header_re},
-    {"Query", 1, 2, build_query},
-    {"QueryRegexp", 1, 2, build_query_re},
-    {"ClientIP", 1, 1, build_client_ip},
+    {"Host", V3, 1, 1, build_host, NULL, NULL},
+    {"Path", V3, 1, 1, build_path, NULL, NULL},
+    {"PathPrefix", V3, 1, 1, build_prefix, NULL, NULL},
+    {"HostRegexp", V3, 1, 1, build_host_re, NULL, NULL},
+    {"PathRegexp", V3, 1, 1, build_path_re, NULL,
+     "v3 syntax; v2 uses Path or PathPrefix with a `{name:regexp}` template"},
+    {"Method", V3, 1, 1, rule_build_method, NULL, NULL},
+    {"Header", V3, 2, 2, build_header, NULL, "v3 syntax; v2 uses Headers"},
+    {"HeaderRegexp", V3, 2, 2, build_header_re, NULL, "v3 syntax; v2 uses HeadersRegexp"},
+    {"Query", V3, 1, 2, build_query, NULL, NULL},
+    {"QueryRegexp", V3, 1, 2, build_query_re, NULL,
+     "v3 syntax; v2 uses Query with a `key={name:regexp}` template"},
+    {"ClientIP", V3, 1, 1, rule_build_client_ip, NULL, NULL},
+    {"Host", V2, 1, MANY, NULL, rule_v2_host, NULL},
+    {"HostHeader", V2, 1, MANY, NULL, rule_v2_host, "v2 syntax; v3 uses Host"},
+    {"HostRegexp", V2, 1, MANY, NULL, rule_v2_host_re, NULL},
+    {"Path", V2, 1, MANY, NULL, rule_v2_path, NULL},
+    {"PathPrefix", V2, 1, MANY, NULL, rule_v2_prefix, NULL},
+    {"Method", V2, 1, MANY, NULL, rule_v2_method, NULL},
+    {"Headers", V2, 2, MANY, NULL, rule_v2_headers, "v2 syntax; v3 uses Header"},
+    {"HeadersRegexp", V2, 2, MANY, NULL, rule_v2_headers_re, "v2 syntax; v3 uses HeaderRegexp"},
+    {"Query", V2, 1, MANY, NULL, rule_v2_query, NULL},
+    {"ClientIP", V2, 1, MANY, NULL, rule_v2_client_ip, NULL},
 };
 /* clang-format on */
 
-/* v2-only names, refused with a pointer to their v3 replacement. */
-static const struct {
-    const char *v2, *v3;
-} v2_names[] = {{"Headers", "Header"}, {"HeadersRegexp", "HeaderRegexp"}, {"HostHeader", "Host"}};
+#define NMATCHERS (sizeof matchers / sizeof matchers[0])
 
-static int fail(struct parser *p, size_t pos, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+const char *rule_matcher_name(unsigned def)
+{
+    return def < NMATCHERS ? matchers[def].name : "?";
+}
 
-static int fail(struct parser *p, size_t pos, const char *fmt, ...)
+int rule_fail(struct parser *p, size_t pos, const char *fmt, ...)
 {
     char what[200];
     va_list ap;
@@ -133,7 +97,7 @@ static int fail(struct parser *p, size_t pos, const char *fmt, ...)
     return err_set(p->e, -EINVAL, "rule: col %zu: %s", pos + 1, what);
 }
 
-static int oom(struct parser *p)
+int rule_oom(struct parser *p)
 {
     p->rc = -ENOMEM;
     return err_set(p->e, -ENOMEM, "rule: out of memory");
@@ -147,8 +111,7 @@ static void skip_ws(struct parser *p)
     }
 }
 
-/* Appends a node; returns its index or NONE when out of memory. */
-static uint32_t new_node(struct parser *p, enum rkind kind)
+uint32_t rule_new_node(struct parser *p, enum rkind kind)
 {
     if (p->n == p->cap) {
         uint32_t cap = p->cap ? p->cap * 2 : 8;
@@ -163,13 +126,13 @@ static uint32_t new_node(struct parser *p, enum rkind kind)
     return p->n++;
 }
 
-static int pool_put(struct parser *p, char c)
+int rule_pool_put(struct parser *p, char c)
 {
     if (p->plen == p->pcap) {
         size_t cap = p->pcap ? p->pcap * 2 : 64;
         char *v = realloc(p->pool, cap);
         if (v == NULL) {
-            return oom(p);
+            return rule_oom(p);
         }
         p->pool = v;
         p->pcap = cap;
@@ -194,7 +157,7 @@ static int pool_put_utf8(struct parser *p, uint32_t cp)
         b[2] = (char)(0x80 | ((cp >> 6) & 0x3F)), b[3] = (char)(0x80 | (cp & 0x3F)), n = 4;
     }
     for (int i = 0; i < n; i++) {
-        if (pool_put(p, b[i]) != 0) {
+        if (rule_pool_put(p, b[i]) != 0) {
             return -ENOMEM;
         }
     }
@@ -250,25 +213,25 @@ static int read_escape(struct parser *p)
     uint32_t v;
     if (simple_escape(c) != 0) {
         p->pos++;
-        return pool_put(p, simple_escape(c));
+        return rule_pool_put(p, simple_escape(c));
     }
     if (c >= '0' && c <= '7') {
         /* Go: exactly three octal digits, at most \377. */
         if (read_digits(p, 3, 8, &v) && v <= 255) {
-            return pool_put(p, (char)v);
+            return rule_pool_put(p, (char)v);
         }
-        return fail(p, bs, "invalid escape sequence in string");
+        return rule_fail(p, bs, "invalid escape sequence in string");
     }
     p->pos++;
     if (c == 'x' && read_digits(p, 2, 16, &v)) {
-        return pool_put(p, (char)v);
+        return rule_pool_put(p, (char)v);
     }
     if ((c == 'u' && read_digits(p, 4, 16, &v)) || (c == 'U' && read_digits(p, 8, 16, &v))) {
         if (v <= 0x10FFFF && (v < 0xD800 || v > 0xDFFF)) {
             return pool_put_utf8(p, v);
         }
     }
-    return fail(p, bs, "invalid escape sequence in string");
+    return rule_fail(p, bs, "invalid escape sequence in string");
 }
 
 /* A value: `raw` (carriage returns dropped, as Go does) or "interpreted" with Go escapes. */
@@ -279,14 +242,14 @@ static int read_value(struct parser *p, struct arg *a)
     a->col = p->pos;
     a->off = (uint32_t)p->plen;
     if (q != '`' && q != '"') {
-        return fail(p, p->pos, "expected a value in backticks or double quotes%s",
-                    q == '\'' ? " (single quotes are not allowed)" : "");
+        return rule_fail(p, p->pos, "expected a value in backticks or double quotes%s",
+                         q == '\'' ? " (single quotes are not allowed)" : "");
     }
     p->pos++;
     for (;;) {
         char c = p->s[p->pos];
         if (c == '\0' || (c == '\n' && q == '"')) {
-            return fail(p, a->col, "unterminated string");
+            return rule_fail(p, a->col, "unterminated string");
         }
         if (c == q) {
             p->pos++;
@@ -296,7 +259,7 @@ static int read_value(struct parser *p, struct arg *a)
             rc = read_escape(p);
         } else {
             p->pos++;
-            rc = (c == '\r' && q == '`') ? 0 : pool_put(p, c);
+            rc = (c == '\r' && q == '`') ? 0 : rule_pool_put(p, c);
         }
         if (rc != 0) {
             return rc;
@@ -323,40 +286,48 @@ static bool name_is(const char *canon, const char *s, size_t n)
     return same || lower || upper || title;
 }
 
+/* The matcher table entry for the name at `start` in p's syntax; a name that only the other
+ * syntax has gets that entry's hint. */
 static int lookup_matcher(struct parser *p, size_t start, size_t n)
 {
     const char *s = p->s + start;
-    for (size_t i = 0; i < sizeof matchers / sizeof matchers[0]; i++) {
+    const char *hint = NULL;
+    for (size_t i = 0; i < NMATCHERS; i++) {
         if (name_is(matchers[i].name, s, n)) {
-            if (matchers[i].build == NULL) {
-                return fail(p, start, "matcher %.*s not supported yet", (int)n, s);
+            if (matchers[i].syntaxes & (1u << p->syntax)) {
+                return (int)i;
             }
-            return (int)i;
+            hint = hint ? hint : matchers[i].elsewhere;
         }
     }
-    for (size_t i = 0; i < sizeof v2_names / sizeof v2_names[0]; i++) {
-        if (name_is(v2_names[i].v2, s, n)) {
-            return fail(p, start, "unknown matcher %.*s (v2 syntax; v3 uses %s)", (int)n, s,
-                        v2_names[i].v3);
-        }
+    if (hint != NULL) {
+        return rule_fail(p, start, "unknown matcher %.*s (%s)", (int)n, s, hint);
     }
-    return fail(p, start, "unknown matcher %.*s", (int)n, s);
+    return rule_fail(p, start, "unknown matcher %.*s", (int)n, s);
 }
 
-/* Reads "( value {, value} [,] )"; stores up to two args and counts them all. */
-static int read_args(struct parser *p, struct arg a[2], unsigned *nargs)
+/* Reads "( value {, value} [,] )" into p->args; *nargs is their count. */
+static int read_args(struct parser *p, unsigned *nargs)
 {
     int rc;
     *nargs = 0;
     skip_ws(p);
     if (p->s[p->pos] != '(') {
-        return fail(p, p->pos, "expected '('");
+        return rule_fail(p, p->pos, "expected '('");
     }
     p->pos++;
     skip_ws(p);
     while (p->s[p->pos] != ')') {
-        struct arg tmp;
-        if ((rc = read_value(p, *nargs < 2 ? &a[*nargs] : &tmp)) != 0) {
+        if (*nargs == p->argcap) {
+            uint32_t cap = p->argcap ? p->argcap * 2 : 4;
+            struct arg *v = realloc(p->args, cap * sizeof *v);
+            if (v == NULL) {
+                return rule_oom(p);
+            }
+            p->args = v;
+            p->argcap = cap;
+        }
+        if ((rc = read_value(p, &p->args[*nargs])) != 0) {
             return rc;
         }
         (*nargs)++;
@@ -365,7 +336,7 @@ static int read_args(struct parser *p, struct arg a[2], unsigned *nargs)
             p->pos++;
             skip_ws(p);
         } else if (p->s[p->pos] != ')') {
-            return fail(p, p->pos, "expected ',' or ')'");
+            return rule_fail(p, p->pos, "expected ',' or ')'");
         }
     }
     p->pos++;
@@ -380,42 +351,57 @@ static bool is_ident(char c, bool first)
 
 static uint32_t parse_or(struct parser *p, int depth);
 
+/* The wrong-count message; in v3, a hint when v2 would take several values. */
+static void bad_count(struct parser *p, size_t start, const struct matcher_def *m, unsigned n)
+{
+    if (m->max_args == MANY) {
+        rule_fail(p, start, "%s takes at least %u value%s, got %u", m->name, m->min_args,
+                  m->min_args == 1 ? "" : "s", n);
+    } else if (m->min_args != m->max_args) {
+        rule_fail(p, start, "%s takes %u or %u values, got %u", m->name, m->min_args, m->max_args,
+                  n);
+    } else if (m->max_args == 1 && n > 1) {
+        rule_fail(p, start, "%s takes 1 value, got %u (several values are v2 syntax; use || in v3)",
+                  m->name, n);
+    } else {
+        rule_fail(p, start, "%s takes %u value%s, got %u", m->name, m->max_args,
+                  m->max_args == 1 ? "" : "s", n);
+    }
+}
+
 static uint32_t parse_matcher(struct parser *p)
 {
     size_t start = p->pos;
-    struct arg a[2];
     unsigned nargs;
     while (is_ident(p->s[p->pos], false)) {
         p->pos++;
     }
     int def = lookup_matcher(p, start, p->pos - start);
-    if (def < 0 || read_args(p, a, &nargs) != 0) {
+    if (def < 0 || read_args(p, &nargs) != 0) {
         return NONE;
     }
     const struct matcher_def *m = &matchers[def];
-    if (nargs < m->min_args || nargs > m->max_args) {
-        if (m->min_args == m->max_args) {
-            fail(p, start, "%s takes %u value%s, got %u", m->name, m->max_args,
-                 m->max_args == 1 ? "" : "s", nargs);
-        } else {
-            fail(p, start, "%s takes %u or %u values, got %u", m->name, m->min_args, m->max_args,
-                 nargs);
-        }
+    const struct arg *a = p->args;
+    if (nargs < m->min_args || (m->max_args != MANY && nargs > m->max_args)) {
+        bad_count(p, start, m, nargs);
         return NONE;
     }
-    uint32_t i = new_node(p, R_HOST);
+    for (unsigned k = 0; k < nargs; k++) {
+        if (a[k].len == 0) {
+            rule_fail(p, a[k].col, "%s: empty value", m->name);
+            return NONE;
+        }
+    }
+    if (m->build_v2 != NULL) {
+        return m->build_v2(p, (unsigned)def, a, nargs);
+    }
+    uint32_t i = rule_new_node(p, R_HOST);
     if (i == NONE) {
-        oom(p);
+        rule_oom(p);
         return NONE;
     }
     p->nodes[i].def = (uint8_t)def;
     p->nodes[i].nargs = (uint8_t)nargs;
-    for (unsigned k = 0; k < nargs; k++) {
-        if (a[k].len == 0) {
-            fail(p, a[k].col, "%s: empty value", m->name);
-            return NONE;
-        }
-    }
     return m->build(p, &p->nodes[i], a) == 0 ? i : NONE;
 }
 
@@ -424,15 +410,15 @@ static uint32_t parse_unary(struct parser *p, int depth)
     skip_ws(p);
     char c = p->s[p->pos];
     if ((c == '!' || c == '(') && depth >= RULE_MAX_DEPTH) {
-        fail(p, p->pos, "nested too deeply (at most %d levels)", RULE_MAX_DEPTH);
+        rule_fail(p, p->pos, "nested too deeply (at most %d levels)", RULE_MAX_DEPTH);
         return NONE;
     }
     if (c == '!') {
         p->pos++;
         uint32_t child = parse_unary(p, depth + 1);
-        uint32_t i = child == NONE ? NONE : new_node(p, R_NOT);
+        uint32_t i = child == NONE ? NONE : rule_new_node(p, R_NOT);
         if (child != NONE && i == NONE) {
-            oom(p);
+            rule_oom(p);
         } else if (i != NONE) {
             p->nodes[i].child = child;
         }
@@ -446,7 +432,7 @@ static uint32_t parse_unary(struct parser *p, int depth)
         }
         skip_ws(p);
         if (p->s[p->pos] != ')') {
-            fail(p, p->pos, "expected ')'");
+            rule_fail(p, p->pos, "expected ')'");
             return NONE;
         }
         p->pos++;
@@ -455,7 +441,7 @@ static uint32_t parse_unary(struct parser *p, int depth)
     if (is_ident(c, true)) {
         return parse_matcher(p);
     }
-    fail(p, p->pos, "expected a matcher, '!' or '('");
+    rule_fail(p, p->pos, "expected a matcher, '!' or '('");
     return NONE;
 }
 
@@ -467,7 +453,7 @@ static bool at_op(struct parser *p, char op, bool *bad)
         return false;
     }
     if (p->s[p->pos + 1] != op) {
-        fail(p, p->pos, "expected '%c%c'", op, op);
+        rule_fail(p, p->pos, "expected '%c%c'", op, op);
         *bad = true;
         return false;
     }
@@ -484,9 +470,9 @@ static uint32_t parse_list(struct parser *p, int depth, enum rkind kind)
     if (first == NONE || !at_op(p, op, &bad)) {
         return bad ? NONE : first;
     }
-    uint32_t list = new_node(p, kind), last = first;
+    uint32_t list = rule_new_node(p, kind), last = first;
     if (list == NONE) {
-        oom(p);
+        rule_oom(p);
         return NONE;
     }
     p->nodes[list].child = first;
@@ -511,7 +497,7 @@ static int finish(struct parser *p, uint32_t root, struct rule **out)
     size_t nodes = (size_t)p->n * sizeof(struct rnode);
     struct rule *r = malloc(sizeof *r + nodes + p->plen + 1);
     if (r == NULL) {
-        return oom(p);
+        return rule_oom(p);
     }
     r->nnodes = p->n;
     r->root = root;
@@ -532,14 +518,22 @@ static int finish(struct parser *p, uint32_t root, struct rule **out)
 
 int rule_parse(const char *text, struct rule **out, struct err *e)
 {
-    struct parser p = {.s = text, .e = e};
+    return rule_parse_syntax(text, RULE_V3, out, e);
+}
+
+int rule_parse_syntax(const char *text, enum rule_syntax syntax, struct rule **out, struct err *e)
+{
+    struct parser p = {.s = text, .syntax = syntax, .e = e};
     int rc;
+    if (syntax != RULE_V3 && syntax != RULE_V2) {
+        return err_set(e, -EINVAL, "rule: unknown syntax %d", (int)syntax);
+    }
     if (strlen(text) >= UINT32_MAX / 2) {
         return err_set(e, -EINVAL, "rule: too long");
     }
     skip_ws(&p);
     if (text[p.pos] == '\0') {
-        rc = fail(&p, 0, "empty rule");
+        rc = rule_fail(&p, 0, "empty rule");
         goto out;
     }
     uint32_t root = parse_or(&p, 0);
@@ -549,13 +543,14 @@ int rule_parse(const char *text, struct rule **out, struct err *e)
     }
     skip_ws(&p);
     if (text[p.pos] != '\0') {
-        rc = fail(&p, p.pos, "expected '&&', '||' or end of rule");
+        rc = rule_fail(&p, p.pos, "expected '&&', '||' or end of rule");
         goto out;
     }
     rc = finish(&p, root, out);
 out:
     free(p.nodes);
     free(p.pool);
+    free(p.args);
     for (uint32_t i = 0; i < p.nre; i++) {
         regex_free(p.re[i]);
     }
@@ -571,7 +566,7 @@ static int build_host(struct parser *p, struct rnode *n, const struct arg *a)
     uint32_t len = a->len;
     for (uint32_t i = 0; i < len; i++) {
         if ((unsigned char)h[i] >= 0x80) {
-            return fail(p, a->col, "Host: value must be ASCII (use punycode)");
+            return rule_fail(p, a->col, "Host: value must be ASCII (use punycode)");
         }
         if (h[i] >= 'A' && h[i] <= 'Z') {
             h[i] = (char)(h[i] | 0x20);
@@ -589,7 +584,7 @@ static int build_host(struct parser *p, struct rnode *n, const struct arg *a)
     n->len[0] = len;
     if (h[0] == '*' && (len == 1 || h[1] == '.')) {
         if (len <= 2) { /* "*." or "*.." */
-            return fail(p, a->col, "Host: wildcard needs a domain after '*.'");
+            return rule_fail(p, a->col, "Host: wildcard needs a domain after '*.'");
         }
         n->kind = R_HOST_SUFFIX; /* keep the dot: ".example.com" */
         n->off[0] = a->off + 1;
@@ -601,7 +596,7 @@ static int build_host(struct parser *p, struct rnode *n, const struct arg *a)
 static int build_path_kind(struct parser *p, struct rnode *n, const struct arg *a, enum rkind kind)
 {
     if (p->pool[a->off] != '/') {
-        return fail(p, a->col, "%s: value must start with '/'", matchers[n->def].name);
+        return rule_fail(p, a->col, "%s: value must start with '/'", matchers[n->def].name);
     }
     n->kind = (uint8_t)kind;
     n->off[0] = a->off;
@@ -621,43 +616,48 @@ static int build_prefix(struct parser *p, struct rnode *n, const struct arg *a)
 
 /* ---- Regexes (node/table/regex.c: RE2 syntax on PCRE2). ---- */
 
-/* Compiles the pattern in `a` into the parser's regex list; n->re is its index. */
-static int compile_re(struct parser *p, struct rnode *n, const struct arg *a)
+int rule_add_regex(struct parser *p, uint32_t node, const char *pat, size_t len, size_t col)
 {
-    const char *name = matchers[n->def].name, *pat = p->pool + a->off;
+    const char *name = matchers[p->nodes[node].def].name;
     char what[64], msg[120];
-    if (regex_re2_lacks(pat, a->len, what, sizeof what)) {
-        return fail(p, a->col, "%s: %s is not supported (RE2 syntax has no such construct)", name,
-                    what);
+    if (regex_re2_lacks(pat, len, what, sizeof what)) {
+        return rule_fail(p, col, "%s: %s is not supported (RE2 syntax has no such construct)", name,
+                         what);
     }
     if (p->nre == p->recap) {
         uint32_t cap = p->recap ? p->recap * 2 : 4;
         struct regex **v = realloc(p->re, cap * sizeof *v);
         if (v == NULL) {
-            return oom(p);
+            return rule_oom(p);
         }
         p->re = v;
         p->recap = cap;
     }
     struct regex *re = NULL;
     size_t at = 0;
-    int rc = regex_compile(pat, a->len, &re, msg, sizeof msg, &at);
+    int rc = regex_compile(pat, len, &re, msg, sizeof msg, &at);
     if (rc == -ENOMEM) {
-        return oom(p);
+        return rule_oom(p);
     }
     if (rc != 0) {
-        return fail(p, a->col, "%s: invalid regexp at offset %zu: %s", name, at, msg);
+        return rule_fail(p, col, "%s: invalid regexp at offset %zu: %s", name, at, msg);
     }
-    n->re = p->nre;
+    p->nodes[node].re = p->nre;
     p->re[p->nre++] = re;
     return 0;
+}
+
+/* Compiles the pattern in `a` as node n's regex. */
+static int compile_re(struct parser *p, struct rnode *n, const struct arg *a)
+{
+    return rule_add_regex(p, (uint32_t)(n - p->nodes), p->pool + a->off, a->len, a->col);
 }
 
 static int build_host_re(struct parser *p, struct rnode *n, const struct arg *a)
 {
     for (uint32_t i = 0; i < a->len; i++) {
         if ((unsigned char)p->pool[a->off + i] >= 0x80) {
-            return fail(p, a->col, "HostRegexp: value must be ASCII (use punycode)");
+            return rule_fail(p, a->col, "HostRegexp: value must be ASCII (use punycode)");
         }
     }
     n->kind = R_HOST_RE;
@@ -675,7 +675,7 @@ static int build_path_re(struct parser *p, struct rnode *n, const struct arg *a)
 }
 
 /* Traefik upper-cases the method at load time and compares it case-sensitively. */
-static int build_method(struct parser *p, struct rnode *n, const struct arg *a)
+int rule_build_method(struct parser *p, struct rnode *n, const struct arg *a)
 {
     char *m = p->pool + a->off;
     for (uint32_t i = 0; i < a->len; i++) {
@@ -735,13 +735,13 @@ static int build_query_re(struct parser *p, struct rnode *n, const struct arg *a
 
 /* An IP (v4 or v6) or a CIDR, as Go's net.ParseIP / net.ParseCIDR accept them; IPv4 is kept
  * as ::ffff:a.b.c.d with 96 more prefix bits, so v4-mapped clients match v4 rules as in Go. */
-static int build_client_ip(struct parser *p, struct rnode *n, const struct arg *a)
+int rule_build_client_ip(struct parser *p, struct rnode *n, const struct arg *a)
 {
     char text[64];
     uint8_t bin[17] = {0};
     long bits = -1;
     if (a->len >= sizeof text || memchr(p->pool + a->off, '\0', a->len) != NULL) {
-        return fail(p, a->col, "ClientIP: invalid IP or CIDR");
+        return rule_fail(p, a->col, "ClientIP: invalid IP or CIDR");
     }
     memcpy(text, p->pool + a->off, a->len);
     text[a->len] = '\0';
@@ -751,23 +751,23 @@ static int build_client_ip(struct parser *p, struct rnode *n, const struct arg *
         const char *d = slash + 1;
         size_t nd = strspn(d, "0123456789");
         if (nd == 0 || nd > 3 || d[nd] != '\0') {
-            return fail(p, a->col, "ClientIP: invalid IP or CIDR");
+            return rule_fail(p, a->col, "ClientIP: invalid IP or CIDR");
         }
         bits = strtol(d, NULL, 10);
     }
     if (inet_pton(AF_INET, text, bin + 12) == 1) {
         bin[10] = bin[11] = 0xff;
         if (bits > 32) {
-            return fail(p, a->col, "ClientIP: invalid IP or CIDR");
+            return rule_fail(p, a->col, "ClientIP: invalid IP or CIDR");
         }
         bits = bits < 0 ? 128 : 96 + bits;
     } else if (inet_pton(AF_INET6, text, bin) == 1) {
         if (bits > 128) {
-            return fail(p, a->col, "ClientIP: invalid IP or CIDR");
+            return rule_fail(p, a->col, "ClientIP: invalid IP or CIDR");
         }
         bits = bits < 0 ? 128 : bits;
     } else {
-        return fail(p, a->col, "ClientIP: invalid IP or CIDR");
+        return rule_fail(p, a->col, "ClientIP: invalid IP or CIDR");
     }
     bin[16] = (uint8_t)bits;
     n->kind = R_CLIENT_IP;
@@ -776,7 +776,7 @@ static int build_client_ip(struct parser *p, struct rnode *n, const struct arg *
     n->off[1] = (uint32_t)p->plen;
     n->len[1] = sizeof bin;
     for (size_t i = 0; i < sizeof bin; i++) {
-        if (pool_put(p, (char)bin[i]) != 0) {
+        if (rule_pool_put(p, (char)bin[i]) != 0) {
             return -ENOMEM;
         }
     }
@@ -917,6 +917,41 @@ static bool match_query(const struct rule *r, const struct rnode *n, const struc
     return false;
 }
 
+/* v2 Query (gorilla/mux's Queries): only the first pair whose key decodes to the template's
+ * key counts; the template's regex runs on "key=<decoded value>", or on "" when there is no
+ * such pair or its value does not decode. */
+static bool match_query_tpl(const struct rule *r, const struct rnode *n,
+                            const struct table_request *q)
+{
+    const char *s = q->query, *end = q->query ? q->query + q->query_len : NULL;
+    const char *key = r->pool + n->off[1];
+    uint32_t klen = n->len[1];
+    while (s != NULL && s < end) {
+        const char *pe = s;
+        while (pe < end && *pe != '&' && *pe != ';') {
+            pe++;
+        }
+        const char *eq = memchr(s, '=', (size_t)(pe - s));
+        const char *ke = eq ? eq : pe, *v = eq ? eq + 1 : pe;
+        if (pe > s && query_equal(s, (size_t)(ke - s), key, klen)) {
+            size_t vlen = (size_t)(pe - v);
+            char *buf = regex_scratch((size_t)klen + vlen + 2);
+            if (buf == NULL) {
+                return false; /* counted as an abort by regex_scratch */
+            }
+            memcpy(buf, key, klen);
+            buf[klen] = '=';
+            long dl = query_decode(v, vlen, buf + klen + 1);
+            if (dl < 0) {
+                break;
+            }
+            return regex_match(r->re[n->re], buf, klen + 1 + (size_t)dl);
+        }
+        s = pe + 1;
+    }
+    return regex_match(r->re[n->re], "", 0);
+}
+
 static bool match_client_ip(const struct rule *r, const struct rnode *n,
                             const struct table_request *q)
 {
@@ -1016,6 +1051,8 @@ static bool eval(const struct rule *r, uint32_t i, const struct table_request *q
     case R_QUERY:
     case R_QUERY_RE:
         return match_query(r, n, q);
+    case R_QUERY_TPL:
+        return match_query_tpl(r, n, q);
     case R_CLIENT_IP:
         return match_client_ip(r, n, q);
     }
@@ -1079,25 +1116,51 @@ static void put_str(struct out *o, const char *s)
     put(o, s, strlen(s));
 }
 
-/* Backticks unless the value holds a backtick or a control byte; then a Go "string". */
-static void put_value(struct out *o, const char *v, uint32_t len)
+/* A value written as pre + v + post: in backticks unless it holds a backtick or a control
+ * byte; then as a Go "string". */
+static void put_value3(struct out *o, const char *pre, const char *v, uint32_t len,
+                       const char *post)
 {
+    const char *seg[3] = {pre, v, post};
+    uint32_t segl[3] = {(uint32_t)strlen(pre), len, (uint32_t)strlen(post)};
     bool raw = true;
-    for (uint32_t i = 0; i < len; i++) {
-        raw &= v[i] != '`' && (unsigned char)v[i] >= 0x20 && v[i] != 0x7f;
-    }
-    put_str(o, raw ? "`" : "\"");
-    for (uint32_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)v[i];
-        char esc[8];
-        if (raw || (c >= 0x20 && c != 0x7f && c != '"' && c != '\\')) {
-            put(o, v + i, 1);
-        } else {
-            snprintf(esc, sizeof esc, c == '"' || c == '\\' ? "\\%c" : "\\x%02x", c);
-            put_str(o, esc);
+    for (int k = 0; k < 3; k++) {
+        for (uint32_t i = 0; i < segl[k]; i++) {
+            char c = seg[k][i];
+            raw &= c != '`' && (unsigned char)c >= 0x20 && c != 0x7f;
         }
     }
     put_str(o, raw ? "`" : "\"");
+    for (int k = 0; k < 3; k++) {
+        for (uint32_t i = 0; i < segl[k]; i++) {
+            unsigned char c = (unsigned char)seg[k][i];
+            char esc[8];
+            if (raw || (c >= 0x20 && c != 0x7f && c != '"' && c != '\\')) {
+                put(o, seg[k] + i, 1);
+            } else {
+                snprintf(esc, sizeof esc, c == '"' || c == '\\' ? "\\%c" : "\\x%02x", c);
+                put_str(o, esc);
+            }
+        }
+    }
+    put_str(o, raw ? "`" : "\"");
+}
+
+static void put_value(struct out *o, const char *v, uint32_t len)
+{
+    put_value3(o, "", v, len, "");
+}
+
+/* A Host value as parsing stored it. Parsing drops one trailing dot (of a host longer than
+ * one byte), so a stored host that still ends in a dot gets one back: the form then parses
+ * to the same host. */
+static void put_host(struct out *o, const struct rule *r, const struct rnode *n)
+{
+    const char *h = r->pool + n->off[0];
+    uint32_t len = n->len[0];
+    bool suffix = n->kind == R_HOST_SUFFIX;
+    bool dot = len > 0 && h[len - 1] == '.' && (suffix || len > 1);
+    put_value3(o, suffix ? "*" : "", h, len, dot ? "." : "");
 }
 
 static void format_node(const struct rule *r, uint32_t i, struct out *o)
@@ -1122,10 +1185,10 @@ static void format_node(const struct rule *r, uint32_t i, struct out *o)
     default:
         put_str(o, matchers[n->def].name);
         put_str(o, "(");
-        if (n->kind == R_HOST_ANY || n->kind == R_HOST_SUFFIX) {
-            put_str(o, "`*");
-            put(o, r->pool + n->off[0], n->len[0]);
-            put_str(o, "`");
+        if (n->kind == R_HOST_ANY) {
+            put_str(o, "`*`");
+        } else if (n->kind == R_HOST || n->kind == R_HOST_SUFFIX) {
+            put_host(o, r, n);
         } else {
             for (unsigned k = 0; k < n->nargs && k < 2; k++) {
                 put_str(o, k ? ", " : "");
@@ -1249,6 +1312,7 @@ static void explain_matcher(const struct rule *r, uint32_t i, const struct table
         return;
     case R_QUERY:
     case R_QUERY_RE:
+    case R_QUERY_TPL:
         if (q->query == NULL) {
             put_str(o, ": no query");
         } else {

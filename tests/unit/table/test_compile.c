@@ -369,13 +369,13 @@ START_TEST(several_errors_in_one_router)
     struct fix f;
     Config *a = config();
     Router *r = router(a, "web", "Path(`x`)", "missing", 3);
-    r->rule_syntax = strdup("v2");
+    r->rule_syntax = strdup("v1");
     strs(&r->n_middlewares, &r->middlewares, "auth");
     compile1(&f, a);
     ck_assert_uint_eq(f.d.nerrors, 4);
     diag_is(&f, 0,
-            "dyn.yaml:3:5: http.routers.web.ruleSyntax: unsupported ruleSyntax \"v2\" "
-            "(v3 only)");
+            "dyn.yaml:3:5: http.routers.web.ruleSyntax: unknown ruleSyntax \"v1\" "
+            "(v2 or v3)");
     diag_is(&f, 1, "dyn.yaml:3:5: http.routers.web.rule: col 6: Path: value must start with '/'");
     diag_is(&f, 2,
             "dyn.yaml:3:5: http.routers.web.service: service \"missing@file\" does not "
@@ -399,8 +399,56 @@ START_TEST(rule_syntax_v3_accepted)
     ck_assert_uint_eq(f.d.n, 1);
     diag_is(&f, 0,
             "dyn.yaml:4:5: http.routers.odd.ruleSyntax: unknown ruleSyntax \"v4\" "
-            "(v3 only)");
+            "(v2 or v3)");
     ck_assert_uint_eq(table_nrouters(f.t), 1);
+    done(&f, a, NULL);
+}
+END_TEST
+
+/* ruleSyntax: v2 compiles v2 rules; v3-only matchers are errors in v2 routers and v2-only forms
+ * in v3 routers, each naming the syntax it belongs to. */
+START_TEST(rule_syntax_v2)
+{
+    struct fix f;
+    Config *a = config();
+    server(service(a, "svc", 1), "http://127.0.0.1:1", NO_WEIGHT);
+    router(a, "multi", "Host(`a.com`, `b.com`) && PathPrefix(`/{id:[0-9]+}`)", "svc", 3)
+        ->rule_syntax = strdup("v2");
+    router(a, "hdr", "Headers(`X-A`, `1`) && Query(`k=v`)", "svc", 4)->rule_syntax = strdup("v2");
+    router(a, "v3in2", "PathRegexp(`^/x`)", "svc", 5)->rule_syntax = strdup("v2");
+    router(a, "hdr3in2", "Header(`X-A`, `1`)", "svc", 6)->rule_syntax = strdup("v2");
+    router(a, "v2in3", "Headers(`X-A`, `1`)", "svc", 7);
+    router(a, "hosts3", "Host(`a.com`, `b.com`)", "svc", 8)->rule_syntax = strdup("v3");
+    router(a, "lonekey", "Query(`k`)", "svc", 9)->rule_syntax = strdup("v2");
+    router(a, "one", "Host(`C.com.`)", "svc", 10)->rule_syntax = strdup("v2"); /* indexed */
+    compile1(&f, a);
+    ck_assert_uint_eq(f.d.nerrors, 5);
+    /* Diagnostics come in router name order. */
+    diag_is(&f, 0,
+            "dyn.yaml:6:5: http.routers.hdr3in2.rule: col 1: unknown matcher Header (v3 "
+            "syntax; v2 uses Headers)");
+    diag_is(&f, 1,
+            "dyn.yaml:8:5: http.routers.hosts3.rule: col 1: Host takes 1 value, got 2 "
+            "(several values are v2 syntax; use || in v3)");
+    diag_is(&f, 2,
+            "dyn.yaml:9:5: http.routers.lonekey.rule: col 7: Query: values must be key=value "
+            "in v2 syntax (a lone key is v3 syntax)");
+    diag_is(&f, 3,
+            "dyn.yaml:7:5: http.routers.v2in3.rule: col 1: unknown matcher Headers (v2 "
+            "syntax; v3 uses Header)");
+    diag_is(&f, 4,
+            "dyn.yaml:5:5: http.routers.v3in2.rule: col 1: unknown matcher PathRegexp (v3 "
+            "syntax; v2 uses Path or PathPrefix with a `{name:regexp}` template)");
+    ck_assert_uint_eq(table_nrouters(f.t), 3);
+    const struct table_router *m = router_named(f.t, "multi@file");
+    ck_assert_ptr_nonnull(m);
+    ck_assert_int_eq(m->priority, 52); /* len(rule), as in v3 */
+    ck_assert_str_eq(route(f.t, "b.com", "/42", 0), "multi@file");
+    ck_assert_ptr_null(route(f.t, "b.com", "/x", 0));
+    ck_assert_str_eq(route(f.t, "c.com", "/42", 0), "one@file");
+    ck_assert_str_eq(route(f.t, "C.com", "/", 0), "one@file");
+    ck_assert_ptr_null(route(f.t, "d.com", "/42", 0));
+    ck_assert_ptr_nonnull(router_named(f.t, "hdr@file"));
     done(&f, a, NULL);
 }
 END_TEST
@@ -783,6 +831,7 @@ int main(void)
     tcase_add_test(tc, dangling_and_disabled_services);
     tcase_add_test(tc, several_errors_in_one_router);
     tcase_add_test(tc, rule_syntax_v3_accepted);
+    tcase_add_test(tc, rule_syntax_v2);
     tcase_add_test(tc, entry_point_bits);
     tcase_add_test(tc, bad_options);
     tcase_add_test(tc, empty_and_missing_configs);

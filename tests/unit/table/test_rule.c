@@ -159,8 +159,10 @@ END_TEST
 
 START_TEST(argument_errors)
 {
-    parse_fails("Host(`a`,`b`)", "rule: col 1: Host takes 1 value, got 2");
-    parse_fails("Host(`a`,`b`,`c`)", "rule: col 1: Host takes 1 value, got 3");
+    parse_fails("Host(`a`,`b`)", "rule: col 1: Host takes 1 value, got 2"
+                                 " (several values are v2 syntax; use || in v3)");
+    parse_fails("Host(`a`,`b`,`c`)", "rule: col 1: Host takes 1 value, got 3"
+                                     " (several values are v2 syntax; use || in v3)");
     parse_fails("Path()", "rule: col 1: Path takes 1 value, got 0");
     parse_fails("Host(``)", "rule: col 6: Host: empty value");
     parse_fails("Host(`\xc3\xa9.com`)", "rule: col 6: Host: value must be ASCII (use punycode)");

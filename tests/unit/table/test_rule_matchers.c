@@ -135,7 +135,8 @@ START_TEST(method)
     ck_assert(!match("Method(`PURG`)"));
     req.method = NULL, req.method_len = 0;
     ck_assert(!match("Method(`GET`)"));
-    parse_fails("Method(`GET`,`POST`)", "rule: col 1: Method takes 1 value, got 2");
+    parse_fails("Method(`GET`,`POST`)", "rule: col 1: Method takes 1 value, got 2"
+                                        " (several values are v2 syntax; use || in v3)");
     parse_fails("Method(``)", "rule: col 8: Method: empty value");
 }
 END_TEST
@@ -297,7 +298,8 @@ START_TEST(client_ip)
         snprintf(text, sizeof text, "ClientIP(`%s`)", bad[i]);
         parse_fails(text, "rule: col 10: ClientIP: invalid IP or CIDR");
     }
-    parse_fails("ClientIP(`1.2.3.4`,`::1`)", "rule: col 1: ClientIP takes 1 value, got 2");
+    parse_fails("ClientIP(`1.2.3.4`,`::1`)", "rule: col 1: ClientIP takes 1 value, got 2"
+                                             " (several values are v2 syntax; use || in v3)");
 }
 END_TEST
 
