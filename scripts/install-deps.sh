@@ -22,6 +22,7 @@ BUILD_PKGS=(
     libyaml-dev            # Traefik-compatible YAML with line:col marks
     libssl-dev             # TLS and hashes (OpenSSL 3)
     libpcre2-dev           # regex matchers of router rules (RE2 syntax, match limits)
+    zlib1g-dev             # gzip of the compress middleware
 )
 # Tests: unit tests (check), fuzzing (clang + libFuzzer), the integration runner and its tools.
 TEST_PKGS=(

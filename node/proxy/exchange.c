@@ -10,6 +10,7 @@
 #include "node/http/uri.h"
 #include "node/proxy/headers.h"
 #include "node/proxy/mw.h"
+#include "node/proxy/mw_flow.h"
 #include "node/proxy/proxy-int.h"
 
 static const char CRLF[] = "\r\n";
@@ -24,9 +25,14 @@ static void client_read(struct conn *c, bool on)
     }
 }
 
+static void retry_wait_close(struct retry_wait *rw);
+
 static void exchange_clear(struct conn *c)
 {
     struct exchange *x = &c->x;
+    if (x->retry_wait != NULL) {
+        retry_wait_close(x->retry_wait);
+    }
     free(x->head);
     free(x->rhead);
     mw_ctx_destroy(x->mw);
@@ -575,6 +581,168 @@ void exchange_pump_request(struct conn *c)
     }
 }
 
+/* ---- Flow middlewares (mw_flow.h): the exchange's side of retry, errors and compress ---- */
+
+struct retry_wait {
+    uv_timer_t timer;
+    struct conn *c; /* NULL once the exchange has ended */
+};
+
+static void retry_wait_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void retry_wait_close(struct retry_wait *rw)
+{
+    rw->c = NULL;
+    uv_timer_stop(&rw->timer);
+    uv_close((uv_handle_t *)&rw->timer, retry_wait_closed);
+}
+
+/* A server for another attempt or for an error page: the balancer's pick while the worker
+ * still routes with the exchange's table (its balancer state is indexed by that table's
+ * service ids); after a table swap, the next server of weight > 0 in order. */
+static const struct table_server *flow_pick(struct conn *c, const struct table_service *s)
+{
+    if (c->w->table == c->x.table) {
+        return pick_server(c->w, s);
+    }
+    for (uint32_t k = 0; k < s->nservers; k++) {
+        uint32_t i = ((uint32_t)c->x.retries + k) % s->nservers;
+        if (s->weights == NULL || s->weights[i] > 0) {
+            return s->servers[i];
+        }
+    }
+    return NULL;
+}
+
+static void flow_connect(struct conn *c)
+{
+    struct exchange *x = &c->x;
+    int err = 0;
+    x->up = upstream_get(c->w, x->server, c, is_idempotent(x->method), &err);
+    if (x->up == NULL) {
+        exchange_upstream_failed(c, 502);
+    } else if (x->up->state == UP_BUSY) {
+        exchange_upstream_ready(c);
+    } else {
+        conn_arm_timer(c);
+    }
+}
+
+static void on_retry_timer(uv_timer_t *t)
+{
+    struct retry_wait *rw = t->data;
+    struct conn *c = rw->c;
+    if (c != NULL && c->x.active && c->x.up == NULL && c->state == C_EXCHANGE) {
+        flow_connect(c);
+    }
+}
+
+/* retry: another attempt, on a server the balancer picks again, when the upstream failed
+ * before any response byte. Only when the request can be sent again as it was: no body byte
+ * has left the client buffer for the failed upstream, and for a non-idempotent method only
+ * when its head never went out (the connect failed), so the server cannot have acted on it.
+ * With passHostHeader false the Host stays the first server's (the head is built once).
+ * Returns true when an attempt was started or scheduled. */
+static bool flow_retry(struct conn *c)
+{
+    struct exchange *x = &c->x;
+    const struct table_server *s;
+    uint64_t delay = 0;
+    if (x->mw == NULL || x->resp_seen || x->err_status != 0 || x->req_abandoned ||
+        x->req_body_sent || x->upgrade || (x->head_sent && !is_idempotent(x->method)) ||
+        !mw_retry_next(x->mw, &delay) || (s = flow_pick(c, x->router->service)) == NULL) {
+        return false;
+    }
+    if (x->up != NULL) {
+        x->up->owner = NULL;
+        upstream_close(x->up);
+        x->up = NULL;
+    }
+    x->server = s;
+    x->retries++;
+    x->head_sent = false;
+    x->resp_timer_armed = false;
+    x->up_eof = false;
+    if (delay > 0 && x->retry_wait == NULL && (x->retry_wait = calloc(1, sizeof *x->retry_wait))) {
+        uv_timer_init(&c->w->loop, &x->retry_wait->timer);
+        x->retry_wait->timer.data = x->retry_wait;
+        x->retry_wait->c = c;
+    }
+    if (delay == 0 || x->retry_wait == NULL) {
+        flow_connect(c);
+    } else {
+        uv_timer_start(&x->retry_wait->timer, on_retry_timer, delay, 0);
+    }
+    return true;
+}
+
+/* errors: the upstream's status is in the ranges. Its response is dropped (the connection
+ * closed: its body is not wanted) and the page is fetched from the error service; the client
+ * gets it under the original status (response_head). If the page cannot be had, the client
+ * gets the original status with a short body (exchange_upstream_failed). */
+static void flow_errors_divert(struct conn *c, const struct mwc_errors *e, int status)
+{
+    struct exchange *x = &c->x;
+    const struct table_server *s;
+    uint32_t len = 0;
+    char *head;
+    int err = 0;
+    x->err_status = status;
+    ws_release(c->w, &c->ws); /* nothing is queued for the client yet */
+    x->up->owner = NULL;
+    upstream_close(x->up);
+    x->up = NULL;
+    s = flow_pick(c, e->service);
+    head = s ? mw_errors_head(x->mw, e, status, s->authority, c->w->proxy->via_id, &len) : NULL;
+    if (head == NULL) {
+        exchange_upstream_failed(c, status);
+        return;
+    }
+    free(x->head);
+    x->head = head;
+    x->head_len = len;
+    x->head_sent = false;
+    x->req_body = H1_BODY_NONE;
+    x->method = H1_M_GET;
+    x->server = s;
+    x->resp_timer_armed = false;
+    x->up_eof = false;
+    x->up_keepalive = false;
+    x->up = upstream_get(c->w, s, c, true, &err);
+    if (x->up == NULL) {
+        exchange_upstream_failed(c, status);
+    } else if (x->up->state == UP_BUSY) {
+        exchange_upstream_ready(c);
+    }
+}
+
+/* compress: deflates this read's body bytes (the run) and queues the output as one chunk;
+ * the gzip stream ends with the body. Returns false after closing the connection. */
+static bool gzip_out(struct conn *c, struct run *r)
+{
+    struct outq *q = &c->ws->q;
+    const char *out;
+    size_t n = 0;
+    if (r->len == 0 && !c->x.resp_done) {
+        return true;
+    }
+    if (mw_gzip_write(c->x.gz, r->p, r->len, c->x.resp_done, &out, &n) != 0) {
+        conn_close(c);
+        return false;
+    }
+    r->p = NULL;
+    r->len = 0;
+    if (n > 0) {
+        outq_push_chunk_header(q, n);
+        outq_push(q, out, n);
+        outq_push(q, CRLF, 2);
+    }
+    return true;
+}
+
 void exchange_upstream_failed(struct conn *c, int status)
 {
     struct exchange *x = &c->x;
@@ -584,6 +752,12 @@ void exchange_upstream_failed(struct conn *c, int status)
     if (x->resp_started) {
         conn_close(c);
         return;
+    }
+    if (flow_retry(c)) {
+        return;
+    }
+    if (x->err_status != 0) {
+        status = x->err_status; /* errors: the page failed; the client gets the original */
     }
     conn_reply(c, status, !x->req_done || x->client_close);
     if (c->state == C_IDLE && !c->write_pending) {
@@ -606,6 +780,7 @@ static bool try_retry(struct conn *c)
     upstream_close(x->up);
     x->head_sent = false;
     x->resp_timer_armed = false;
+    x->up_eof = false; /* that was the stale connection's end, not the new one's */
     x->up = upstream_get(c->w, x->server, c, is_idempotent(x->method), &err);
     if (x->up == NULL) {
         return false;
@@ -664,6 +839,7 @@ static int response_head(struct conn *c, struct upconn *u)
     if (u->in.start == u->in.end) {
         return 0;
     }
+    x->resp_seen = true;
     rc = h1_parse_response(u->in.data + u->in.start, u->in.end - u->in.start, &lim, x->method,
                            w->hdrs, w->max_hdrs, &m);
     if (rc == 0) {
@@ -697,6 +873,14 @@ static int response_head(struct conn *c, struct upconn *u)
         u->in.start += m.head_len;
         return 2;
     }
+    if (x->err_status == 0 && x->mw != NULL && m.status != 101 && x->req_done && !x->upgrade &&
+        x->method != H1_M_HEAD) {
+        const struct mwc_errors *e = mw_errors_match(x->mw, m.status);
+        if (e != NULL) {
+            flow_errors_divert(c, e, m.status);
+            return -1;
+        }
+    }
     x->status = m.status;
     x->resp_body = m.body;
     x->resp_left = m.content_length;
@@ -709,13 +893,24 @@ static int response_head(struct conn *c, struct upconn *u)
          worker_now_ms(c->w) - c->accepted_ms >= c->ep->keepalive_max_time_ms)) {
         x->client_close = true;
     }
-    a.mode = x->out_mode;
-    a.close = x->client_close && m.status != 101;
+    if (x->err_status != 0) {
+        /* errors: the page's head and body, under the upstream's status. */
+        m.status = x->err_status;
+        m.reason = NULL;
+        m.reason_len = 0;
+        x->client_close = x->client_close || x->out_mode == OUT_NONE;
+    }
     if (x->mw != NULL && m.status != 101) {
         mw_run_response(x->mw, m.status, &m);
         x->mw->resp = NULL; /* points into the upstream buffer */
         a.edits = &x->mw->resp_edits;
+        x->gz = mw_compress_stream(x->mw);
+        if (x->gz != NULL) {
+            x->out_mode = OUT_CHUNKED; /* the compressed length is unknown up front */
+        }
     }
+    a.mode = x->out_mode;
+    a.close = x->client_close && m.status != 101;
     free(x->rhead);
     x->rhead = headers_build_response(&a, &hlen);
     if (x->rhead == NULL) {
@@ -778,13 +973,18 @@ static bool fill_response(struct conn *c, struct upconn *u, bool *pinned)
         }
         run_add(&run, data, dlen);
     }
-    run_flush(&run, &c->ws->q, chunked_out, pinned);
+    if (x->gz == NULL) {
+        run_flush(&run, &c->ws->q, chunked_out, pinned);
+    }
     if (!x->resp_done && x->up_eof && u->in.start == u->in.end) {
         if (x->resp_body != H1_BODY_EOF) {
             conn_close(c); /* truncated response: the client must see a cut, not an end */
             return false;
         }
         x->resp_done = true;
+    }
+    if (x->gz != NULL && !gzip_out(c, &run)) {
+        return false;
     }
     if (x->resp_done && chunked_out && !x->last_chunk_sent) {
         outq_push(&c->ws->q, LAST_CHUNK, sizeof LAST_CHUNK - 1);

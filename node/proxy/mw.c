@@ -13,6 +13,10 @@
 
 static const struct mw_ops *const ops_table[MW_KIND_COUNT] = {
     [MW_ADD_PREFIX] = &mw_add_prefix_ops,
+    [MW_RETRY] = &mw_retry_ops,
+    [MW_ERRORS] = &mw_errors_ops,
+    [MW_COMPRESS] = &mw_compress_ops,
+    [MW_BUFFERING] = &mw_buffering_ops,
     [MW_CHAIN] = NULL, /* flattened at compile time: never reaches a router */
 };
 

@@ -167,6 +167,10 @@ bool mw_client_ip(const struct mw_ctx *m, const struct mwc_ip_strategy *ip, char
 
 /* One per middleware type, defined in mw_<name>.c and listed in mw.c's table. */
 extern const struct mw_ops mw_add_prefix_ops;
+extern const struct mw_ops mw_retry_ops;
+extern const struct mw_ops mw_errors_ops;
+extern const struct mw_ops mw_compress_ops;
+extern const struct mw_ops mw_buffering_ops;
 
 /* The ops of each middleware type (NULL: none yet; compile refuses those types). */
 const struct mw_ops *mw_ops_of(enum mw_kind kind);

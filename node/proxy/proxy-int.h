@@ -119,6 +119,11 @@ struct exchange {
     bool resp_timer_armed;
     char *rhead;         /* serialised response head (malloc), freed after the write */
     struct mw_ctx *mw;   /* the router's middlewares at work; NULL when it has none */
+    /* flow middlewares (mw_flow.h) */
+    bool resp_seen;      /* a response byte arrived: the upstream answered, no retry */
+    int err_status;      /* errors: the upstream's status while its error page is fetched */
+    struct retry_wait *retry_wait; /* retry: the backoff timer, while one exists */
+    struct mw_gzip *gz;  /* compress: the response body goes out gzipped (owned by mw) */
 };
 
 /* IDLE: waiting for a request's first byte; HEAD: reading a head; EXCHANGE: a request is being

@@ -146,11 +146,11 @@ static const struct kind_row kinds[] = {
     KIND(IP_ALLOW_LIST, MW_IP_ALLOW_LIST, "ipAllowList", NULL),
     KIND(IN_FLIGHT_REQ, MW_IN_FLIGHT_REQ, "inFlightReq", NULL),
     KIND(RATE_LIMIT, MW_RATE_LIMIT, "rateLimit", NULL),
-    KIND(RETRY, MW_RETRY, "retry", NULL),
+    KIND(RETRY, MW_RETRY, "retry", mwc_retry),
     KIND(CHAIN, MW_CHAIN, "chain", NULL),
-    KIND(COMPRESS, MW_COMPRESS, "compress", NULL),
-    KIND(BUFFERING, MW_BUFFERING, "buffering", NULL),
-    KIND(ERRORS, MW_ERRORS, "errors", NULL),
+    KIND(COMPRESS, MW_COMPRESS, "compress", mwc_compress),
+    KIND(BUFFERING, MW_BUFFERING, "buffering", mwc_buffering),
+    KIND(ERRORS, MW_ERRORS, "errors", mwc_errors),
     KIND(CONTENT_TYPE, MW_CONTENT_TYPE, "contentType", NULL),
 };
 
