@@ -26,6 +26,8 @@ static void client_read(struct conn *c, bool on)
 }
 
 static void retry_wait_close(struct retry_wait *rw);
+static bool flow_buf_start(struct conn *c, bool expect_continue);
+static void flow_buf_pump(struct conn *c);
 
 static void exchange_clear(struct conn *c)
 {
@@ -35,6 +37,7 @@ static void exchange_clear(struct conn *c)
     }
     free(x->head);
     free(x->rhead);
+    free(x->buf);
     mw_ctx_destroy(x->mw);
     if (x->table != NULL) {
         table_unref(x->table);
@@ -408,6 +411,9 @@ void exchange_start(struct conn *c, const struct h1_msg *m)
         h1_chunked_init(&x->req_ck);
     }
     conn_arm_timer(c); /* from the head deadline to the body deadline */
+    if (x->mw != NULL && flow_buf_start(c, (m->flags & H1_F_EXPECT_CONTINUE) != 0)) {
+        return; /* buffering: the whole body first, then the upstream */
+    }
     x->up = upstream_get(c->w, x->server, c, is_idempotent(x->method), &err);
     if (x->up == NULL) {
         conn_reply(c, 502, true);
@@ -510,6 +516,10 @@ void exchange_pump_request(struct conn *c)
 {
     struct exchange *x = &c->x;
     struct upconn *u = x->up;
+    if (x->buf_req) {
+        flow_buf_pump(c);
+        return;
+    }
     for (;;) {
         bool pinned = false;
         if (!x->active || u == NULL || u->state != UP_BUSY || u->write_pending ||
@@ -719,6 +729,233 @@ static void flow_errors_divert(struct conn *c, const struct mwc_errors *e, int s
     }
 }
 
+/* buffering: Concord keeps the buffered bodies in memory. A max of 0 (Traefik: no limit,
+ * spilled to disk) is bounded here instead, so one exchange can never take unbounded memory. */
+#define FLOW_BUF_CAP ((uint64_t)64 << 20)
+
+static uint64_t buf_limit(int64_t max)
+{
+    return max > 0 && (uint64_t)max < FLOW_BUF_CAP ? (uint64_t)max : FLOW_BUF_CAP;
+}
+
+/* Appends to the body being buffered; false when it would pass `limit` (nothing appended). */
+static bool buf_append(struct exchange *x, const char *p, size_t n, uint64_t limit, bool *nomem)
+{
+    *nomem = false;
+    if (x->buf_len + n > limit) {
+        return false;
+    }
+    if (x->buf_len + n > x->buf_cap) {
+        uint64_t cap = x->buf_cap ? x->buf_cap * 2 : 16384;
+        char *b;
+        while (cap < x->buf_len + n) {
+            cap *= 2;
+        }
+        cap = cap < limit ? cap : limit;
+        if ((b = realloc(x->buf, cap)) == NULL) {
+            *nomem = true;
+            return false;
+        }
+        x->buf = b;
+        x->buf_cap = cap;
+    }
+    memcpy(x->buf + x->buf_len, p, n);
+    x->buf_len += n;
+    return true;
+}
+
+/* The head, with "Transfer-Encoding: chunked" (written by headers.c on a line of its own, the
+ * only one: framing fields from the peer are never copied) replaced by a Content-Length of
+ * `len`, and `body` after it. malloc'd; NULL on ENOMEM. */
+static char *with_length(const char *head, uint32_t hlen, uint64_t len, const char *body,
+                         uint64_t blen, uint32_t *out_hlen)
+{
+    static const char te[] = "\r\nTransfer-Encoding: chunked\r\n";
+    const char *at = memmem(head, hlen, te, sizeof te - 1);
+    char cl[64];
+    int cln = snprintf(cl, sizeof cl, "\r\nContent-Length: %llu\r\n", (unsigned long long)len);
+    uint32_t pre = at ? (uint32_t)(at - head) : hlen;
+    uint32_t post = at ? (uint32_t)(hlen - pre - (sizeof te - 1)) : 0;
+    uint32_t nh = at ? pre + (uint32_t)cln + post : hlen;
+    char *o = malloc(nh + blen + 1);
+    if (o == NULL) {
+        return NULL;
+    }
+    memcpy(o, head, pre);
+    if (at != NULL) {
+        memcpy(o + pre, cl, (size_t)cln);
+        memcpy(o + pre + cln, at + sizeof te - 1, post);
+    }
+    if (blen > 0) {
+        memcpy(o + nh, body, blen);
+    }
+    *out_hlen = nh;
+    return o;
+}
+
+/* Request side: moves body bytes from the client buffer into x->buf. Returns 1 when the body
+ * is whole, 0 when more is needed, -1 after answering (413, or a bad chunked body). */
+static int buf_collect_request(struct conn *c, uint64_t limit)
+{
+    struct exchange *x = &c->x;
+    bool nomem;
+    while (!x->req_done && c->in.start < c->in.end) {
+        const char *p = c->in.data + c->in.start, *data = p;
+        size_t avail = c->in.end - c->in.start, dlen;
+        if (x->req_body == H1_BODY_LENGTH) {
+            dlen = avail < x->req_left ? avail : (size_t)x->req_left;
+            c->in.start += (uint32_t)dlen;
+            x->req_left -= dlen;
+            x->req_done = x->req_left == 0;
+        } else {
+            size_t consumed = 0;
+            int rc = h1_chunked_next(&x->req_ck, p, avail, &consumed, &data, &dlen);
+            c->in.start += (uint32_t)consumed;
+            if (rc < 0) {
+                conn_reply(c, -rc, true);
+                return -1;
+            }
+            if (rc == H1_CHUNK_DONE) {
+                x->req_done = true;
+                break;
+            }
+            if (rc != H1_CHUNK_DATA) {
+                if (consumed == 0) {
+                    break;
+                }
+                continue;
+            }
+        }
+        if (!buf_append(x, data, dlen, limit, &nomem)) {
+            conn_reply(c, nomem ? 500 : 413, true);
+            return -1;
+        }
+    }
+    return x->req_done ? 1 : 0;
+}
+
+static void flow_buf_pump(struct conn *c)
+{
+    struct exchange *x = &c->x;
+    const struct mwc_buffering *b = mw_buffering_of(x->mw);
+    uint64_t limit = buf_limit(b->max_request);
+    uint32_t hlen = 0;
+    char *head;
+    int rc;
+    if (c->ep->max_body > 0 && c->ep->max_body < limit) {
+        limit = c->ep->max_body;
+    }
+    rc = buf_collect_request(c, limit);
+    if (rc < 0) {
+        return;
+    }
+    if (rc == 0) {
+        if (c->in.start == c->in.end) {
+            c->in.start = c->in.end = 0;
+        }
+        client_read(c, c->in.data == NULL || iobuf_make_room(c->w, &c->in, IOBUF_SIZE));
+        return;
+    }
+    /* Whole: the head says Content-Length and carries the body, so a retry resends both. */
+    head = with_length(x->head, x->head_len, x->buf_len, x->buf, x->buf_len, &hlen);
+    if (head == NULL) {
+        conn_reply(c, 500, true);
+        return;
+    }
+    x->head_len = hlen + (uint32_t)x->buf_len;
+    free(x->head);
+    x->head = head;
+    free(x->buf);
+    x->buf = NULL;
+    x->buf_len = x->buf_cap = 0;
+    x->req_body = H1_BODY_NONE;
+    x->buf_req = false;
+    conn_arm_timer(c);
+    flow_connect(c);
+}
+
+/* Called once the request head is built: with a buffering middleware the body is read whole
+ * first (413 past maxRequestBodyBytes, at once when a Content-Length says so). Returns true
+ * when it took the exchange over. */
+static bool flow_buf_start(struct conn *c, bool expect_continue)
+{
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    struct exchange *x = &c->x;
+    const struct mwc_buffering *b = mw_buffering_of(x->mw);
+    struct outq *q;
+    if (b == NULL || x->req_done || x->upgrade) {
+        return false;
+    }
+    if (x->req_body == H1_BODY_LENGTH && x->req_left > buf_limit(b->max_request)) {
+        conn_reply(c, 413, true);
+        return true;
+    }
+    x->buf_req = true;
+    /* The client waits for a 100 before the body, and no upstream will send it yet. */
+    if (expect_continue && !c->write_pending && (q = ws_acquire(c->w, &c->ws)) != NULL) {
+        outq_reset(q);
+        outq_push_copy(q, cont, sizeof cont - 1);
+        conn_write_flush(c);
+        if (c->state == C_CLOSED) {
+            return true;
+        }
+    }
+    flow_buf_pump(c);
+    return true;
+}
+
+/* Response side, from response_head: whether this response is buffered. Returns 1 (yes: the
+ * head is built chunked and rewritten with the length at the end), 0 (no), -1 after answering
+ * 500 (a Content-Length past maxResponseBodyBytes). */
+static int flow_buf_resp_begin(struct conn *c, const struct h1_msg *m)
+{
+    struct exchange *x = &c->x;
+    const struct mwc_buffering *b = mw_buffering_of(x->mw);
+    if (b == NULL || m->status < 200 || m->body == H1_BODY_NONE ||
+        (m->body == H1_BODY_LENGTH && m->content_length == 0)) {
+        return 0;
+    }
+    if (m->body == H1_BODY_LENGTH && m->content_length > buf_limit(b->max_response)) {
+        exchange_upstream_failed(c, 500);
+        return -1;
+    }
+    x->buf_resp = true;
+    x->out_mode = OUT_LENGTH;
+    return 1;
+}
+
+/* Response body bytes into the buffer; false after answering 500 (too big, or ENOMEM). */
+static bool flow_buf_resp_add(struct conn *c, const char *p, size_t n)
+{
+    bool nomem;
+    if (n > 0 && !buf_append(&c->x, p, n, buf_limit(mw_buffering_of(c->x.mw)->max_response),
+                             &nomem)) {
+        exchange_upstream_failed(c, 500);
+        return false;
+    }
+    return true;
+}
+
+/* The whole response: the head with its length, then the body. */
+static bool flow_buf_resp_send(struct conn *c)
+{
+    struct exchange *x = &c->x;
+    uint32_t hlen = 0;
+    char *head = with_length(x->rhead, x->rhead_len, x->buf_len, NULL, 0, &hlen);
+    if (head == NULL) {
+        exchange_upstream_failed(c, 500);
+        return false;
+    }
+    free(x->rhead);
+    x->rhead = head;
+    outq_push(&c->ws->q, head, hlen);
+    if (x->buf_len > 0) {
+        outq_push(&c->ws->q, x->buf, x->buf_len);
+    }
+    x->resp_started = true;
+    return true;
+}
+
 /* compress: deflates this read's body bytes (the run) and queues the output as one chunk;
  * the gzip stream ends with the body. Returns false after closing the connection. */
 static bool gzip_out(struct conn *c, struct run *r)
@@ -735,6 +972,9 @@ static bool gzip_out(struct conn *c, struct run *r)
     }
     r->p = NULL;
     r->len = 0;
+    if (c->x.buf_resp) {
+        return flow_buf_resp_add(c, out, n);
+    }
     if (n > 0) {
         outq_push_chunk_header(q, n);
         outq_push(q, out, n);
@@ -911,6 +1151,13 @@ static int response_head(struct conn *c, struct upconn *u)
     }
     a.mode = x->out_mode;
     a.close = x->client_close && m.status != 101;
+    if (x->mw != NULL && m.status != 101) {
+        int b = flow_buf_resp_begin(c, &m);
+        if (b < 0) {
+            return -1;
+        }
+        a.mode = b > 0 ? OUT_CHUNKED : a.mode; /* rewritten with the length once whole */
+    }
     free(x->rhead);
     x->rhead = headers_build_response(&a, &hlen);
     if (x->rhead == NULL) {
@@ -918,9 +1165,12 @@ static int response_head(struct conn *c, struct upconn *u)
         return -1;
     }
     u->in.start += m.head_len;
-    outq_push(&c->ws->q, x->rhead, hlen);
+    x->rhead_len = hlen;
     x->resp_head_done = true;
-    x->resp_started = true;
+    if (!x->buf_resp) {
+        outq_push(&c->ws->q, x->rhead, hlen);
+        x->resp_started = true;
+    }
     upstream_stop_timer(u);
     if (m.body == H1_BODY_CHUNKED) {
         h1_chunked_init(&x->resp_ck);
@@ -973,17 +1223,27 @@ static bool fill_response(struct conn *c, struct upconn *u, bool *pinned)
         }
         run_add(&run, data, dlen);
     }
-    if (x->gz == NULL) {
+    if (x->gz == NULL && x->buf_resp) {
+        if (!flow_buf_resp_add(c, run.p, run.len)) {
+            return false;
+        }
+        run.len = 0;
+    } else if (x->gz == NULL) {
         run_flush(&run, &c->ws->q, chunked_out, pinned);
     }
     if (!x->resp_done && x->up_eof && u->in.start == u->in.end) {
         if (x->resp_body != H1_BODY_EOF) {
-            conn_close(c); /* truncated response: the client must see a cut, not an end */
+            /* Truncated response: the client must see a cut, not an end (a 502 when nothing
+             * was sent yet: a buffered response). */
+            exchange_upstream_failed(c, 502);
             return false;
         }
         x->resp_done = true;
     }
     if (x->gz != NULL && !gzip_out(c, &run)) {
+        return false;
+    }
+    if (x->buf_resp && x->resp_done && !x->resp_started && !flow_buf_resp_send(c)) {
         return false;
     }
     if (x->resp_done && chunked_out && !x->last_chunk_sent) {

@@ -124,6 +124,11 @@ struct exchange {
     int err_status;      /* errors: the upstream's status while its error page is fetched */
     struct retry_wait *retry_wait; /* retry: the backoff timer, while one exists */
     struct mw_gzip *gz;  /* compress: the response body goes out gzipped (owned by mw) */
+    bool buf_req;        /* buffering: reading the whole request body before connecting */
+    bool buf_resp;       /* buffering: reading the whole response body before answering */
+    char *buf;           /* buffering: the body being collected (malloc) */
+    uint64_t buf_len, buf_cap;
+    uint32_t rhead_len;
 };
 
 /* IDLE: waiting for a request's first byte; HEAD: reading a head; EXCHANGE: a request is being

@@ -162,3 +162,60 @@ def test_compress_streams_a_chunked_response():
             r = _req(env.addr, "GET", "/", extra=["Accept-Encoding: gzip, deflate"])
             check(r.get("Content-Encoding") == b"gzip", "encoded")
             check(gzip.decompress(r.body) == BIG, "streamed body decompresses whole")
+
+
+# ---- buffering ------------------------------------------------------------------------------
+
+def test_buffering_sends_a_chunked_request_with_its_length():
+    a = FakeBackend("A")
+    mws = {"b": {"buffering": {"maxRequestBodyBytes": 1000}}}
+    with Env(backends={"A": a}, routers=_router(["b"], service="A"), middlewares=mws) as env:
+        body = b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+        r = _req(env.addr, "POST", "/up", extra=["Transfer-Encoding: chunked"], body=body)
+        check(r.status == 200, "status %d %r" % (r.status, r.body[:100]))
+        got = a.requests()[-1]
+        check(got.framing == "length" and got.content_length == 11, "sent with a length: %s"
+              % got.summary())
+        check(got.body == b"hello world", "the body: %r" % bytes(got.body))
+        # Past the limit: 413, chunked or not, and nothing reaches the backend.
+        n = len(a.requests())
+        big = b"%x\r\n%s\r\n0\r\n\r\n" % (1500, b"x" * 1500)
+        r = _req(env.addr, "POST", "/up", extra=["Transfer-Encoding: chunked"], body=big)
+        check(r.status == 413, "chunked past the limit: %d" % r.status)
+        r = _req(env.addr, "POST", "/up", extra=["Content-Length: 1001"], body=b"y" * 1001)
+        check(r.status == 413, "length past the limit: %d" % r.status)
+        check(len(a.requests()) == n, "nothing went upstream")
+
+
+def test_buffering_answers_with_a_length():
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+    pieces = [b"4\r\nabcd\r\n", b"3\r\nefg\r\n", b"0\r\n\r\n"]
+
+    def app(req):
+        if req.target == b"/big":
+            return simple_response(b"z" * 5000)
+        return Reply([head] + pieces)
+
+    a = FakeBackend("A", responder=app)
+    mws = {"b": {"buffering": {"maxResponseBodyBytes": 4096}}}
+    with Env(backends={"A": a}, routers=_router(["b"], service="A"), middlewares=mws) as env:
+        r = _req(env.addr, "GET", "/")
+        check(r.status == 200 and r.body == b"abcdefg", "body %d %r" % (r.status, r.body))
+        check(r.framing == "length" and r.get("Content-Length") == b"7", "length framing")
+        r = _req(env.addr, "GET", "/big")
+        check(r.status == 500, "past maxResponseBodyBytes: %d" % r.status)
+
+
+def test_buffering_retry_expression_retries_network_errors():
+    mws = {"b": {"buffering": {"retryExpression": "IsNetworkError() && Attempts() < 2"}}}
+    a = FakeBackend("A")
+    a.start()
+    try:
+        with Env(backends={}, routers=_router(["b"]), middlewares=mws,
+                 services_extra={"S": [_closed_url(), a.url]}) as env:
+            for i in range(3):
+                r = _req(env.addr, "PUT", "/k%d" % i, extra=["Content-Length: 3"], body=b"abc")
+                check(r.status == 200, "PUT %d: %d" % (i, r.status))
+            check(a.requests()[-1].body == b"abc", "the buffered body went to the second server")
+    finally:
+        a.stop()
