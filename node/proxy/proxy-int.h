@@ -260,6 +260,21 @@ void exchange_upstream_ready(struct conn *c);
 void exchange_upstream_failed(struct conn *c, int status);
 void exchange_upstream_eof(struct conn *c);
 void tunnel_pump(struct conn *c);
+/* A server of `s` for another attempt or an error page (the balancer's pick). */
+const struct table_server *exchange_pick(struct conn *c, const struct table_service *s);
+bool exchange_idempotent(enum h1_method m);
+
+/* exchange_flow.c: hooks of the flow middlewares (see there and mw_flow.h) */
+struct mwc_errors;
+void flow_end(struct exchange *x);            /* the exchange ends: the retry timer goes */
+bool flow_retry(struct conn *c);              /* true: another attempt started or scheduled */
+void flow_errors_divert(struct conn *c, const struct mwc_errors *e, int status);
+bool flow_gzip_out(struct conn *c, const char *p, size_t n); /* false: connection closed */
+bool flow_buf_start(struct conn *c, bool expect_continue);  /* true: buffering took over */
+void flow_buf_pump(struct conn *c);
+int flow_buf_resp_begin(struct conn *c, const struct h1_msg *m); /* 1 buffered, 0, -1 */
+bool flow_buf_resp_add(struct conn *c, const char *p, size_t n); /* false: answered 500 */
+bool flow_buf_resp_send(struct conn *c);
 
 /* upstream.c */
 /* `safe`: the request may be retried on another connection if this one turns out stale. */
