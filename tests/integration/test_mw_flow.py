@@ -70,6 +70,39 @@ def test_without_retry_a_refused_connect_is_502():
         a.stop()
 
 
+def test_retry_after_the_upstream_closes_before_answering():
+    mws = {"r": {"retry": {"attempts": 2, "initialInterval": "1ms"}}}
+    closer = FakeBackend("C", responder=lambda req: Reply(b"", close=True))
+    good = FakeBackend("G")
+    closer.start()
+    good.start()
+    try:
+        with Env(backends={}, routers=_router(["r"]), middlewares=mws,
+                 services_extra={"S": [closer.url, good.url]}) as env:
+            for i in range(2):
+                r = _req(env.addr, "GET", "/g%d" % i)
+                check(r.status == 200, "GET %d retried: %d" % (i, r.status))
+            # A POST whose head reached the closer may have been acted on: no retry.
+            r = _req(env.addr, "POST", "/p", extra=["Content-Length: 2"], body=b"hi")
+            check(r.status == 502, "POST not retried once sent: %d" % r.status)
+    finally:
+        closer.stop()
+        good.stop()
+
+
+def test_retry_wait_ends_with_the_client():
+    """The client leaves during the backoff: the timer goes with the exchange."""
+    mws = {"r": {"retry": {"attempts": 5, "initialInterval": "300ms"}}}
+    with Env(backends={}, routers=_router(["r"]), middlewares=mws,
+             services_extra={"S": [_closed_url(), _closed_url()]}) as env:
+        for _ in range(3):
+            c = Client(env.addr)
+            c.send(b"GET / HTTP/1.1\r\nHost: svc.local\r\n\r\n")
+            c.close()
+        r = _req(env.addr, "GET", "/", extra=["Connection: close"])
+        check(r.status == 502, "still serving, every attempt refused: %d" % r.status)
+
+
 # ---- errors ---------------------------------------------------------------------------------
 
 def test_errors_serves_the_page_with_the_original_status():
@@ -219,3 +252,29 @@ def test_buffering_retry_expression_retries_network_errors():
             check(a.requests()[-1].body == b"abc", "the buffered body went to the second server")
     finally:
         a.stop()
+
+
+def test_buffering_answers_expect_continue_itself():
+    a = FakeBackend("A")
+    mws = {"b": {"buffering": {}}}
+    with Env(backends={"A": a}, routers=_router(["b"], service="A"), middlewares=mws) as env:
+        with Client(env.addr) as c:
+            c.send(b"PUT /e HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n"
+                   b"Content-Length: 4\r\n\r\n")
+            r = c.read_head()
+            check(r.status == 100, "the proxy sends the 100 itself: %d" % r.status)
+            c.send(b"data")
+            r = c.read_response(method=b"PUT")
+            check(r.status == 200, "final: %d" % r.status)
+        check(a.requests()[-1].body == b"data", "body upstream")
+
+
+def test_buffering_and_compress_together():
+    a = FakeBackend("A", responder=lambda req: simple_response(BIG))
+    mws = {"b": {"buffering": {}}, "z": {"compress": {}}}
+    with Env(backends={"A": a}, routers=_router(["b", "z"], service="A"),
+             middlewares=mws) as env:
+        r = _req(env.addr, "GET", "/", extra=["Accept-Encoding: gzip"])
+        check(r.status == 200 and r.get("Content-Encoding") == b"gzip", "compressed")
+        check(r.framing == "length", "buffered: sent with a length (%s)" % r.framing)
+        check(gzip.decompress(r.body) == BIG, "decompresses")
