@@ -49,6 +49,28 @@ START_TEST(page_target_and_head)
 }
 END_TEST
 
+START_TEST(host_of_the_error_service_without_pass_host_header)
+{
+    struct mwt t;
+    const struct mwc_errors *e;
+    uint32_t len = 0;
+    char *head;
+    mwt_setup(&t, "http:\n  routers:\n"
+                  "    r: {rule: 'PathPrefix(`/`)', service: s, middlewares: [e]}\n"
+                  "  services:\n    s: {loadBalancer: {servers: [{url: 'http://127.0.0.1:1'}]}}\n"
+                  "    p: {loadBalancer: {passHostHeader: false, "
+                  "servers: [{url: 'http://127.0.0.1:2'}]}}\n"
+                  "  middlewares:\n"
+                  "    e: {errors: {status: ['404'], service: p, query: '/{status}'}}\n");
+    e = mwt_router(&t, "r@test")->mws[0]->conf;
+    mwt_request(&t, "GET /x HTTP/1.1\r\nHost: client.example\r\n\r\n");
+    head = mw_errors_head(t.m, e, 404, "127.0.0.1:2", "v", &len);
+    ck_assert_str_eq(head, "GET /404 HTTP/1.1\r\nHost: 127.0.0.1:2\r\nVia: 1.1 v\r\n\r\n");
+    free(head);
+    mwt_teardown(&t);
+}
+END_TEST
+
 START_TEST(default_query)
 {
     struct mwt t;
@@ -91,6 +113,7 @@ int main(void)
     TCase *tc = tcase_create("errors");
     tcase_add_test(tc, status_ranges);
     tcase_add_test(tc, page_target_and_head);
+    tcase_add_test(tc, host_of_the_error_service_without_pass_host_header);
     tcase_add_test(tc, default_query);
     tcase_add_test(tc, compile_errors);
     suite_add_tcase(s, tc);
