@@ -1,6 +1,7 @@
 """Flow middlewares through real sockets: retry, errors, compress, buffering."""
 
 import gzip
+import os
 import socket
 
 from lib.backend import FakeBackend, Reply, simple_response
@@ -195,6 +196,35 @@ def test_compress_streams_a_chunked_response():
             r = _req(env.addr, "GET", "/", extra=["Accept-Encoding: gzip, deflate"])
             check(r.get("Content-Encoding") == b"gzip", "encoded")
             check(gzip.decompress(r.body) == BIG, "streamed body decompresses whole")
+
+
+def test_compress_incompressible_body_through_a_small_window():
+    """Output larger than input (random bytes), many writes against a small receive buffer:
+    the gzip output buffer must stay put while a write is pending."""
+    body = os.urandom(1 << 20) + BIG
+    a = FakeBackend("A", responder=lambda req: simple_response(body))
+    mws = {"z": {"compress": {}}}
+    with Env(backends={"A": a}, routers=_router(["z"], service="A"), middlewares=mws) as env:
+        with Client(env.addr, rcvbuf=4096) as c:
+            c.send(b"GET / HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n")
+            r = c.read_response()
+        check(r.get("Content-Encoding") == b"gzip", "encoded")
+        check(gzip.decompress(r.body) == body, "whole body back")
+
+
+def test_compress_client_leaves_mid_stream():
+    pieces = [b"%x\r\n%s\r\n" % (len(BIG), BIG)] * 20 + [b"0\r\n\r\n"]
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n"
+    a = FakeBackend("A", responder=lambda req: Reply([head] + pieces))
+    mws = {"z": {"compress": {}}}
+    with Env(backends={"A": a}, routers=_router(["z"], service="A"), middlewares=mws) as env:
+        for _ in range(3):
+            c = Client(env.addr, rcvbuf=4096)
+            c.send(b"GET / HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n")
+            c.read_head()
+            c.close()
+        r = _req(env.addr, "GET", "/", extra=["Accept-Encoding: gzip"])
+        check(gzip.decompress(r.body) == BIG * 20, "the next exchange is whole")
 
 
 # ---- buffering ------------------------------------------------------------------------------
