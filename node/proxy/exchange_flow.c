@@ -339,8 +339,8 @@ int flow_buf_resp_begin(struct conn *c, const struct h1_msg *m)
 bool flow_buf_resp_add(struct conn *c, const char *p, size_t n)
 {
     bool nomem;
-    if (n > 0 && !buf_append(&c->x, p, n, buf_limit(mw_buffering_of(c->x.mw)->max_response),
-                             &nomem)) {
+    if (n > 0 &&
+        !buf_append(&c->x, p, n, buf_limit(mw_buffering_of(c->x.mw)->max_response), &nomem)) {
         exchange_upstream_failed(c, 500);
         return false;
     }

@@ -143,8 +143,8 @@ struct mw_gzip *mw_gzip_new(void)
         return NULL;
     }
     /* windowBits 15 + 16: a gzip wrapper (header and CRC trailer), not raw zlib. */
-    if (deflateInit2(&g->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-                     Z_DEFAULT_STRATEGY) != Z_OK) {
+    if (deflateInit2(&g->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+        Z_OK) {
         free(g);
         return NULL;
     }
@@ -223,8 +223,8 @@ static enum mw_result compress_request(struct mw_ctx *m, const struct table_midd
     if (st == NULL) {
         return MW_CONTINUE; /* no state (ENOMEM): the response goes out as it is */
     }
-    st->want = z->gzip && (ae ? mw_accepts_gzip(ae, n) : z->default_gzip) &&
-               m->msg != NULL && m->msg->version_minor >= 1 && m->msg->method != H1_M_HEAD;
+    st->want = z->gzip && (ae ? mw_accepts_gzip(ae, n) : z->default_gzip) && m->msg != NULL &&
+               m->msg->version_minor >= 1 && m->msg->method != H1_M_HEAD;
     m->state[i] = st;
     return MW_CONTINUE;
 }

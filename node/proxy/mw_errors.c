@@ -60,8 +60,7 @@ static const struct table_middleware *match_mw(const struct mw_ctx *m, int statu
     /* Innermost first: the middleware nearest the service sees the response first. */
     for (uint32_t i = m ? m->nran : 0; i-- > 0;) {
         const struct table_middleware *mw = m->router->mws[i];
-        if (mw->kind == MW_ERRORS && m->state[i] != NULL &&
-            mw_errors_status_in(mw->conf, status)) {
+        if (mw->kind == MW_ERRORS && m->state[i] != NULL && mw_errors_status_in(mw->conf, status)) {
             *idx = i;
             return mw;
         }

@@ -9,8 +9,7 @@ struct retry_state {
     uint32_t failures;
 };
 
-static enum mw_result retry_request(struct mw_ctx *m, const struct table_middleware *mw,
-                                    uint32_t i)
+static enum mw_result retry_request(struct mw_ctx *m, const struct table_middleware *mw, uint32_t i)
 {
     (void)mw;
     m->state[i] = mw_alloc(m, sizeof(struct retry_state));

@@ -90,8 +90,7 @@ static bool parse_status_item(const char *s, size_t n, struct mwc_status_range *
 }
 
 /* Each `status` entry may itself be a comma-separated list (the label syntax). */
-static int errors_status(struct mwc_ctx *c, const Concord__Config__Errors *in,
-                         struct mwc_errors *e)
+static int errors_status(struct mwc_ctx *c, const Concord__Config__Errors *in, struct mwc_errors *e)
 {
     size_t cap = 0;
     int rc = 0;
@@ -118,8 +117,8 @@ static int errors_status(struct mwc_ctx *c, const Concord__Config__Errors *in,
                 char f[64];
                 snprintf(f, sizeof f, "status[%zu]", i);
                 mwc_error(c, in->mark, f,
-                          "\"%.*s\" is not a status (100-599) or a range like \"500-599\"",
-                          (int)n, p);
+                          "\"%.*s\" is not a status (100-599) or a range like \"500-599\"", (int)n,
+                          p);
                 rc = -EINVAL;
             } else {
                 e->nranges++;
@@ -291,8 +290,9 @@ int mwc_compress(struct mwc_ctx *c, MwMsg *m, struct table_middleware *out)
                         in->encodings[i]);
         }
         if (!z->gzip) {
-            mwc_warning(c, mk, "encodings", "gzip is not listed: this middleware compresses "
-                                            "nothing");
+            mwc_warning(c, mk, "encodings",
+                        "gzip is not listed: this middleware compresses "
+                        "nothing");
         }
         if (in->default_encoding != NULL && in->default_encoding[0] != '\0') {
             if (strcasecmp(in->default_encoding, "gzip") == 0) {

@@ -53,12 +53,13 @@ START_TEST(compile_errors)
 {
     struct mwt t;
     char out[4096];
-    mwt_compile_errors(&t, mwt_yaml(yaml, sizeof yaml, "[a]",
-                                    "    a: {buffering: {retryExpression: "
-                                    "'ResponseCode() >= 500'}}\n"
-                                    "    b: {buffering: {maxRequestBodyBytes: -5}}\n"
-                                    "    c: {buffering: {retryExpression: "
-                                    "'IsNetworkError() && Attempts() < 0'}}\n"),
+    mwt_compile_errors(&t,
+                       mwt_yaml(yaml, sizeof yaml, "[a]",
+                                "    a: {buffering: {retryExpression: "
+                                "'ResponseCode() >= 500'}}\n"
+                                "    b: {buffering: {maxRequestBodyBytes: -5}}\n"
+                                "    c: {buffering: {retryExpression: "
+                                "'IsNetworkError() && Attempts() < 0'}}\n"),
                        out, sizeof out);
     ck_assert_msg(strstr(out, "http.middlewares.a.buffering.retryExpression: unsupported "
                               "expression \"ResponseCode() >= 500\": Concord supports "

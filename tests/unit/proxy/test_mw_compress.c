@@ -23,7 +23,7 @@ START_TEST(accept_encoding)
     ck_assert(!acc("gzip;q=0"));
     ck_assert(!acc("gzip;q=0.000, br"));
     ck_assert(!acc("*;q=0"));
-    ck_assert(!acc("gzip;q=0, *"));   /* an explicit gzip;q=0 wins over the wildcard */
+    ck_assert(!acc("gzip;q=0, *")); /* an explicit gzip;q=0 wins over the wildcard */
     ck_assert(!acc("br, deflate"));
     ck_assert(!acc(""));
     ck_assert(!acc("gzipx, xgzip"));
@@ -156,19 +156,20 @@ START_TEST(compile_checks)
 {
     struct mwt t;
     char out[4096];
-    mwt_compile_errors(&t, mwt_yaml(yaml, sizeof yaml, "[a]",
-                                    "    a: {compress: {excludedContentTypes: [text/html], "
-                                    "includedContentTypes: [nonsense]}}\n"
-                                    "    b: {compress: {minResponseBodyBytes: -1}}\n"
-                                    "    c: {compress: {encodings: [zstd, gzip, br], "
-                                    "defaultEncoding: br}}\n"),
+    mwt_compile_errors(&t,
+                       mwt_yaml(yaml, sizeof yaml, "[a]",
+                                "    a: {compress: {excludedContentTypes: [text/html], "
+                                "includedContentTypes: [nonsense]}}\n"
+                                "    b: {compress: {minResponseBodyBytes: -1}}\n"
+                                "    c: {compress: {encodings: [zstd, gzip, br], "
+                                "defaultEncoding: br}}\n"),
                        out, sizeof out);
     ck_assert_msg(strstr(out, "http.middlewares.a.compress.includedContentTypes: "
                               "excludedContentTypes and includedContentTypes are mutually "
                               "exclusive"),
                   "%s", out);
-    ck_assert_msg(strstr(out, "includedContentTypes[0]: \"nonsense\" is not a media type"),
-                  "%s", out);
+    ck_assert_msg(strstr(out, "includedContentTypes[0]: \"nonsense\" is not a media type"), "%s",
+                  out);
     ck_assert_msg(strstr(out, "http.middlewares.b.compress.minResponseBodyBytes"), "%s", out);
     ck_assert_msg(strstr(out, "http.middlewares.c.compress.encodings[0]: encoding \"zstd\" is "
                               "not supported (gzip only): ignored"),

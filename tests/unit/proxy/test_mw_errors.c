@@ -86,22 +86,22 @@ START_TEST(compile_errors)
 {
     struct mwt t;
     char out[4096];
-    mwt_compile_errors(&t, mwt_yaml(yaml, sizeof yaml, "[a]",
-                                    "    a: {errors: {status: ['5xx', '600', '510-500'], "
-                                    "service: nope, query: 'x'}}\n"
-                                    "    b: {errors: {service: errsvc}}\n"),
+    mwt_compile_errors(&t,
+                       mwt_yaml(yaml, sizeof yaml, "[a]",
+                                "    a: {errors: {status: ['5xx', '600', '510-500'], "
+                                "service: nope, query: 'x'}}\n"
+                                "    b: {errors: {service: errsvc}}\n"),
                        out, sizeof out);
-    ck_assert_msg(strstr(out, "http.middlewares.a.errors.status[0]: \"5xx\" is not a status"),
-                  "%s", out);
+    ck_assert_msg(strstr(out, "http.middlewares.a.errors.status[0]: \"5xx\" is not a status"), "%s",
+                  out);
     ck_assert_msg(strstr(out, "errors.status[1]: \"600\""), "%s", out);
     ck_assert_msg(strstr(out, "errors.status[2]: \"510-500\""), "%s", out);
     ck_assert_msg(strstr(out, "http.middlewares.a.errors.service: service \"nope\" does not "
                               "exist"),
                   "%s", out);
-    ck_assert_msg(strstr(out, "http.middlewares.a.errors.query: query must start with '/'"),
-                  "%s", out);
-    ck_assert_msg(strstr(out, "http.middlewares.b.errors.status: at least one status"), "%s",
+    ck_assert_msg(strstr(out, "http.middlewares.a.errors.query: query must start with '/'"), "%s",
                   out);
+    ck_assert_msg(strstr(out, "http.middlewares.b.errors.status: at least one status"), "%s", out);
     ck_assert_msg(strstr(out, "http.routers.r.middlewares[0]"), "router disabled: %s", out);
     diags_fini(&t.d);
 }

@@ -58,9 +58,10 @@ START_TEST(compile_errors)
 {
     struct mwt t;
     char out[4096];
-    mwt_compile_errors(&t, mwt_yaml(yaml, sizeof yaml, "[z]",
-                                    "    z: {retry: {attempts: 0}}\n"
-                                    "    d: {retry: {attempts: 2, initialInterval: soon}}\n"),
+    mwt_compile_errors(&t,
+                       mwt_yaml(yaml, sizeof yaml, "[z]",
+                                "    z: {retry: {attempts: 0}}\n"
+                                "    d: {retry: {attempts: 2, initialInterval: soon}}\n"),
                        out, sizeof out);
     ck_assert_msg(strstr(out, "dyn.yaml:") != NULL, "%s", out);
     ck_assert_msg(strstr(out, "http.middlewares.z.retry.attempts: attempts must be at least 1"),
