@@ -23,6 +23,7 @@ BUILD_PKGS=(
     libssl-dev             # TLS and hashes (OpenSSL 3)
     libpcre2-dev           # regex matchers of router rules (RE2 syntax, match limits)
     libcrypt-dev           # libxcrypt's crypt_r: bcrypt hashes of basicAuth
+    zlib1g-dev             # gzip of the compress middleware
 )
 # Tests: unit tests (check), fuzzing (clang + libFuzzer), the integration runner and its tools.
 TEST_PKGS=(

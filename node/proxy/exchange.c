@@ -10,6 +10,7 @@
 #include "node/http/uri.h"
 #include "node/proxy/headers.h"
 #include "node/proxy/mw.h"
+#include "node/proxy/mw_flow.h"
 #include "node/proxy/proxy-int.h"
 
 static const char CRLF[] = "\r\n";
@@ -27,8 +28,10 @@ static void client_read(struct conn *c, bool on)
 static void exchange_clear(struct conn *c)
 {
     struct exchange *x = &c->x;
+    flow_end(x);
     free(x->head);
     free(x->rhead);
+    free(x->buf);
     mw_ctx_destroy(x->mw);
     if (x->table != NULL) {
         table_unref(x->table);
@@ -108,6 +111,34 @@ static const struct table_server *pick_server(struct conn *c, const struct h1_ms
         return NULL;
     }
     return p->server;
+}
+
+const struct table_server *exchange_pick(struct conn *c, const struct table_service *s)
+{
+    /* The balancer state is indexed by the worker table's service ids: after a table swap,
+     * an exchange on the old table takes the next server of weight > 0 in order. */
+    if (c->w->table == c->x.table) {
+        /* A fresh pick through the balancer (no Cookie: a retry or an error page need not
+         * stick); only its loadBalancer is kept, whose transport the next connection uses. */
+        struct bal_pick p;
+        if (balance_pick(&c->w->bal, s, NULL, 0, &p) != 0) {
+            return NULL;
+        }
+        c->x.pick.leaf = p.leaf;
+        return p.server;
+    }
+    for (uint32_t k = 0; k < s->nservers; k++) {
+        uint32_t i = ((uint32_t)c->x.retries + k) % s->nservers;
+        if (s->weights == NULL || s->weights[i] > 0) {
+            return s->servers[i];
+        }
+    }
+    return NULL;
+}
+
+bool exchange_idempotent(enum h1_method m)
+{
+    return is_idempotent(m);
 }
 
 /* The request-target we route on and forward, normalised once: `buf` holds the path and the
@@ -414,6 +445,9 @@ void exchange_start(struct conn *c, const struct h1_msg *m)
     }
     mirror_start(c, m); /* copies for a mirroring service's mirrors, if any */
     conn_arm_timer(c); /* from the head deadline to the body deadline */
+    if (x->mw != NULL && flow_buf_start(c, (m->flags & H1_F_EXPECT_CONTINUE) != 0)) {
+        return; /* buffering: the whole body first, then the upstream */
+    }
     x->up = upstream_get(c->w, x->server, c, is_idempotent(x->method), &err);
     if (x->up == NULL) {
         conn_reply(c, 502, true);
@@ -516,6 +550,10 @@ void exchange_pump_request(struct conn *c)
 {
     struct exchange *x = &c->x;
     struct upconn *u = x->up;
+    if (x->buf_req) {
+        flow_buf_pump(c);
+        return;
+    }
     for (;;) {
         bool pinned = false;
         if (!x->active || u == NULL || u->state != UP_BUSY || u->write_pending ||
@@ -597,6 +635,12 @@ void exchange_upstream_failed(struct conn *c, int status)
         conn_close(c);
         return;
     }
+    if (flow_retry(c)) {
+        return;
+    }
+    if (x->err_status != 0) {
+        status = x->err_status; /* errors: the page failed; the client gets the original */
+    }
     conn_reply(c, status, !x->req_done || x->client_close);
     if (c->state == C_IDLE && !c->write_pending) {
         conn_process(c); /* pipelined requests behind the failed one */
@@ -618,6 +662,7 @@ static bool try_retry(struct conn *c)
     upstream_close(x->up);
     x->head_sent = false;
     x->resp_timer_armed = false;
+    x->up_eof = false; /* that was the stale connection's end, not the new one's */
     x->up = upstream_get(c->w, x->server, c, is_idempotent(x->method), &err);
     if (x->up == NULL) {
         return false;
@@ -710,6 +755,7 @@ static int response_head(struct conn *c, struct upconn *u)
     if (u->in.start == u->in.end) {
         return 0;
     }
+    x->resp_seen = true;
     rc = h1_parse_response(u->in.data + u->in.start, u->in.end - u->in.start, &lim, x->method,
                            w->hdrs, w->max_hdrs, &m);
     if (rc == 0) {
@@ -743,6 +789,14 @@ static int response_head(struct conn *c, struct upconn *u)
         u->in.start += m.head_len;
         return 2;
     }
+    if (x->err_status == 0 && x->mw != NULL && m.status != 101 && x->req_done && !x->upgrade &&
+        x->method != H1_M_HEAD) {
+        const struct mwc_errors *e = mw_errors_match(x->mw, m.status);
+        if (e != NULL) {
+            flow_errors_divert(c, e, m.status);
+            return -1;
+        }
+    }
     x->status = m.status;
     x->resp_body = m.body;
     x->resp_left = m.content_length;
@@ -755,8 +809,13 @@ static int response_head(struct conn *c, struct upconn *u)
          worker_now_ms(c->w) - c->accepted_ms >= c->ep->keepalive_max_time_ms)) {
         x->client_close = true;
     }
-    a.mode = x->out_mode;
-    a.close = x->client_close && m.status != 101;
+    if (x->err_status != 0) {
+        /* errors: the page's head and body, under the upstream's status. */
+        m.status = x->err_status;
+        m.reason = NULL;
+        m.reason_len = 0;
+        x->client_close = x->client_close || x->out_mode == OUT_NONE;
+    }
     if (x->mw != NULL && m.status != 101) {
         resp_peek(x->mw, &m, u->in.data + u->in.start + m.head_len,
                   u->in.end - u->in.start - m.head_len);
@@ -764,6 +823,19 @@ static int response_head(struct conn *c, struct upconn *u)
         x->mw->resp_peek = NULL;
         x->mw->resp = NULL; /* points into the upstream buffer */
         a.edits = &x->mw->resp_edits;
+        x->gz = mw_compress_stream(x->mw);
+        if (x->gz != NULL) {
+            x->out_mode = OUT_CHUNKED; /* the compressed length is unknown up front */
+        }
+    }
+    a.mode = x->out_mode;
+    a.close = x->client_close && m.status != 101;
+    if (x->mw != NULL && m.status != 101) {
+        int b = flow_buf_resp_begin(c, &m);
+        if (b < 0) {
+            return -1;
+        }
+        a.mode = b > 0 ? OUT_CHUNKED : a.mode; /* rewritten with the length once whole */
     }
     char cookies[BAL_MAX_COOKIES * 512];
     if (m.status != 101) {
@@ -777,9 +849,12 @@ static int response_head(struct conn *c, struct upconn *u)
         return -1;
     }
     u->in.start += m.head_len;
-    outq_push(&c->ws->q, x->rhead, hlen);
+    x->rhead_len = hlen;
     x->resp_head_done = true;
-    x->resp_started = true;
+    if (!x->buf_resp) {
+        outq_push(&c->ws->q, x->rhead, hlen);
+        x->resp_started = true;
+    }
     upstream_stop_timer(u);
     if (m.body == H1_BODY_CHUNKED) {
         h1_chunked_init(&x->resp_ck);
@@ -832,13 +907,31 @@ static bool fill_response(struct conn *c, struct upconn *u, bool *pinned)
         }
         run_add(&run, data, dlen);
     }
-    run_flush(&run, &c->ws->q, chunked_out, pinned);
+    if (x->gz == NULL && x->buf_resp) {
+        if (!flow_buf_resp_add(c, run.p, run.len)) {
+            return false;
+        }
+        run.len = 0;
+    } else if (x->gz == NULL) {
+        run_flush(&run, &c->ws->q, chunked_out, pinned);
+    }
     if (!x->resp_done && x->up_eof && u->in.start == u->in.end) {
         if (x->resp_body != H1_BODY_EOF) {
-            conn_close(c); /* truncated response: the client must see a cut, not an end */
+            /* Truncated response: the client must see a cut, not an end (a 502 when nothing
+             * was sent yet: a buffered response). */
+            exchange_upstream_failed(c, 502);
             return false;
         }
         x->resp_done = true;
+    }
+    if (x->gz != NULL) {
+        if (!flow_gzip_out(c, run.p, run.len)) {
+            return false;
+        }
+        run.len = 0;
+    }
+    if (x->buf_resp && x->resp_done && !x->resp_started && !flow_buf_resp_send(c)) {
+        return false;
     }
     if (x->resp_done && chunked_out && !x->last_chunk_sent) {
         outq_push(&c->ws->q, LAST_CHUNK, sizeof LAST_CHUNK - 1);

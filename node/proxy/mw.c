@@ -25,6 +25,10 @@ static const struct mw_ops *const ops_table[MW_KIND_COUNT] = {
     [MW_REPLACE_PATH_REGEX] = &mw_replace_path_regex_ops,
     [MW_REDIRECT_SCHEME] = &mw_redirect_scheme_ops,
     [MW_REDIRECT_REGEX] = &mw_redirect_regex_ops,
+    [MW_RETRY] = &mw_retry_ops,
+    [MW_ERRORS] = &mw_errors_ops,
+    [MW_COMPRESS] = &mw_compress_ops,
+    [MW_BUFFERING] = &mw_buffering_ops,
     [MW_CHAIN] = NULL, /* flattened at compile time: never reaches a router */
 };
 

@@ -185,6 +185,10 @@ extern const struct mw_ops mw_replace_path_ops;
 extern const struct mw_ops mw_replace_path_regex_ops;
 extern const struct mw_ops mw_redirect_scheme_ops;
 extern const struct mw_ops mw_redirect_regex_ops;
+extern const struct mw_ops mw_retry_ops;
+extern const struct mw_ops mw_errors_ops;
+extern const struct mw_ops mw_compress_ops;
+extern const struct mw_ops mw_buffering_ops;
 
 /* The ops of each middleware type (NULL: none yet; compile refuses those types). */
 const struct mw_ops *mw_ops_of(enum mw_kind kind);

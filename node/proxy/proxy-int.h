@@ -126,6 +126,16 @@ struct exchange {
     char *rhead;         /* serialised response head (malloc), freed after the write */
     struct mw_ctx *mw;   /* the router's middlewares at work; NULL when it has none */
     struct bal_pick pick; /* how `server` was chosen: its service, sticky cookies to set */
+    /* flow middlewares (mw_flow.h) */
+    bool resp_seen;      /* a response byte arrived: the upstream answered, no retry */
+    int err_status;      /* errors: the upstream's status while its error page is fetched */
+    struct retry_wait *retry_wait; /* retry: the backoff timer, while one exists */
+    struct mw_gzip *gz;  /* compress: the response body goes out gzipped (owned by mw) */
+    bool buf_req;        /* buffering: reading the whole request body before connecting */
+    bool buf_resp;       /* buffering: reading the whole response body before answering */
+    char *buf;           /* buffering: the body being collected (malloc) */
+    uint64_t buf_len, buf_cap;
+    uint32_t rhead_len;
 };
 
 /* IDLE: waiting for a request's first byte; HEAD: reading a head; EXCHANGE: a request is being
@@ -258,6 +268,21 @@ void exchange_upstream_ready(struct conn *c);
 void exchange_upstream_failed(struct conn *c, int status);
 void exchange_upstream_eof(struct conn *c);
 void tunnel_pump(struct conn *c);
+/* A server of `s` for another attempt or an error page (the balancer's pick). */
+const struct table_server *exchange_pick(struct conn *c, const struct table_service *s);
+bool exchange_idempotent(enum h1_method m);
+
+/* exchange_flow.c: hooks of the flow middlewares (see there and mw_flow.h) */
+struct mwc_errors;
+void flow_end(struct exchange *x);            /* the exchange ends: the retry timer goes */
+bool flow_retry(struct conn *c);              /* true: another attempt started or scheduled */
+void flow_errors_divert(struct conn *c, const struct mwc_errors *e, int status);
+bool flow_gzip_out(struct conn *c, const char *p, size_t n); /* false: connection closed */
+bool flow_buf_start(struct conn *c, bool expect_continue);  /* true: buffering took over */
+void flow_buf_pump(struct conn *c);
+int flow_buf_resp_begin(struct conn *c, const struct h1_msg *m); /* 1 buffered, 0, -1 */
+bool flow_buf_resp_add(struct conn *c, const char *p, size_t n); /* false: answered 500 */
+bool flow_buf_resp_send(struct conn *c);
 
 /* upstream.c */
 /* `safe`: the request may be retried on another connection if this one turns out stale.

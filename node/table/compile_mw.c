@@ -149,11 +149,11 @@ static const struct kind_row kinds[] = {
     KIND(IP_ALLOW_LIST, MW_IP_ALLOW_LIST, "ipAllowList", mwc_ip_allow_list),
     KIND(IN_FLIGHT_REQ, MW_IN_FLIGHT_REQ, "inFlightReq", mwc_in_flight_req),
     KIND(RATE_LIMIT, MW_RATE_LIMIT, "rateLimit", mwc_rate_limit),
-    KIND(RETRY, MW_RETRY, "retry", NULL),
+    KIND(RETRY, MW_RETRY, "retry", mwc_retry),
     KIND(CHAIN, MW_CHAIN, "chain", NULL),
-    KIND(COMPRESS, MW_COMPRESS, "compress", NULL),
-    KIND(BUFFERING, MW_BUFFERING, "buffering", NULL),
-    KIND(ERRORS, MW_ERRORS, "errors", NULL),
+    KIND(COMPRESS, MW_COMPRESS, "compress", mwc_compress),
+    KIND(BUFFERING, MW_BUFFERING, "buffering", mwc_buffering),
+    KIND(ERRORS, MW_ERRORS, "errors", mwc_errors),
     KIND(CONTENT_TYPE, MW_CONTENT_TYPE, "contentType", mwc_content_type),
 };
 

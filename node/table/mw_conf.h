@@ -181,17 +181,19 @@ struct mwc_retry {
 };
 
 struct mwc_compress {
-    char **excluded;
+    char **excluded;   /* media types, lower case, without blanks */
     uint32_t nexcluded;
-    char **included;
+    char **included;   /* when given, only these are compressed */
     uint32_t nincluded;
     int64_t min_bytes; /* default 1024 */
+    bool gzip;         /* gzip is among `encodings` (or encodings is empty) */
+    bool default_gzip; /* defaultEncoding gzip: compress when Accept-Encoding is absent */
 };
 
 struct mwc_buffering {
     int64_t max_request;  /* 0: no limit */
     int64_t max_response; /* 0: no limit */
-    int32_t retry_attempts; /* from retryExpression "IsNetworkError() && Attempts() < N" */
+    int32_t retry_attempts; /* from retryExpression "IsNetworkError() && Attempts() < N"; 0: none */
 };
 
 struct mwc_status_range {
