@@ -173,7 +173,7 @@ void conn_close(struct conn *c)
     }
     c->closing = true;
     c->state = C_CLOSED;
-    if (c->x.active) {
+    if (c->x.active || c->x.held != NULL) {
         exchange_abort(c);
     }
     uv_timer_stop(&c->timer);
@@ -437,6 +437,9 @@ void conn_reply(struct conn *c, int status, bool close)
     if (c->state == C_CLOSED) {
         return;
     }
+    if (c->x.held != NULL) {
+        exchange_abort(c); /* a middleware was waiting: the wait is cancelled */
+    }
     if (c->x.active) {
         if (c->x.resp_started) {
             conn_close(c);
@@ -477,6 +480,9 @@ void conn_reply_buf(struct conn *c, char *buf, uint32_t len, bool close)
     if (c->state == C_CLOSED) {
         free(buf);
         return;
+    }
+    if (c->x.held != NULL) {
+        exchange_abort(c); /* a middleware was waiting: the wait is cancelled */
     }
     if (c->x.active) {
         if (c->x.resp_started) {

@@ -25,6 +25,8 @@ static void client_read(struct conn *c, bool on)
     }
 }
 
+static void held_free(struct held *h);
+
 static void exchange_clear(struct conn *c)
 {
     struct exchange *x = &c->x;
@@ -32,7 +34,8 @@ static void exchange_clear(struct conn *c)
     free(x->head);
     free(x->rhead);
     free(x->buf);
-    mw_ctx_destroy(x->mw);
+    mw_ctx_destroy(x->mw); /* cancels a middleware's wait */
+    held_free(x->held);
     if (x->table != NULL) {
         table_unref(x->table);
     }
@@ -275,12 +278,50 @@ static const char *client_scheme(const struct conn *c, const struct h1_msg *m)
     return "http";
 }
 
+/* After the request phase said CONTINUE: the target the middlewares rewrote goes into *t.
+ * Returns 0 or 500. */
+static int apply_target(struct mw_ctx *mx, struct target *t)
+{
+    if (mx->target_changed) {
+        /* path + '?' + query into a new buffer; both may point into the old one. */
+        size_t len = mx->path_len + (mx->query ? mx->query_len + 1 : 0);
+        char *buf = malloc(len + 1);
+        if (buf == NULL) {
+            return 500;
+        }
+        memcpy(buf, mx->path, mx->path_len);
+        if (mx->query != NULL) {
+            buf[mx->path_len] = '?';
+            memcpy(buf + mx->path_len + 1, mx->query, mx->query_len);
+        }
+        buf[len] = '\0';
+        free(t->buf);
+        t->buf = buf;
+        t->len = (uint32_t)len;
+        t->path_len = mx->path_len;
+        mx->path = buf;
+        mx->query = mx->query ? buf + mx->path_len + 1 : NULL;
+        mx->target_changed = false;
+    }
+    mx->msg = NULL; /* the head is consumed once the exchange starts */
+    return 0;
+}
+
+static void on_mw_resume(void *owner, enum mw_result r);
+
+/* Runs the router's middlewares on the request. Returns 0 with *out set to continue (the
+ * target in *t possibly rewritten), MW_RC_STOP with *out set when a middleware answered (the
+ * reply is in it, after the response phase), MW_RC_PAUSE with *out set when one waits (see
+ * hold()), or a status to answer with (*out NULL). */
+#define MW_RC_STOP (-1)
+#define MW_RC_PAUSE (-2)
 static int run_middlewares(struct conn *c, const struct h1_msg *m, struct target *t,
                            const char *authority, uint32_t authority_len,
                            const struct table_router *rt, struct mw_ctx **out)
 {
     struct mw_ctx *mx = mw_ctx_create(rt, worker_now_ms(c->w), c->w->index);
     char *host;
+    enum mw_result r;
     *out = NULL;
     if (mx == NULL || (host = mw_alloc(mx, authority_len + 1)) == NULL) {
         mw_ctx_destroy(mx);
@@ -309,34 +350,23 @@ static int run_middlewares(struct conn *c, const struct h1_msg *m, struct target
         mx->query = t->buf + t->path_len + 1;
         mx->query_len = t->len - t->path_len - 1;
     }
+    mx->loop = &c->w->loop;
+    mx->resume = on_mw_resume;
+    mx->owner = c;
     *out = mx;
-    if (mw_run_request(mx) == MW_STOP) {
+    r = mw_run_request(mx);
+    if (r == MW_PAUSE) {
+        return MW_RC_PAUSE;
+    }
+    if (r == MW_STOP) {
         mw_run_response(mx, mx->reply_status, NULL);
-        return -1;
+        return MW_RC_STOP;
     }
-    if (mx->target_changed) {
-        /* path + '?' + query into a new buffer; both may point into the old one. */
-        size_t len = mx->path_len + (mx->query ? mx->query_len + 1 : 0);
-        char *buf = malloc(len + 1);
-        if (buf == NULL) {
-            mw_ctx_destroy(mx);
-            *out = NULL;
-            return 500;
-        }
-        memcpy(buf, mx->path, mx->path_len);
-        if (mx->query != NULL) {
-            buf[mx->path_len] = '?';
-            memcpy(buf + mx->path_len + 1, mx->query, mx->query_len);
-        }
-        buf[len] = '\0';
-        free(t->buf);
-        t->buf = buf;
-        t->len = (uint32_t)len;
-        t->path_len = mx->path_len;
-        mx->path = buf;
-        mx->query = mx->query ? buf + mx->path_len + 1 : NULL;
+    if (apply_target(mx, t) != 0) {
+        mw_ctx_destroy(mx);
+        *out = NULL;
+        return 500;
     }
-    mx->msg = NULL; /* the head is consumed once the exchange starts */
     return 0;
 }
 
@@ -355,6 +385,96 @@ static void reply_from_middleware(struct conn *c, struct mw_ctx *mx, bool close)
     conn_reply_buf(c, buf, len, close);
 }
 
+/* A request whose middleware waits (MW_PAUSE). The parsed head is copied out of the worker's
+ * scratch (other connections parse into it meanwhile); the bytes it points to stay in the
+ * client buffer, which is not read into until the exchange goes on (reading stops). */
+struct held {
+    struct h1_msg msg;
+    struct target t;
+    const char *authority;
+    uint32_t authority_len;
+    bool keep;
+    const struct table_router *rt;
+    struct h1_header hdrs[]; /* msg.headers */
+};
+
+static void exchange_go(struct conn *c, const struct h1_msg *m, struct target *t,
+                        const char *authority, uint32_t authority_len, bool keep,
+                        const struct table_router *rt);
+
+static void held_free(struct held *h)
+{
+    if (h != NULL) {
+        free(h->t.buf);
+        free(h);
+    }
+}
+
+static void hold(struct conn *c, const struct h1_msg *m, const struct target *t,
+                 const char *authority, uint32_t authority_len, bool keep,
+                 const struct table_router *rt, struct mw_ctx *mx)
+{
+    struct exchange *x = &c->x;
+    struct held *h = malloc(sizeof *h + m->nheaders * sizeof h->hdrs[0]);
+    if (h == NULL) {
+        mw_ctx_destroy(mx);
+        free(t->buf);
+        c->in.start += m->head_len;
+        conn_reply(c, 500, true);
+        return;
+    }
+    h->msg = *m;
+    memcpy(h->hdrs, m->headers, m->nheaders * sizeof h->hdrs[0]);
+    h->msg.headers = h->hdrs;
+    h->t = *t;
+    h->authority = authority;
+    h->authority_len = authority_len;
+    h->keep = keep;
+    h->rt = rt;
+    mx->msg = &h->msg;
+    x->held = h;
+    x->mw = mx;
+    x->table = c->w->table; /* the generation `rt` belongs to, whatever is published meanwhile */
+    table_ref(x->table);
+    conn_read_stop(c);
+}
+
+/* A held request's middleware is done waiting (mw.h): run the rest of the middlewares, then
+ * answer or go on as exchange_start would have. */
+static void on_mw_resume(void *owner, enum mw_result r)
+{
+    struct conn *c = owner;
+    struct exchange *x = &c->x;
+    struct held *h = x->held;
+    struct mw_ctx *mx = x->mw;
+    if (r == MW_CONTINUE) {
+        r = mw_run_request(mx);
+    }
+    if (r == MW_PAUSE) {
+        return; /* another wait */
+    }
+    x->held = NULL;
+    if (r == MW_CONTINUE && apply_target(mx, &h->t) != 0) {
+        r = MW_STOP;
+        mw_reply(mx, 500);
+    }
+    if (r == MW_STOP) {
+        x->mw = NULL;
+        mw_run_response(mx, mx->reply_status, NULL);
+        table_unref(x->table);
+        x->table = NULL;
+        free(h->t.buf);
+        c->in.start += h->msg.head_len;
+        reply_from_middleware(c, mx, !h->keep);
+    } else {
+        exchange_go(c, &h->msg, &h->t, h->authority, h->authority_len, h->keep, h->rt);
+    }
+    free(h);
+    if (c->state != C_CLOSED) {
+        conn_process(c); /* as after exchange_start: pump the body, or the next request */
+    }
+}
+
 void exchange_start(struct conn *c, const struct h1_msg *m)
 {
     struct exchange *x = &c->x;
@@ -362,8 +482,8 @@ void exchange_start(struct conn *c, const struct h1_msg *m)
     uint32_t authority_len = m->host ? m->host_len : 0;
     const struct table_router *rt;
     struct target t;
-    bool websocket, keep;
-    int status, err = 0;
+    bool keep;
+    int status;
 
     memset(x, 0, sizeof *x);
     x->method = m->method;
@@ -402,6 +522,10 @@ void exchange_start(struct conn *c, const struct h1_msg *m)
     if (rt->nmws > 0) {
         struct mw_ctx *mx = NULL;
         status = run_middlewares(c, m, &t, authority ? authority : "", authority_len, rt, &mx);
+        if (status == MW_RC_PAUSE) {
+            hold(c, m, &t, authority ? authority : "", authority_len, keep, rt, mx);
+            return;
+        }
         if (status != 0 || mx == NULL) {
             free(t.buf);
             c->in.start += m->head_len;
@@ -414,13 +538,27 @@ void exchange_start(struct conn *c, const struct h1_msg *m)
         }
         x->mw = mx;
     }
+    exchange_go(c, m, &t, authority ? authority : "", authority_len, keep, rt);
+}
+
+/* The exchange after its middlewares: the server, the upstream head, the connection. Takes
+ * t->buf. x->table is the table `rt` belongs to when already pinned (a held request). */
+static void exchange_go(struct conn *c, const struct h1_msg *m, struct target *t,
+                        const char *authority, uint32_t authority_len, bool keep,
+                        const struct table_router *rt)
+{
+    struct exchange *x = &c->x;
+    bool websocket;
+    int status, err = 0;
     x->active = true;
-    x->table = c->w->table;
-    table_ref(x->table);
+    if (x->table == NULL) {
+        x->table = c->w->table;
+        table_ref(x->table);
+    }
     x->router = rt;
     x->server = rt->service != NULL ? pick_server(c, m, rt->service) : NULL;
     if (x->server == NULL) {
-        free(t.buf);
+        free(t->buf);
         exchange_clear(c);
         c->in.start += m->head_len;
         conn_reply(c, 503, !keep);
@@ -428,9 +566,8 @@ void exchange_start(struct conn *c, const struct h1_msg *m)
     }
     websocket = (m->flags & H1_F_CONN_UPGRADE) && has_token_header(m, "upgrade", "websocket");
     x->upgrade = websocket;
-    status = build_head(c, m, &t, authority ? authority : "", authority_len, x->pick.leaf,
-                        websocket);
-    free(t.buf);
+    status = build_head(c, m, t, authority, authority_len, x->pick.leaf, websocket);
+    free(t->buf);
     c->in.start += m->head_len;
     if (status != 0) {
         conn_reply(c, status, true);

@@ -2,6 +2,7 @@
 #include "node/proxy/mw.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,8 @@ char *mw_strdup(struct mw_ctx *m, const char *s, size_t n)
 
 /* ---- context ---- */
 
+static void pending_cancel(struct mw_pending *p);
+
 struct mw_ctx *mw_ctx_create(const struct table_router *rt, uint64_t now_ms, uint32_t worker)
 {
     struct mw_ctx *m = calloc(1, sizeof *m);
@@ -104,6 +107,10 @@ void mw_ctx_destroy(struct mw_ctx *m)
     if (m == NULL) {
         return;
     }
+    if (m->pending != NULL) {
+        pending_cancel(m->pending);
+        m->pending = NULL;
+    }
     for (uint32_t i = 0; i < m->nran; i++) {
         const struct table_middleware *mw = m->router->mws[i];
         const struct mw_ops *o = mw_ops_of(mw->kind);
@@ -124,18 +131,162 @@ void mw_ctx_destroy(struct mw_ctx *m)
 
 enum mw_result mw_run_request(struct mw_ctx *m)
 {
-    for (uint32_t i = 0; i < m->router->nmws; i++) {
+    while (m->next < m->router->nmws) {
+        uint32_t i = m->next++;
         const struct table_middleware *mw = m->router->mws[i];
         const struct mw_ops *o = mw_ops_of(mw->kind);
+        enum mw_result r = MW_CONTINUE;
         m->nran = i + 1;
-        if (o != NULL && o->request != NULL && o->request(m, mw, i) == MW_STOP) {
-            if (m->reply_status == 0) {
-                m->reply_status = 500; /* a middleware that stops must say how */
-            }
-            return MW_STOP;
+        if (o != NULL && o->request != NULL) {
+            r = o->request(m, mw, i);
+        }
+        if (r == MW_PAUSE && m->pending == NULL) {
+            mw_reply(m, 500); /* an op that pauses must have started a wait */
+            r = MW_STOP;
+        }
+        if (r == MW_STOP && m->reply_status == 0) {
+            m->reply_status = 500; /* a middleware that stops must say how */
+        }
+        if (r != MW_CONTINUE) {
+            return r;
         }
     }
     return MW_CONTINUE;
+}
+
+/* ---- waits (MW_PAUSE) ---- */
+
+struct mw_pending {
+    struct mw_ctx *m; /* NULL once the exchange is gone: the wait ends without a resume */
+    bool is_timer;
+    uv_work_t work;
+    uv_timer_t timer;
+    void (*work_fn)(void *arg);
+    mw_after_fn after;
+    void (*free_arg)(void *arg);
+    void *arg;
+};
+
+static void pending_free(struct mw_pending *p)
+{
+    if (p->free_arg != NULL) {
+        p->free_arg(p->arg);
+    }
+    free(p);
+}
+
+/* The wait is over: let the op decide, then tell the exchange (unless the op waits again). */
+static void pending_done(struct mw_pending *p)
+{
+    struct mw_ctx *m = p->m;
+    enum mw_result r;
+    if (m == NULL) {
+        return;
+    }
+    m->pending = NULL;
+    r = p->after(m, p->arg);
+    if (r == MW_PAUSE && m->pending == NULL) {
+        mw_reply(m, 500);
+        r = MW_STOP;
+    }
+    if (r == MW_STOP && m->reply_status == 0) {
+        m->reply_status = 500;
+    }
+    if (r != MW_PAUSE) {
+        m->resume(m->owner, r);
+    }
+}
+
+static void on_work(uv_work_t *req)
+{
+    struct mw_pending *p = req->data;
+    p->work_fn(p->arg);
+}
+
+static void on_work_done(uv_work_t *req, int status)
+{
+    struct mw_pending *p = req->data;
+    if (status == 0) {
+        pending_done(p);
+    }
+    pending_free(p);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    pending_free(h->data);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct mw_pending *p = t->data;
+    pending_done(p);
+    uv_close((uv_handle_t *)&p->timer, on_timer_closed);
+}
+
+static struct mw_pending *pending_new(struct mw_ctx *m, mw_after_fn after, void *arg,
+                                      void (*free_arg)(void *arg))
+{
+    struct mw_pending *p;
+    if (m->loop == NULL || m->resume == NULL || m->pending != NULL ||
+        (p = calloc(1, sizeof *p)) == NULL) {
+        if (free_arg != NULL) {
+            free_arg(arg);
+        }
+        return NULL;
+    }
+    p->m = m;
+    p->after = after;
+    p->arg = arg;
+    p->free_arg = free_arg;
+    return p;
+}
+
+int mw_pause_work(struct mw_ctx *m, void (*work)(void *arg), mw_after_fn after, void *arg,
+                  void (*free_arg)(void *arg))
+{
+    struct mw_pending *p = pending_new(m, after, arg, free_arg);
+    int rc;
+    if (p == NULL) {
+        return -ENOMEM;
+    }
+    p->work_fn = work;
+    p->work.data = p;
+    rc = uv_queue_work(m->loop, &p->work, on_work, on_work_done);
+    if (rc != 0) {
+        pending_free(p);
+        return rc;
+    }
+    m->pending = p;
+    return 0;
+}
+
+int mw_pause_timer(struct mw_ctx *m, uint64_t ms, mw_after_fn after, void *arg,
+                   void (*free_arg)(void *arg))
+{
+    struct mw_pending *p = pending_new(m, after, arg, free_arg);
+    if (p == NULL) {
+        return -ENOMEM;
+    }
+    p->is_timer = true;
+    uv_timer_init(m->loop, &p->timer);
+    p->timer.data = p;
+    uv_timer_start(&p->timer, on_timer, ms, 0);
+    m->pending = p;
+    return 0;
+}
+
+/* The exchange ended during a wait: no resume. A timer is closed now; work already running on
+ * the pool cannot be stopped, so it finishes and frees itself (on_work_done). */
+static void pending_cancel(struct mw_pending *p)
+{
+    p->m = NULL;
+    if (p->is_timer) {
+        uv_timer_stop(&p->timer);
+        uv_close((uv_handle_t *)&p->timer, on_timer_closed);
+    } else {
+        uv_cancel((uv_req_t *)&p->work);
+    }
 }
 
 void mw_run_response(struct mw_ctx *m, int status, const struct h1_msg *resp)

@@ -6,7 +6,12 @@
  * context, so they pay nothing):
  *  1. request phase, in router order: each `request` op may edit the request (target, header
  *     fields, the Host sent upstream) and returns MW_CONTINUE, or answers it locally
- *     (mw_reply*) and returns MW_STOP; the middlewares after it do not run.
+ *     (mw_reply*) and returns MW_STOP; the middlewares after it do not run. An op that must
+ *     wait (a bcrypt check on the thread pool, a rate-limit delay) starts the wait with
+ *     mw_pause_work()/mw_pause_timer() and returns MW_PAUSE: the exchange holds the request,
+ *     reads nothing more from the client, and goes on when the wait's `after` function has
+ *     decided (CONTINUE: the next middleware; STOP: the reply). If the exchange ends first
+ *     (the client went away, a timeout), the wait is cancelled and `after` never runs.
  *  2. response phase, in reverse order over the middlewares whose request phase ran (all of
  *     them, or those before the one that stopped): each `response` op sees the status and the
  *     header fields (the upstream's, or the local reply's) and may edit the header fields.
@@ -26,11 +31,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <uv.h>
+
 #include "node/http/h1_parse.h"
 #include "node/table/mw_conf.h"
 #include "node/table/table.h"
 
-enum mw_result { MW_CONTINUE, MW_STOP };
+enum mw_result { MW_CONTINUE, MW_STOP, MW_PAUSE };
 
 enum mw_hdr_op { MW_HDR_SET, MW_HDR_ADD, MW_HDR_DEL };
 
@@ -50,6 +57,7 @@ struct mw_hdrs {
 };
 
 struct mw_chunk;
+struct mw_pending;
 
 struct mw_ctx {
     const struct table_router *router;
@@ -96,7 +104,14 @@ struct mw_ctx {
     const char *resp_peek;
     uint32_t resp_peek_len;
 
-    uint32_t nran; /* middlewares whose request phase ran */
+    uint32_t nran; /* middlewares whose request phase ran (or is paused) */
+    uint32_t next; /* the next middleware whose request phase runs */
+    /* Pausing: the worker's loop, and how the exchange is told the wait is over (set by the
+     * exchange; a context without a loop cannot pause). */
+    uv_loop_t *loop;
+    void (*resume)(void *owner, enum mw_result r);
+    void *owner;
+    struct mw_pending *pending; /* the wait in progress, NULL when none */
     void **state;  /* per middleware (index in router->mws), for the ops' own use */
     struct mw_chunk *arena;
 };
@@ -115,6 +130,8 @@ struct mw_ops {
 struct mw_ctx *mw_ctx_create(const struct table_router *rt, uint64_t now_ms, uint32_t worker);
 /* Runs `done` for the middlewares that ran, then frees everything. NULL is allowed. */
 void mw_ctx_destroy(struct mw_ctx *m);
+/* Runs the request phase from the next middleware: CONTINUE when all ran, STOP with a reply,
+ * or PAUSE (m->resume will be called with CONTINUE or STOP; on CONTINUE call this again). */
 enum mw_result mw_run_request(struct mw_ctx *m);
 /* Runs the response phase for status `status` (`resp`: the upstream head, or NULL when the
  * context holds a local reply). */
@@ -127,6 +144,22 @@ char *mw_build_reply(const struct mw_ctx *m, bool close, uint32_t *len);
 bool mw_hdrs_hides(const struct mw_hdrs *e, const char *name, uint32_t nlen);
 
 /* ---- for middlewares ---- */
+
+/* Called when a wait is over, on the worker thread, with the context and the op's `arg`:
+ * returns CONTINUE, STOP (after mw_reply*) or PAUSE (after starting another wait). */
+typedef enum mw_result (*mw_after_fn)(struct mw_ctx *m, void *arg);
+
+/* Runs work(arg) on libuv's thread pool, then after(m, arg) on the worker. `arg` is the op's
+ * own malloc'd state: it must not point into the context or the table (the exchange, and with
+ * it the table generation, may be gone when the work finishes); free_arg(arg) runs exactly
+ * once at the end, whatever happens. Returns 0 (return MW_PAUSE) or a negative code (then
+ * free_arg already ran; answer without pausing). */
+int mw_pause_work(struct mw_ctx *m, void (*work)(void *arg), mw_after_fn after, void *arg,
+                  void (*free_arg)(void *arg));
+
+/* Calls after(m, arg) on the worker after `ms` milliseconds. Same rules as mw_pause_work. */
+int mw_pause_timer(struct mw_ctx *m, uint64_t ms, mw_after_fn after, void *arg,
+                   void (*free_arg)(void *arg));
 
 void *mw_alloc(struct mw_ctx *m, size_t n); /* zeroed; NULL on ENOMEM */
 char *mw_strdup(struct mw_ctx *m, const char *s, size_t n); /* NUL-terminated copy */

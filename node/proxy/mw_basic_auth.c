@@ -3,11 +3,12 @@
  * credentials get 401 with `WWW-Authenticate: Basic realm="..."`; on success the request goes
  * on, with headerField set to the user and Authorization removed when removeHeader is set.
  *
- * A verified Authorization value is remembered in a small per-middleware cache (shared by the
- * workers through mw_runtime()): bcrypt costs tens of milliseconds at cost 10, on the worker's
- * thread, so without the cache every request of a keep-alive client (browsers resend the same
- * credentials each time) would stall that worker for that long. Only successes are cached, so
- * a wrong password always pays the full hash. The cache holds HMAC-SHA256 digests under a
+ * bcrypt costs tens of milliseconds at cost 10: it runs on libuv's thread pool while the
+ * exchange waits (MW_PAUSE), so a client guessing passwords never stalls the worker and the
+ * other connections it serves. A verified Authorization value is also remembered in a small
+ * per-middleware cache (shared by the workers through mw_runtime()), so a keep-alive client
+ * (browsers resend the same credentials each time) pays the hash once. Only successes are
+ * cached, so a wrong password always pays the full hash, on the pool. The cache holds HMAC-SHA256 digests under a
  * random key made for this table generation, never the credentials, and a new generation (a
  * config change, e.g. a new password) starts with an empty cache. */
 #include <crypt.h>
@@ -275,6 +276,95 @@ static enum mw_result unauthorized(struct mw_ctx *m, const struct mwc_basic_auth
     return MW_STOP;
 }
 
+/* What the request goes on with once the password is known to be right. */
+static enum mw_result authorized(struct mw_ctx *m, const struct mwc_basic_auth *a,
+                                 const char *user, size_t ulen)
+{
+    char *u = mw_strdup(m, user, ulen);
+    if (u == NULL || (a->header_field != NULL && !mw_req_set(m, a->header_field, u)) ||
+        (a->remove_header && !mw_req_del(m, "Authorization"))) {
+        mw_reply(m, 500);
+        return MW_STOP;
+    }
+    return MW_CONTINUE;
+}
+
+/* A bcrypt check on the thread pool. Everything the work reads is copied here: the exchange
+ * (and the table generation holding the hash) may be gone before the work ends. */
+struct bcrypt_job {
+    const struct table_middleware *mw; /* read only in after(), when the exchange is alive */
+    char *pw;
+    char *hash;
+    char *user;
+    size_t ulen;
+    uint8_t digest[32];
+    bool have_digest;
+    bool ok;
+};
+
+static void bcrypt_job_free(void *p)
+{
+    struct bcrypt_job *j = p;
+    if (j->pw != NULL) {
+        OPENSSL_cleanse(j->pw, strlen(j->pw));
+    }
+    free(j->pw);
+    free(j->hash);
+    free(j->user);
+    free(j);
+}
+
+static void bcrypt_work(void *p)
+{
+    struct bcrypt_job *j = p;
+    j->ok = check_bcrypt(j->pw, j->hash);
+}
+
+static enum mw_result bcrypt_after(struct mw_ctx *m, void *p)
+{
+    struct bcrypt_job *j = p;
+    const struct mwc_basic_auth *a = j->mw->conf;
+    struct auth_cache *cache;
+    if (!j->ok) {
+        return unauthorized(m, a);
+    }
+    if (j->have_digest && (cache = mw_runtime(j->mw, cache_create, cache_destroy)) != NULL) {
+        cache_put(cache, j->digest);
+    }
+    return authorized(m, a, j->user, j->ulen);
+}
+
+static enum mw_result bcrypt_start(struct mw_ctx *m, const struct table_middleware *mw,
+                                   const char *pw, size_t pwlen, const char *hash,
+                                   const char *user, size_t ulen, const uint8_t *digest)
+{
+    struct bcrypt_job *j = calloc(1, sizeof *j);
+    if (j == NULL || memchr(pw, '\0', pwlen) != NULL) {
+        free(j);
+        return unauthorized(m, mw->conf); /* (a NUL in the password never matches) */
+    }
+    j->mw = mw;
+    j->pw = strndup(pw, pwlen);
+    j->hash = strdup(hash);
+    j->user = strndup(user, ulen);
+    j->ulen = ulen;
+    if (digest != NULL) {
+        memcpy(j->digest, digest, sizeof j->digest);
+        j->have_digest = true;
+    }
+    if (j->pw == NULL || j->hash == NULL || j->user == NULL) {
+        bcrypt_job_free(j);
+        mw_reply(m, 500);
+        return MW_STOP;
+    }
+    if (mw_pause_work(m, bcrypt_work, bcrypt_after, j, bcrypt_job_free) != 0) {
+        /* No loop to wait on (unit tests without one) or no memory: check here. */
+        bool ok = check_bcrypt(pw, hash);
+        return ok ? authorized(m, mw->conf, user, ulen) : unauthorized(m, mw->conf);
+    }
+    return MW_PAUSE;
+}
+
 static enum mw_result basic_auth_request(struct mw_ctx *m, const struct table_middleware *mw,
                                          uint32_t i)
 {
@@ -283,7 +373,7 @@ static enum mw_result basic_auth_request(struct mw_ctx *m, const struct table_mi
     uint32_t vlen = 0;
     const char *v = mw_req_get(m, "Authorization", &vlen);
     const char *hash = NULL;
-    char *dec, *colon, *user;
+    char *dec, *colon;
     uint8_t digest[32];
     bool cached = false, have_digest = false, ok;
     long n;
@@ -313,6 +403,12 @@ static enum mw_result basic_auth_request(struct mw_ctx *m, const struct table_mi
         have_digest = true;
         cached = cache_has(cache, digest);
     }
+    if (!cached && hash[0] == '$' && hash[1] == '2') {
+        enum mw_result r = bcrypt_start(m, mw, colon + 1, (size_t)(dec + n - colon - 1), hash,
+                                        dec, (size_t)(colon - dec), have_digest ? digest : NULL);
+        OPENSSL_cleanse(colon + 1, (size_t)(dec + n - colon - 1));
+        return r;
+    }
     ok = cached || check_password(colon + 1, (size_t)(dec + n - colon - 1), hash);
     OPENSSL_cleanse(colon + 1, (size_t)(dec + n - colon - 1));
     if (!ok) {
@@ -321,13 +417,7 @@ static enum mw_result basic_auth_request(struct mw_ctx *m, const struct table_mi
     if (have_digest && !cached) {
         cache_put(cache, digest);
     }
-    user = mw_strdup(m, dec, (size_t)(colon - dec));
-    if (user == NULL || (a->header_field != NULL && !mw_req_set(m, a->header_field, user)) ||
-        (a->remove_header && !mw_req_del(m, "Authorization"))) {
-        mw_reply(m, 500);
-        return MW_STOP;
-    }
-    return MW_CONTINUE;
+    return authorized(m, a, dec, (size_t)(colon - dec));
 }
 
 const struct mw_ops mw_basic_auth_ops = {.request = basic_auth_request};

@@ -2,12 +2,11 @@
  * workers of this node. The arithmetic is node/proxy/ratelimit.c; the buckets live in a
  * bounded srcmap.
  *
- * Difference from Traefik: when no token is available Traefik waits for one if the wait is
- * short (up to 1/(2*rate), or 500ms under 1 req/s) and answers 429 otherwise. The middleware
- * API cannot pause an exchange yet, so we answer 429 at once whenever the bucket is empty,
- * with Traefik's Retry-After (whole seconds, rounded up) and X-Retry-In (Go duration) fields.
- * A client at the limit therefore sees a few more 429s than under Traefik; none passes
- * above the configured rate.
+ * As Traefik: when no token is available but the next one comes soon (within 1/(2*rate), or
+ * 500ms under 1 req/s), the token is reserved and the request waits for it (MW_PAUSE on a
+ * timer, the worker stays free); otherwise the answer is 429 with Traefik's Retry-After
+ * (whole seconds, rounded up) and X-Retry-In (Go duration) fields. None passes above the
+ * configured rate.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -27,6 +26,7 @@
 struct rate_rt {
     struct mw_source_rt src; /* first: mw_source_count() reads it */
     struct rl_params p;
+    uint64_t max_delay_ms;
 };
 
 static bool bucket_idle(const void *value, uint64_t now_ms)
@@ -49,6 +49,7 @@ static void *rate_create(const struct table_middleware *mw)
         return NULL;
     }
     rl_params_init(&r->p, c->average, c->period_ms, c->burst);
+    r->max_delay_ms = rl_max_delay_ms(c->average, c->period_ms);
     r->src.map = srcmap_new(sizeof(struct rl_bucket), RATE_LIMIT_MAX_SOURCES, bucket_idle);
     if (r->src.map == NULL) {
         free(r);
@@ -59,7 +60,7 @@ static void *rate_create(const struct table_middleware *mw)
 
 struct take {
     const struct rl_params *p;
-    uint64_t now_ms, wait_ms;
+    uint64_t now_ms, wait_ms, max_delay_ms, delay_ms;
     bool ok;
 };
 
@@ -67,7 +68,7 @@ static bool take(void *value, bool fresh, void *arg)
 {
     struct take *t = arg;
     (void)fresh;
-    t->ok = rl_take(t->p, value, t->now_ms, &t->wait_ms);
+    t->ok = rl_take_within(t->p, value, t->now_ms, t->max_delay_ms, &t->delay_ms, &t->wait_ms);
     return false;
 }
 
@@ -111,6 +112,13 @@ static enum mw_result too_many(struct mw_ctx *m, uint64_t wait_ms)
     return MW_STOP;
 }
 
+static enum mw_result delayed(struct mw_ctx *m, void *arg)
+{
+    (void)m;
+    (void)arg;
+    return MW_CONTINUE;
+}
+
 static enum mw_result rate_request(struct mw_ctx *m, const struct table_middleware *mw, uint32_t i)
 {
     const struct mwc_rate_limit *c = mw->conf;
@@ -129,12 +137,19 @@ static enum mw_result rate_request(struct mw_ctx *m, const struct table_middlewa
         return MW_STOP;
     }
     t.p = &r->p;
+    t.max_delay_ms = r->max_delay_ms;
     mw_source_key(m, &c->source, buf, sizeof buf, &key, &klen);
     if (srcmap_update(r->src.map, key, klen, true, m->now_ms, take, &t) != 0) {
         mw_reply(m, 500);
         return MW_STOP;
     }
-    return t.ok ? MW_CONTINUE : too_many(m, t.wait_ms);
+    if (!t.ok) {
+        return too_many(m, t.wait_ms);
+    }
+    if (t.delay_ms > 0 && mw_pause_timer(m, t.delay_ms, delayed, NULL, NULL) == 0) {
+        return MW_PAUSE; /* the token is reserved: go when it is due */
+    }
+    return MW_CONTINUE;
 }
 
 const struct mw_ops mw_rate_limit_ops = {.request = rate_request};

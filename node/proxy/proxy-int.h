@@ -48,6 +48,7 @@ struct wstate {
 struct worker;
 struct conn;
 struct mw_ctx;
+struct held;
 
 enum up_state { UP_CONNECTING, UP_BUSY, UP_IDLE, UP_CLOSED };
 
@@ -125,6 +126,7 @@ struct exchange {
     bool resp_timer_armed;
     char *rhead;         /* serialised response head (malloc), freed after the write */
     struct mw_ctx *mw;   /* the router's middlewares at work; NULL when it has none */
+    struct held *held;   /* the request while a middleware waits (MW_PAUSE); not active */
     struct bal_pick pick; /* how `server` was chosen: its service, sticky cookies to set */
     /* flow middlewares (mw_flow.h) */
     bool resp_seen;      /* a response byte arrived: the upstream answered, no retry */

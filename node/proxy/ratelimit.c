@@ -51,6 +51,43 @@ bool rl_take(const struct rl_params *p, struct rl_bucket *b, uint64_t now_ms, ui
     return false;
 }
 
+bool rl_take_within(const struct rl_params *p, struct rl_bucket *b, uint64_t now_ms,
+                    uint64_t max_delay_ms, uint64_t *delay_ms, uint64_t *wait_ms)
+{
+    uint64_t now = to_ns(now_ms), tat, wait;
+    *delay_ms = 0;
+    if (p->interval_ns == 0) {
+        return true;
+    }
+    tat = (b->tat_ns > now ? b->tat_ns : now) + p->interval_ns;
+    if (tat - now <= p->window_ns) {
+        b->tat_ns = tat;
+        return true;
+    }
+    wait = tat - now - p->window_ns;
+    if (wait <= to_ns(max_delay_ms)) {
+        b->tat_ns = tat; /* the token is this request's: later ones queue behind it */
+        *delay_ms = (wait + NS_PER_MS - 1) / NS_PER_MS;
+        return true;
+    }
+    if (wait_ms != NULL) {
+        *wait_ms = (wait + NS_PER_MS - 1) / NS_PER_MS;
+    }
+    return false;
+}
+
+uint64_t rl_max_delay_ms(int64_t average, uint64_t period_ms)
+{
+    /* rate = average / period per second; above 1/s the wait is at most 1/(2*rate). */
+    if (average <= 0 || period_ms == 0) {
+        return 0;
+    }
+    if ((uint64_t)average * 1000 < period_ms) {
+        return 500;
+    }
+    return period_ms / (2 * (uint64_t)average);
+}
+
 bool rl_full(const struct rl_bucket *b, uint64_t now_ms)
 {
     return b->tat_ns <= to_ns(now_ms);

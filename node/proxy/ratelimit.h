@@ -27,6 +27,15 @@ void rl_params_init(struct rl_params *p, int64_t average, uint64_t period_ms, in
  * when wait_ms is not NULL, the time until a token is available (rounded up, >= 1). */
 bool rl_take(const struct rl_params *p, struct rl_bucket *b, uint64_t now_ms, uint64_t *wait_ms);
 
+/* rl_take() that may also reserve a token a little ahead: when the next token comes within
+ * `max_delay_ms`, it is taken now and *delay_ms says how long the request must wait before it
+ * goes (Traefik's reservation). Returns false (and *wait_ms as rl_take) when it is further. */
+bool rl_take_within(const struct rl_params *p, struct rl_bucket *b, uint64_t now_ms,
+                    uint64_t max_delay_ms, uint64_t *delay_ms, uint64_t *wait_ms);
+
+/* Traefik's longest wait for a token: half a token interval above 1 request/s, else 500ms. */
+uint64_t rl_max_delay_ms(int64_t average, uint64_t period_ms);
+
 /* True when the bucket is full at `now_ms`: it then behaves exactly like a fresh one and may
  * be forgotten without changing any decision. */
 bool rl_full(const struct rl_bucket *b, uint64_t now_ms);

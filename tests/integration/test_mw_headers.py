@@ -171,3 +171,48 @@ def test_content_type():
         r = _get(env.addr, host="raw")
         check(r.status == 200 and r.get("Content-Type") is None,
               "without the middleware no Content-Type is added: %r" % r)
+
+
+def test_basic_auth_bcrypt_waits_off_the_worker():
+    """bcrypt runs on the thread pool while the exchange waits: with one worker, a pipelined
+    pair of requests, a POST with a body, a client that leaves during the check, and many
+    wrong passwords at once are all handled, and a route without auth stays served."""
+    mws = {"auth": {"basicAuth": {"users": [ALICE], "headerField": "X-User"}}}
+    routers = [{"rule": "Host(`auth`)", "service": "A", "middlewares": ["auth"]},
+               {"rule": "Host(`open`)", "service": "A"}]
+    with Env(backends={"A": HttpBackend("A")}, routers=routers, middlewares=mws,
+             workers=1) as env:
+        good = _basic("alice:wonderland")
+        # Two pipelined requests: the first waits for bcrypt, the second (cached by then, or
+        # checked again) is answered after it, in order.
+        with Client(env.addr) as c:
+            one = "GET /1 HTTP/1.1\r\nHost: auth\r\n%s\r\n\r\n" % good
+            two = "GET /2 HTTP/1.1\r\nHost: auth\r\n%s\r\n\r\n" % good
+            c.send((one + two).encode())
+            r1, r2 = c.read_response(), c.read_response()
+            check(_seen(r1)["path"] == "/1" and _seen(r2)["path"] == "/2", "order")
+        # A body waits in the client buffer while the check runs, then streams upstream.
+        with Client(env.addr) as c:
+            body = b"x" * 5000
+            c.send(("POST /p HTTP/1.1\r\nHost: auth\r\n%s\r\nContent-Length: %d\r\n\r\n"
+                    % (_basic("alice:wonderland2"), len(body))).encode() + body)
+            check(c.read_response().status == 401, "wrong password with a body")
+        # A client that leaves while its check runs.
+        for _ in range(5):
+            with Client(env.addr) as c:
+                c.send(("GET / HTTP/1.1\r\nHost: auth\r\n%s\r\n\r\n"
+                        % _basic("alice:nope")).encode())
+        # Many wrong passwords at once, and the open route meanwhile.
+        clients = [Client(env.addr) for _ in range(8)]
+        try:
+            for c in clients:
+                c.send(("GET / HTTP/1.1\r\nHost: auth\r\n%s\r\n\r\n"
+                        % _basic("alice:bad")).encode())
+            check(_get(env.addr, host="open").status == 200, "open route served")
+            for c in clients:
+                check(c.read_response().status == 401, "wrong password")
+        finally:
+            for c in clients:
+                c.close()
+        info = _seen(_get(env.addr, host="auth", extra=[good]))
+        check(_seen_field(info, "X-User") == "alice", "headerField after a wait: %r" % info)

@@ -39,7 +39,19 @@ struct mwt {
     char *reply; /* mw_build_reply output */
     uint32_t reply_len;
     uint64_t now_ms;
+    /* Set `loop` before mwt_request to let middlewares pause (MW_PAUSE): run the loop, then
+     * `resumed` counts the resume calls and `resumed_with` holds the last result. */
+    uv_loop_t *loop;
+    int resumed;
+    enum mw_result resumed_with;
 };
+
+static inline void mwt_on_resume(void *owner, enum mw_result r)
+{
+    struct mwt *t = owner;
+    t->resumed++;
+    t->resumed_with = r;
+}
 
 /* Compiles `yaml` (namespace "test"); the config must compile without errors. */
 static inline void mwt_setup(struct mwt *t, const char *yaml)
@@ -115,6 +127,11 @@ static inline enum mw_result mwt_request_from(struct mwt *t, const char *router,
     m = mw_ctx_create(rt, t->now_ms, 0);
     ck_assert_ptr_nonnull(m);
     t->m = m;
+    if (t->loop != NULL) {
+        m->loop = t->loop;
+        m->resume = mwt_on_resume;
+        m->owner = t;
+    }
     m->msg = &t->msg;
     m->method = t->msg.method_str;
     m->method_len = t->msg.method_len;

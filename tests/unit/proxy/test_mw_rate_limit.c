@@ -95,10 +95,12 @@ START_TEST(per_source_buckets)
         ck_assert_int_eq(status_at(&t, t0, "10.0.0.1", ""), 200);
     }
     ck_assert_int_eq(status_at(&t, t0, "10.0.0.1", ""), 429);
-    ck_assert_int_eq(status_at(&t, t0 + 59999, "10.0.0.1", ""), 429);
+    /* Under 1 request/s a request may wait up to 500ms for its token (Traefik). */
+    ck_assert_int_eq(status_at(&t, t0 + 59499, "10.0.0.1", ""), 429);
     ck_assert_int_eq(status_at(&t, t0, "10.0.0.2", ""), 200);
-    ck_assert_int_eq(status_at(&t, t0 + 60000, "10.0.0.1", ""), 200);
-    ck_assert_int_eq(status_at(&t, t0 + 60000, "10.0.0.1", ""), 429);
+    ck_assert_int_eq(status_at(&t, t0 + 59500, "10.0.0.1", ""), 200); /* reserved, waits */
+    ck_assert_int_eq(status_at(&t, t0 + 60000, "10.0.0.1", ""), 429); /* that token is gone */
+    ck_assert_int_eq(status_at(&t, t0 + 120000, "10.0.0.1", ""), 200);
     mwt_teardown(&t);
 }
 END_TEST
@@ -148,11 +150,34 @@ START_TEST(defaults_period_1s_burst_1)
 {
     struct mwt t;
     mwt_setup(&t, mwt_yaml(yaml, sizeof yaml, "[a]", "    a: {rateLimit: {average: 2}}\n"));
+    /* 2/s: a token every 500ms; a request may wait up to 1/(2*rate) = 250ms for one. */
     ck_assert_int_eq(status_at(&t, 1000, "10.0.0.1", ""), 200);
     ck_assert_int_eq(status_at(&t, 1000, "10.0.0.1", ""), 429);
-    ck_assert_int_eq(status_at(&t, 1499, "10.0.0.1", ""), 429);
-    ck_assert_int_eq(status_at(&t, 1500, "10.0.0.1", ""), 200);
+    ck_assert_int_eq(status_at(&t, 1249, "10.0.0.1", ""), 429);
+    ck_assert_int_eq(status_at(&t, 1250, "10.0.0.1", ""), 200); /* waits 250ms */
+    ck_assert_int_eq(status_at(&t, 1500, "10.0.0.1", ""), 429);
+    ck_assert_int_eq(status_at(&t, 2000, "10.0.0.1", ""), 200);
     mwt_teardown(&t);
+}
+END_TEST
+
+START_TEST(short_wait_pauses_on_a_timer)
+{
+    struct mwt t;
+    uv_loop_t loop;
+    mwt_setup(&t, mwt_yaml(yaml, sizeof yaml, "[a]", "    a: {rateLimit: {average: 20}}\n"));
+    ck_assert_int_eq(uv_loop_init(&loop), 0);
+    t.loop = &loop;
+    t.now_ms = 1000;
+    ck_assert_int_eq(mwt_request(&t, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"), MW_CONTINUE);
+    mwt_end(&t);
+    t.now_ms = 1030; /* the next token is due at 1050: wait 20ms (at most 25ms at 20/s) */
+    ck_assert_int_eq(mwt_request(&t, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"), MW_PAUSE);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ck_assert_int_eq(t.resumed, 1);
+    ck_assert_int_eq(t.resumed_with, MW_CONTINUE);
+    mwt_teardown(&t);
+    ck_assert_int_eq(uv_loop_close(&loop), 0);
 }
 END_TEST
 
@@ -238,6 +263,7 @@ int main(void)
     tcase_add_test(tc, retry_after);
     tcase_add_test(tc, average_zero_is_no_limit);
     tcase_add_test(tc, defaults_period_1s_burst_1);
+    tcase_add_test(tc, short_wait_pauses_on_a_timer);
     tcase_add_test(tc, header_source);
     tcase_add_test(tc, bounded_sources);
     tcase_add_test(tc, compile_errors);
