@@ -2,6 +2,7 @@
 #include "node/http/h1_internal.h"
 
 #include <string.h>
+#include <strings.h>
 
 /* No client needs more Connection options than this; the cap bounds the cost of marking the
  * fields they name (options x fields) on hostile input. */
@@ -455,4 +456,17 @@ bool h1_host_valid(const char *s, size_t n)
         return true;
     }
     return *p == ':' && port_valid(p + 1, end);
+}
+
+bool h1_field_proxy_owned(const char *name)
+{
+    static const char *const owned[] = {"content-length", "transfer-encoding", "connection",
+                                        "keep-alive",     "upgrade",           "te",
+                                        "trailer",        "proxy-connection"};
+    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) {
+        if (strcasecmp(name, owned[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
 }

@@ -11,6 +11,7 @@
 #ifndef CONCORD_HTTP_H1_PARSE_H
 #define CONCORD_HTTP_H1_PARSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -178,6 +179,11 @@ int h1_parse_response(const char *buf, size_t len, const struct h1_limits *lim,
 
 /* Case-insensitive lookup of the first field named `name`; NULL if none. */
 const struct h1_header *h1_find(const struct h1_msg *msg, const char *name);
+
+/* Whether a field is one the proxy writes itself on every message it sends (framing and
+ * hop-by-hop: Content-Length, Transfer-Encoding, Connection, Keep-Alive, Upgrade, TE, Trailer,
+ * Proxy-Connection), so configuration may not set it. Case-insensitive. */
+bool h1_field_proxy_owned(const char *name);
 
 /* Incremental chunked-body decoder (RFC 9112 section 7.1, bad-input.md B).
  * Strict: chunk-size is 1*HEXDIG (at most 15 digits, else -413), optional BWS only before

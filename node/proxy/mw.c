@@ -408,20 +408,6 @@ static const char *get(const struct mw_hdrs *e, const struct mw_hdrs *base_edits
     return msg_get(msg, name, nlen, vlen);
 }
 
-/* Fields the proxy writes itself: an edit of one would desynchronise the framing. */
-static bool proxy_owned(const char *name)
-{
-    static const char *const owned[] = {"content-length", "transfer-encoding", "connection",
-                                        "keep-alive",     "upgrade",           "te",
-                                        "trailer",        "proxy-connection"};
-    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) {
-        if (strcasecmp(name, owned[i]) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 const char *mw_req_get(const struct mw_ctx *m, const char *name, uint32_t *vlen)
 {
     if (strcasecmp(name, "host") == 0 && m->host_override != NULL) {
@@ -441,7 +427,7 @@ static bool req_edit(struct mw_ctx *m, const char *name, const char *value, uint
         }
         return true;
     }
-    if (proxy_owned(name)) {
+    if (h1_field_proxy_owned(name)) {
         return true;
     }
     return hdrs_push(&m->req_edits, name, value, op);
@@ -483,7 +469,7 @@ void mw_reply(struct mw_ctx *m, int status)
 
 bool mw_reply_header(struct mw_ctx *m, const char *name, const char *value)
 {
-    return proxy_owned(name) || hdrs_push(&m->reply_hdrs, name, value, MW_HDR_ADD);
+    return h1_field_proxy_owned(name) || hdrs_push(&m->reply_hdrs, name, value, MW_HDR_ADD);
 }
 
 void mw_reply_body(struct mw_ctx *m, const char *body, uint32_t len)
@@ -502,17 +488,17 @@ const char *mw_resp_get(const struct mw_ctx *m, const char *name, uint32_t *vlen
 
 bool mw_resp_set(struct mw_ctx *m, const char *name, const char *value)
 {
-    return proxy_owned(name) || hdrs_push(&m->resp_edits, name, value, MW_HDR_SET);
+    return h1_field_proxy_owned(name) || hdrs_push(&m->resp_edits, name, value, MW_HDR_SET);
 }
 
 bool mw_resp_add(struct mw_ctx *m, const char *name, const char *value)
 {
-    return proxy_owned(name) || hdrs_push(&m->resp_edits, name, value, MW_HDR_ADD);
+    return h1_field_proxy_owned(name) || hdrs_push(&m->resp_edits, name, value, MW_HDR_ADD);
 }
 
 bool mw_resp_del(struct mw_ctx *m, const char *name)
 {
-    return proxy_owned(name) || hdrs_push(&m->resp_edits, name, NULL, MW_HDR_DEL);
+    return h1_field_proxy_owned(name) || hdrs_push(&m->resp_edits, name, NULL, MW_HDR_DEL);
 }
 
 /* ---- local replies ---- */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "node/http/h1_parse.h"
 #include "node/table/compile_mw.h"
 #include "node/table/regex.h"
 
@@ -41,20 +42,6 @@ static bool is_field_value(const char *s)
     return true;
 }
 
-/* Fields the proxy writes itself (framing, hop-by-hop): mw.c ignores edits of them. */
-static bool proxy_owned(const char *name)
-{
-    static const char *const owned[] = {"content-length", "transfer-encoding", "connection",
-                                        "keep-alive",     "upgrade",           "te",
-                                        "trailer",        "proxy-connection"};
-    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) {
-        if (strcasecmp(name, owned[i]) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /* Checks and copies a customRequestHeaders / customResponseHeaders map. */
 static int compile_kvs(struct mwc_ctx *c, const char *field, KV **in, size_t n, struct mwc_kv **out,
                        uint32_t *nout)
@@ -79,7 +66,7 @@ static int compile_kvs(struct mwc_ctx *c, const char *field, KV **in, size_t n, 
             rc = -EINVAL;
             continue;
         }
-        if (proxy_owned(name)) {
+        if (h1_field_proxy_owned(name)) {
             mwc_warning(c, in[i]->mark, f,
                         "%s is a framing/hop-by-hop field the proxy manages itself: ignored", name);
             continue;
