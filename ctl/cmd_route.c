@@ -219,7 +219,7 @@ static int build_request(const struct explain_args *a, struct request *q)
         return fail("bad path \"%.*s\" (the proxy would answer 400)", (int)plen, rest);
     }
     q->r.path = q->path;
-    q->r.path_len = (uint32_t)n;
+    q->r.path_len = (uint32_t)uri_route_path(q->path, (size_t)n, q->path); /* as the proxy */
     if (query != NULL) {
         q->r.query = query + 1;
         q->r.query_len = (uint32_t)(tlen - plen - 1);

@@ -100,6 +100,28 @@ int uri_normalize_path(const char *in, size_t len, char *out)
     return (int)clean_segments(out, w);
 }
 
+static int is_reserved(int c)
+{
+    return c != 0 && c < 128 && strchr(":/?#[]@!$&'()*+,;=%", c) != NULL;
+}
+
+size_t uri_route_path(const char *in, size_t len, char *out)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < len; i++) {
+        int hi, lo;
+        if (in[i] == '%' && i + 2 < len &&
+            (hi = str_hexval(in[i + 1])) >= 0 && (lo = str_hexval(in[i + 2])) >= 0 &&
+            !is_reserved(hi * 16 + lo) && hi * 16 + lo != 0) {
+            out[w++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            out[w++] = in[i];
+        }
+    }
+    return w;
+}
+
 static size_t host_end(const char *in, size_t len)
 {
     if (len > 0 && in[0] == '[') {

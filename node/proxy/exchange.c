@@ -229,7 +229,8 @@ static const struct table_router *route(struct conn *c, const struct h1_msg *m,
                                         const struct target *t, const char *authority,
                                         uint32_t authority_len, int *status)
 {
-    char hostbuf[256];
+    char hostbuf[256], pathbuf[1024];
+    char *heap = NULL;
     struct table_request r;
     const struct table_router *rt;
     if (authority_len >= sizeof hostbuf) {
@@ -241,6 +242,20 @@ static const struct table_router *route(struct conn *c, const struct h1_msg *m,
     r.host_len = (uint32_t)uri_normalize_host(authority, authority_len, hostbuf);
     r.path = t->buf[0] == '*' ? "/" : t->buf;
     r.path_len = t->buf[0] == '*' ? 1 : t->path_len;
+    if (memchr(r.path, '%', r.path_len) != NULL) {
+        /* Rules see non-reserved escapes decoded (traefik-rules.md); paths without any
+         * escape, nearly all of them, skip this. */
+        if (r.path_len < sizeof pathbuf) {
+            r.path_len = (uint32_t)uri_route_path(r.path, r.path_len, pathbuf);
+            r.path = pathbuf;
+        } else if ((heap = malloc(r.path_len)) != NULL) {
+            r.path_len = (uint32_t)uri_route_path(r.path, r.path_len, heap);
+            r.path = heap;
+        } else {
+            *status = 500;
+            return NULL;
+        }
+    }
     r.entrypoint = c->ep_index;
     r.method = m->method_str;
     r.method_len = m->method_len;
@@ -253,6 +268,7 @@ static const struct table_router *route(struct conn *c, const struct h1_msg *m,
     r.client_family = c->peer_family;
     memcpy(r.client_addr, c->peer_addr, sizeof r.client_addr);
     rt = c->w->table ? table_match(c->w->table, &r) : NULL;
+    free(heap);
     *status = rt ? 0 : 404;
     return rt;
 }

@@ -225,3 +225,13 @@ def test_middlewares_of_the_matched_router():
     check(res["middlewares"] == ["a@file", "b@file", "tail@file"], res)
     res = explain("GET", "http://a.example/other", files={"c.yml": text})
     check(res["router"] == "site@file" and res["middlewares"] == [], res)
+
+
+def test_escapes_decoded_as_the_proxy_does():
+    text = ("http:\n  routers:\n    sp:\n      rule: \"PathPrefix(`/foo bar`)\"\n      service: s\n"
+            "  services:\n    s:\n      loadBalancer:\n        servers:\n"
+            "          - url: \"http://127.0.0.1:8081\"\n")
+    res = explain("GET", "http://a.example/foo%20bar/x", files={"c.yml": text})
+    check(res["router"] == "sp@file", res)
+    res = explain("GET", "http://a.example/foo%2Fbar", files={"c.yml": text})
+    check(res["router"] is None, res)

@@ -103,3 +103,25 @@ def test_rules_bad_regex_disables_only_that_router():
             check(_backend(_req(c, "GET", "/aa", [])) == "B", "GET not routed to B")
         with Client(env.addr) as c:
             check_local_reply(_req(c, "POST", "/aa", []), {404})
+
+
+def test_rules_see_non_reserved_escapes_decoded():
+    # traefik-rules.md "Routing path": %20 and %7B are decoded for the matchers, reserved
+    # escapes such as %2F are not (so /foo%2Fbar is not /foo/bar), and the backend receives
+    # the path as encoded on the wire.
+    routers = [("PathPrefix(`/foo bar`)", "SPACE"), ("Path(`/{id}`)", "BRACE"),
+               ("Path(`/foo/bar`)", "SLASH")]
+    names = sorted({b for _, b in routers})
+    sc = SubCases()
+    cases = (("/foo%20bar/x", "SPACE", "/foo%20bar/x"), ("/%7Bid%7D", "BRACE", "/%7Bid%7D"),
+             ("/foo/bar", "SLASH", "/foo/bar"), ("/foo%2Fbar", None, None))
+    with Env(backends={n: HttpBackend(n) for n in names}, routers=routers) as env:
+        for target, want, path in cases:
+            with sc(target), Client(env.addr) as c:
+                r = _req(c, "GET", target, [])
+                if want is None:
+                    check(r.status == 404, "want 404, got %d" % r.status)
+                    continue
+                check(_backend(r) == want, "routed to %s" % _backend(r))
+                check(json.loads(r.body)["path"] == path, "forwarded %r" % json.loads(r.body)["path"])
+    sc.done()

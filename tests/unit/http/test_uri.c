@@ -38,6 +38,32 @@ START_TEST(test_E5_reserved_stay_encoded)
 }
 END_TEST
 
+static const char *route_path(const char *in)
+{
+    static char out[256];
+    size_t n = uri_route_path(norm(in), strlen(norm(in)), out);
+    out[n] = '\0';
+    return out;
+}
+
+/* traefik-rules.md "Routing path": non-reserved escapes decoded for the matchers only. */
+START_TEST(test_route_path_decodes_non_reserved)
+{
+    ck_assert_str_eq(route_path("/foo%20bar"), "/foo bar");
+    ck_assert_str_eq(route_path("/%7Bid%7d"), "/{id}");
+    ck_assert_str_eq(route_path("/caf%C3%A9"), "/caf\xc3\xa9");
+    ck_assert_str_eq(route_path("/a%2Fb"), "/a%2Fb");
+    ck_assert_str_eq(route_path("/a%3a%3F%23%5B%5D%40"), "/a%3A%3F%23%5B%5D%40");
+    ck_assert_str_eq(route_path("/%21%24%26%27%28%29%2A%2B%2C%3B%3D%25"),
+                     "/%21%24%26%27%28%29%2A%2B%2C%3B%3D%25");
+    ck_assert_str_eq(route_path("/%2541"), "/%2541"); /* no double decoding */
+    ck_assert_str_eq(route_path("/plain"), "/plain");
+    char buf[16] = "/x%20y";
+    ck_assert_uint_eq(uri_route_path(buf, strlen(buf), buf), 4); /* in place */
+    ck_assert(memcmp(buf, "/x y", 4) == 0);
+}
+END_TEST
+
 START_TEST(test_E5_bad_escapes)
 {
     ck_assert_str_eq(norm("/a%00b"), "ERR");
@@ -84,6 +110,7 @@ int main(void)
     tcase_add_test(tc, test_E5_equivalent_paths);
     tcase_add_test(tc, test_E5_reserved_stay_encoded);
     tcase_add_test(tc, test_E5_bad_escapes);
+    tcase_add_test(tc, test_route_path_decodes_non_reserved);
     tcase_add_test(tc, test_trailing_slash_and_root);
     tcase_add_test(tc, test_host);
     suite_add_tcase(s, tc);
