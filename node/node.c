@@ -114,7 +114,7 @@ static int compile_source(struct node *n, struct table **out, size_t *nerrors, s
     }
     n->generation++;
     log_info("routing table generation %llu: %u router(s), %u server(s); config loaded in "
-             "%.1f ms, table compiled in %.1f ms",
+             "%.2f ms, table compiled in %.2f ms",
              (unsigned long long)table_generation(*out), table_nrouters(*out),
              table_nservers(*out), (double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6);
     return 0;

@@ -157,7 +157,7 @@ def table(meta, summary):
         lines.append(
             f"| {int(n):,}{flag} | {fmt(s['rps'])} | {spread} | {lat(s['p50_us'])} | "
             f"{lat(s['p99_us'])} | {fmt(s['cpu_us_per_req'], 1)} | {rss} | "
-            f"{fmt(st.get('load_ms'), 1, ' ms')} | {fmt(st.get('compile_ms'), 1, ' ms')} |")
+            f"{fmt(st.get('load_ms'), 2, ' ms')} | {fmt(st.get('compile_ms'), 2, ' ms')} |")
     if len(counts) >= 2:
         lo, hi = summary[counts[0]], summary[counts[-1]]
         r = None if not lo["rps"] or hi["rps"] is None else hi["rps"] / lo["rps"]

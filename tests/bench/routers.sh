@@ -384,7 +384,7 @@ run_wrk() {
 measure() {
     local round=$1 n=$2 attempt out b0 b1 p0 p1 s0 s1 elapsed busy steal ours others
     local reason noisy wrk_bound rec best i rss
-    local -a bpids ppids recs=() scores=()
+    local -a bpids ppids recs=() scores=() summary=()
     for ((attempt = 1; attempt <= MAX_ATTEMPTS; attempt++)); do
         out=$TMP/wrk-r$round-$n-a$attempt.txt
         mapfile -t bpids < <(tree_pids "$BACKEND_PID")
@@ -418,6 +418,8 @@ measure() {
         recs+=("$rec")
         if [[ -z $rps || $W_RC != 0 ]]; then scores+=(1000000); else
             scores+=("$(awk -v o="$others" -v s="$steal" 'BEGIN {printf "%d", (o + s) * 1000}')"); fi
+        summary+=("$(printf '%6d routers r%d  %10s req/s  p50 %sus  p99 %sus  non-2xx %s  others %s' \
+            "$n" "$round" "${rps:-FAIL}" "${p50:-?}" "${p99:-?}" "${non2xx:-?}" "$others")")
         if [[ -n $reason && $attempt -lt $MAX_ATTEMPTS ]] && alive "${PPID_OF[$n]}"; then
             log "redo $n routers round $round (attempt $attempt/$MAX_ATTEMPTS): $reason"
             continue
@@ -430,8 +432,7 @@ measure() {
         for ((i = 0; i < ${#recs[@]}; i++)); do
             if ((i == best)); then echo "${recs[i]}" >>"$RUNS"; else echo "${recs[i]}" >>"$REDOS"; fi
         done
-        log "$(printf '%6d routers r%d  %10s req/s  p50 %sus  p99 %sus  non-2xx %s  others %s' \
-            "$n" "$round" "${rps:-FAIL}" "${p50:-?}" "${p99:-?}" "${non2xx:-?}" "$others")"
+        log "${summary[best]}"
         return 0
     done
 }
