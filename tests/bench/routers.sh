@@ -118,64 +118,12 @@ TMP=$(mktemp -d /tmp/concord-routers.XXXXXX)
 chmod 755 "$TMP"
 STARTED=()          # root PIDs of everything this script started, stopped on exit
 
-tree_pids() {       # pid and all its descendants
-    local p=$1 c
-    [[ -d /proc/$p ]] || return 0
-    echo "$p"
-    for c in $(pgrep -P "$p" 2>/dev/null); do tree_pids "$c"; done
-}
+# shellcheck source=tests/bench/lib.sh
+source "$HERE/lib.sh"
 
-proc_state() {      # one-letter state of a pid, empty if gone
-    local s
-    s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-    s=${s##*) }
-    echo "${s%% *}"
-}
-
-alive() { local s; s=$(proc_state "$1"); [[ -n $s && $s != Z ]]; }
-
-stop_pid() {
-    local p=$1 i st kids
-    kids=$(tree_pids "$p" | tail -n +2)
-    kill -TERM "$p" 2>/dev/null || true
-    for ((i = 0; i < 150; i++)); do     # 15 s: proxyd drains for up to 10 s on TERM
-        st=$(proc_state "$p")
-        [[ -z $st || $st == Z ]] && break
-        sleep 0.1
-    done
-    st=$(proc_state "$p")
-    if [[ -n $st && $st != Z ]]; then
-        log "pid $p did not stop on TERM, sending KILL"
-        kill -KILL "$p" 2>/dev/null || true
-    fi
-    wait "$p" 2>/dev/null || true
-    for i in $kids; do
-        [[ -n $(proc_state "$i") ]] && kill -KILL "$i" 2>/dev/null || true
-    done
-}
-
-cleanup() {
-    local rc=$? p
-    trap - EXIT
-    for p in "${STARTED[@]}"; do stop_pid "$p"; done
-    if ((KEEP_TMP)); then log "kept $TMP"; else rm -rf "$TMP"; fi
-    exit "$rc"
-}
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-free_ports() {      # N distinct free loopback ports (held open together while picked)
-    "$PY" - "$1" <<'EOF'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
-}
 
 http_code() {       # http_code port host path -> status code ("000" when no answer)
     curl -s -o /dev/null -m 2 -w '%{http_code}' -H "Host: $2" "http://127.0.0.1:$1$3" || true
@@ -191,66 +139,9 @@ wait_code() {       # wait_code pid port host path code timeout_s -> 0 once it a
     return 1
 }
 
-start_server() {    # start_server name logfile cmd... ; sets LAST_PID
-    local name=$1 logf=$2
-    shift 2
-    "${SRV_PIN[@]}" "${NICE[@]}" "$@" >>"$logf" 2>&1 &
-    LAST_PID=$!
-    STARTED+=("$LAST_PID")
-    log "started $name pid $LAST_PID"
-}
-
 # --- /proc readings (as in bench.sh) -----------------------------------------------
-tree_ticks() {      # utime+stime (clock ticks) summed over the given pids
-    local sum=0 p s
-    local -a f
-    for p in "$@"; do
-        s=$(cat "/proc/$p/stat" 2>/dev/null) || continue
-        s=${s##*) }
-        read -ra f <<<"$s"
-        sum=$((sum + f[11] + f[12]))
-    done
-    echo "$sum"
-}
-
-tree_rss_kib() {    # VmRSS summed over the given pids
-    local sum=0 p v
-    for p in "$@"; do
-        v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
-        sum=$((sum + ${v:-0}))
-    done
-    echo "$sum"
-}
-
-cpu_snapshot() { grep '^cpu' /proc/stat; }
 
 # Compare two /proc/stat snapshots: prints "elapsed_ticks_per_cpu busy_ticks max_steal_frac"
-cpu_delta() {
-    awk -v before="$1" -v after="$2" '
-    function load(txt, arr,   n, i, lines, f) {
-        n = split(txt, lines, "\n")
-        for (i = 1; i <= n; i++) {
-            if (split(lines[i], f, " ") < 9) continue
-            arr[f[1], "total"] = f[2] + f[3] + f[4] + f[5] + f[6] + f[7] + f[8] + f[9]
-            arr[f[1], "busy"] = f[2] + f[3] + f[4] + f[7] + f[8]
-            arr[f[1], "steal"] = f[9]
-            if (f[1] != "cpu") cpus[f[1]] = 1
-        }
-    }
-    BEGIN {
-        load(before, b); load(after, a)
-        ncpu = 0; maxsteal = 0
-        for (c in cpus) {
-            ncpu++
-            t = a[c, "total"] - b[c, "total"]
-            s = a[c, "steal"] - b[c, "steal"]
-            if (t > 0 && s / t > maxsteal) maxsteal = s / t
-        }
-        total = a["cpu", "total"] - b["cpu", "total"]
-        busy = a["cpu", "busy"] - b["cpu", "busy"]
-        printf "%.1f %d %.4f\n", (ncpu ? total / ncpu : total), busy, maxsteal
-    }'
-}
 
 # Parse wrk --latency output into "key=value" words (the subset bench.sh's parse_wrk reads
 # that this report uses).
