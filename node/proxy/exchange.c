@@ -2,6 +2,7 @@
  * and body upstream, stream the response back re-framed for the client, and decide whether
  * each side may be reused. Backpressure: a side stops reading while the write it feeds is
  * pending, so memory per exchange is bounded by two buffers. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -110,33 +111,42 @@ static const struct table_server *pick_server(struct conn *c, const struct h1_ms
                                               const struct table_service *s)
 {
     struct bal_pick *p = &c->x.pick;
-    if (balance_pick(&c->w->bal, s, m->headers, m->nheaders, p) != 0) {
+    if (exchange_balance_pick(c, s, m->headers, m->nheaders, p) != 0) {
         return NULL;
     }
     return p->server;
 }
 
+int exchange_balance_pick(struct conn *c, const struct table_service *s,
+                          const struct h1_header *hdrs, uint32_t nhdrs, struct bal_pick *out)
+{
+    struct balance tmp;
+    int rc;
+    if (c->x.table == NULL || c->x.table == c->w->table) {
+        return balance_pick(&c->w->bal, s, hdrs, nhdrs, out);
+    }
+    /* The worker's balancer state is indexed by the service ids of ITS table: `s` belongs to
+     * an older generation (a request held by a middleware, or retried, across a swap), whose
+     * ids may index past that state. Such a pick uses a fresh state of its own generation
+     * (rare: only exchanges that straddle a swap pay the allocation). */
+    if (balance_init(&tmp, c->x.table) != 0) {
+        return -ENOMEM;
+    }
+    rc = balance_pick(&tmp, s, hdrs, nhdrs, out);
+    balance_fini(&tmp);
+    return rc;
+}
+
 const struct table_server *exchange_pick(struct conn *c, const struct table_service *s)
 {
-    /* The balancer state is indexed by the worker table's service ids: after a table swap,
-     * an exchange on the old table takes the next server of weight > 0 in order. */
-    if (c->w->table == c->x.table) {
-        /* A fresh pick through the balancer (no Cookie: a retry or an error page need not
-         * stick); only its loadBalancer is kept, whose transport the next connection uses. */
-        struct bal_pick p;
-        if (balance_pick(&c->w->bal, s, NULL, 0, &p) != 0) {
-            return NULL;
-        }
-        c->x.pick.leaf = p.leaf;
-        return p.server;
+    /* A fresh pick through the balancer (no Cookie: a retry or an error page need not
+     * stick); only its loadBalancer is kept, whose transport the next connection uses. */
+    struct bal_pick p;
+    if (exchange_balance_pick(c, s, NULL, 0, &p) != 0) {
+        return NULL;
     }
-    for (uint32_t k = 0; k < s->nservers; k++) {
-        uint32_t i = ((uint32_t)c->x.retries + k) % s->nservers;
-        if (s->weights == NULL || s->weights[i] > 0) {
-            return s->servers[i];
-        }
-    }
-    return NULL;
+    c->x.pick.leaf = p.leaf;
+    return p.server;
 }
 
 bool exchange_idempotent(enum h1_method m)
@@ -942,8 +952,11 @@ static int response_head(struct conn *c, struct upconn *u)
         u->in.start += m.head_len;
         return 2;
     }
-    if (x->err_status == 0 && x->mw != NULL && m.status != 101 && x->req_done && !x->upgrade &&
-        x->method != H1_M_HEAD) {
+    /* Not for 204 and 304 either: the page would go out as the body of a status that has
+     * none, and a kept-alive client would read it as the next response (Go's server, under
+     * Traefik, drops such a body; passing the bodiless response through is as safe). */
+    if (x->err_status == 0 && x->mw != NULL && m.status != 101 && m.status != 204 &&
+        m.status != 304 && x->req_done && !x->upgrade && x->method != H1_M_HEAD) {
         const struct mwc_errors *e = mw_errors_match(x->mw, m.status);
         if (e != NULL) {
             flow_errors_divert(c, e, m.status);
