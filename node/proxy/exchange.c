@@ -485,13 +485,16 @@ static void on_mw_resume(void *owner, enum mw_result r)
         mw_reply(mx, 500);
     }
     if (r == MW_STOP) {
+        /* The reply's fields and the middlewares' `done` read the generation's config: it is
+         * let go only after them (a swap during the wait may leave the last reference here). */
+        struct table *gen = x->table;
         x->mw = NULL;
-        mw_run_response(mx, mx->reply_status, NULL);
-        table_unref(x->table);
         x->table = NULL;
+        mw_run_response(mx, mx->reply_status, NULL);
         free(h->t.buf);
         c->in.start += h->msg.head_len;
         reply_from_middleware(c, mx, !h->keep);
+        table_unref(gen);
     } else {
         exchange_go(c, &h->msg, &h->t, h->authority, h->authority_len, h->keep, h->rt);
     }

@@ -86,6 +86,33 @@ def test_held_request_survives_a_table_swap():
             x.stop()
 
 
+def test_held_request_refused_after_a_table_swap():
+    """A wrong password found after the swap: the 401 (its WWW-Authenticate comes from the
+    old generation's config) is built and the middlewares end while that generation is still
+    pinned."""
+    a, b = FakeBackend("A"), FakeBackend("B")
+    mws = {"auth": {"basicAuth": {"users": [SLOW], "realm": "old-realm"}},
+           "hdr": {"headers": {"customResponseHeaders": {"X-Old": "generation-1"}}}}
+    routers = [{"rule": "Host(`auth`)", "service": "A", "middlewares": ["hdr", "auth"]}]
+    for x in (a, b):
+        x.start()
+    try:
+        with Env(backends={}, routers=routers, middlewares=mws, static_extra=FAST,
+                 services_extra={"A": [a.url]}) as env:
+            c = env.client(timeout=30)
+            wrong = SLOW_AUTH.replace("dTpzbG93", "dTpzbG94")  # u:slox, same user
+            c.send(("GET /held HTTP/1.1\r\nHost: auth\r\n%s\r\n\r\n" % wrong).encode())
+            _write_dynamic(env.px, [("Host(`new`)", "B")], {"B": [b.url]}, middlewares={})
+            wait_until(lambda: _status(env.addr, b"new") == 200, 10, 0.02, "the new table")
+            check(c.recv_available() == b"", "bcrypt ended before the swap (raise the cost)")
+            r = c.read_response(timeout=30)
+            check(r.status == 401 and b"old-realm" in (r.get("WWW-Authenticate") or b"") and
+                  r.get("X-Old") == b"generation-1", "the 401 of the old generation: %s" % r)
+    finally:
+        for x in (a, b):
+            x.stop()
+
+
 def test_held_request_with_mirror_survives_a_table_swap():
     """The same with a mirroring service: the copy's pick must not use the new table's
     balancer state either."""
