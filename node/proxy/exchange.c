@@ -111,14 +111,15 @@ static const struct table_server *pick_server(struct conn *c, const struct h1_ms
                                               const struct table_service *s)
 {
     struct bal_pick *p = &c->x.pick;
-    if (exchange_balance_pick(c, s, m->headers, m->nheaders, p) != 0) {
+    if (exchange_balance_pick(c, s, m->headers, m->nheaders, 0, p) != 0) {
         return NULL;
     }
     return p->server;
 }
 
 int exchange_balance_pick(struct conn *c, const struct table_service *s,
-                          const struct h1_header *hdrs, uint32_t nhdrs, struct bal_pick *out)
+                          const struct h1_header *hdrs, uint32_t nhdrs, int skip,
+                          struct bal_pick *out)
 {
     struct balance tmp;
     int rc;
@@ -128,11 +129,15 @@ int exchange_balance_pick(struct conn *c, const struct table_service *s,
     /* The worker's balancer state is indexed by the service ids of ITS table: `s` belongs to
      * an older generation (a request held by a middleware, or retried, across a swap), whose
      * ids may index past that state. Such a pick uses a fresh state of its own generation
-     * (rare: only exchanges that straddle a swap pay the allocation). */
+     * (rare: only exchanges that straddle a swap pay the allocation), advanced `skip` picks
+     * so that retries still move on to the next server. */
     if (balance_init(&tmp, c->x.table) != 0) {
         return -ENOMEM;
     }
     rc = balance_pick(&tmp, s, hdrs, nhdrs, out);
+    for (int k = 0; rc == 0 && k < skip; k++) {
+        rc = balance_pick(&tmp, s, hdrs, nhdrs, out);
+    }
     balance_fini(&tmp);
     return rc;
 }
@@ -142,7 +147,7 @@ const struct table_server *exchange_pick(struct conn *c, const struct table_serv
     /* A fresh pick through the balancer (no Cookie: a retry or an error page need not
      * stick); only its loadBalancer is kept, whose transport the next connection uses. */
     struct bal_pick p;
-    if (exchange_balance_pick(c, s, NULL, 0, &p) != 0) {
+    if (exchange_balance_pick(c, s, NULL, 0, c->x.retries + 1, &p) != 0) {
         return NULL;
     }
     c->x.pick.leaf = p.leaf;

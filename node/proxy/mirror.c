@@ -131,7 +131,7 @@ static void send_copy(struct conn *c, const struct table_service *svc, char *buf
     struct mirror *mi;
     int err = 0;
     /* svc is of the exchange's generation, which may be older than the worker's table. */
-    if (w->nmirrors >= MIRROR_MAX || exchange_balance_pick(c, svc, NULL, 0, &p) != 0 ||
+    if (w->nmirrors >= MIRROR_MAX || exchange_balance_pick(c, svc, NULL, 0, 0, &p) != 0 ||
         (mi = calloc(1, sizeof *mi)) == NULL) {
         free(buf);
         return;

@@ -230,6 +230,28 @@ def test_sigterm_during_retry_backoff():
         check(env.px.rc == 0, "exit code %s" % env.px.rc)
 
 
+def test_retry_backoff_across_a_table_swap():
+    """Retries whose backoff straddles a swap pick servers of their own generation and still
+    move on from server to server (the dead ones first, then the live one)."""
+    a, b = FakeBackend("A"), FakeBackend("B")
+    for x in (a, b):
+        x.start()
+    try:
+        mws = {"r": {"retry": {"attempts": 14, "initialInterval": "150ms"}}}
+        with Env(backends={}, routers=_router(["r"], service="S", rule="Host(`x`)"),
+                 middlewares=mws, static_extra=FAST,
+                 services_extra={"S": [_closed_url() for _ in range(5)] + [a.url]}) as env:
+            c = env.client(timeout=30)
+            c.send(b"GET /r HTTP/1.1\r\nHost: x\r\n\r\n")
+            _write_dynamic(env.px, [("Host(`new`)", "B")], {"B": [b.url]}, middlewares={})
+            wait_until(lambda: _status(env.addr, b"new") == 200, 10, 0.02, "the new table")
+            r = c.read_response(timeout=30)
+            check(r.status == 200 and r.body.startswith(b"A GET /r"), "reached A: %s" % r)
+    finally:
+        for x in (a, b):
+            x.stop()
+
+
 def test_errors_page_fetch_with_client_leaving_and_sigterm():
     slow_page = FakeBackend("E", responder=lambda req: Reply(
         simple_response("page").data, delay=0.3))
