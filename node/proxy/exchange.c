@@ -468,6 +468,7 @@ static void hold(struct conn *c, const struct h1_msg *m, const struct target *t,
     x->table = c->w->table; /* the generation `rt` belongs to, whatever is published meanwhile */
     table_ref(x->table);
     conn_read_stop(c);
+    conn_arm_timer(c); /* the head is whole: from its deadline to the request's (readTimeout) */
 }
 
 /* A held request's middleware is done waiting (mw.h): run the rest of the middlewares, then

@@ -166,6 +166,19 @@ def test_sigterm_while_a_request_is_held():
         check(env.px.rc == 0, "exit code %s" % env.px.rc)
 
 
+def test_held_request_is_not_timed_out_as_an_unfinished_head():
+    """readHeaderTimeout bounds reading the head; a head read whole and held by a middleware
+    longer than that is not a slow client (408) but a request under way."""
+    mws = {"auth": {"basicAuth": {"users": [SLOW]}}}
+    ep = {"transport": {"respondingTimeouts": {"readHeaderTimeout": "1s"}}}
+    with Env(backends=("A",), routers=_router(["auth"]), middlewares=mws,
+             entrypoint=ep) as env:
+        c = env.client(timeout=30)
+        c.send(("GET /held HTTP/1.1\r\nHost: x\r\n%s\r\n\r\n" % SLOW_AUTH).encode())
+        r = c.read_response(timeout=30)
+        check(r.status == 200, "held past readHeaderTimeout: %s" % r)
+
+
 def test_client_leaves_during_bcrypt_with_a_body_then_pipelined():
     """Clients that send a body, or a pipelined request, behind a held head and leave; then a
     held request with a body whose password is right streams its body upstream."""
