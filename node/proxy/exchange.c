@@ -989,7 +989,12 @@ static int response_head(struct conn *c, struct upconn *u)
         m.status = x->err_status;
         m.reason = NULL;
         m.reason_len = 0;
-        x->client_close = x->client_close || x->out_mode == OUT_NONE;
+        if (x->out_mode == OUT_NONE) {
+            /* A page without a body (204, 304): the original status has one, and a 304's
+             * Content-Length describes an entity not sent; the body is empty. */
+            m.content_length = 0;
+            x->out_mode = OUT_LENGTH;
+        }
     }
     if (x->mw != NULL && m.status != 101) {
         resp_peek(x->mw, &m, u->in.data + u->in.start + m.head_len,

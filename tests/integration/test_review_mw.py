@@ -455,6 +455,28 @@ def test_errors_page_never_gives_a_bodiless_status_a_body():
                       "the next response after a %d: %s %r" % (status, r2, r2.body[:60]))
 
 
+def test_errors_page_without_a_body_is_framed_as_empty():
+    """A page answered without a body (a 204, or a 304 with the length of an entity it does
+    not carry) goes out under the original status, which has a body: its length is 0, not
+    the page's Content-Length."""
+    a = FakeBackend("A", responder=lambda req: simple_response("bad", status="500 Oops"))
+    e = FakeBackend("E", responder=lambda req: Reply(
+        b"HTTP/1.1 304 Not Modified\r\nContent-Length: 25\r\n\r\n" if req.target == b"/304"
+        else b"HTTP/1.1 204 No Content\r\nContent-Length: 25\r\n\r\n"))
+    routers = [{"rule": "PathPrefix(`/a`)", "service": "A", "middlewares": ["e204"]},
+               {"rule": "PathPrefix(`/b`)", "service": "A", "middlewares": ["e304"]},
+               {"rule": "PathPrefix(`/`)", "service": "A"}]
+    mws = {"e204": {"errors": {"status": ["500"], "service": "E", "query": "/204"}},
+           "e304": {"errors": {"status": ["500"], "service": "E", "query": "/304"}}}
+    with Env(backends={"A": a, "E": e}, routers=routers, middlewares=mws) as env:
+        for target in (b"/a", b"/b"):
+            with Client(env.addr, timeout=10) as c:
+                c.send(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+                r = c.read_response()
+                check(r.status == 500 and r.body == b"" and
+                      r.get("Content-Length") in (None, b"0"), "%r: %s" % (target, r))
+
+
 # ---- compress framing -------------------------------------------------------------------------
 
 def test_compress_framing_cases():
