@@ -287,6 +287,29 @@ def test_errors_page_fetch_with_client_leaving_and_sigterm():
         check(env.px.wait_exit(30), "proxyd exits")
 
 
+def test_errors_page_picked_after_a_table_swap():
+    """The upstream answers 500 after a swap: the page is picked from the error service of
+    the exchange's own generation."""
+    def slow_500(req):
+        r = simple_response("bad", status="500 Oops")
+        r.delay = 1.0
+        return r
+    a = FakeBackend("A", responder=slow_500)
+    e = FakeBackend("E", responder=lambda req: simple_response("page"))
+    b = FakeBackend("B")
+    mws = {"err": {"errors": {"status": ["500"], "service": "E", "query": "/e"}}}
+    with Env(backends={"A": a, "E": e, "B": b}, routers=_router(["err"], rule="Host(`x`)"),
+             middlewares=mws, static_extra=FAST) as env:
+        c = env.client(timeout=30)
+        c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        wait_until(lambda: a.requests(), 5, what="the request at A")
+        _write_dynamic(env.px, [("Host(`new`)", "B")], {"B": [b.url]}, middlewares={})
+        wait_until(lambda: _status(env.addr, b"new") == 200, 10, 0.02, "the new table")
+        check(c.recv_available() == b"", "A answered before the swap")
+        r = c.read_response()
+        check(r.status == 500 and r.body == b"page", "the page: %s" % r)
+
+
 def test_mirror_copies_in_flight_at_sigterm_and_swap():
     """A mirror that never answers holds copies when the table is swapped and proxyd stops."""
     a = FakeBackend("A")
