@@ -198,6 +198,32 @@ def test_client_leaves_during_bcrypt_with_a_body_then_pipelined():
             check(r2.status == 200 and r2.body.endswith(b"GET /q len=0"), "second: %s" % r2)
 
 
+def test_two_waits_in_a_row():
+    """Two bcrypt middlewares: the request waits twice (the second wait starts from the first
+    one's resume); a refusal after the second wait, pipelining behind both, and clients that
+    leave during either wait."""
+    other = "u:$2b$04$abcdefghijklmnopqrstuu0HtfOlPbTiymk5tcV.3TsFPDd3SYZqu"
+    mws = {"a1": {"basicAuth": {"users": [FAST_HASH]}},
+           "a2": {"basicAuth": {"users": [FAST_HASH]}},
+           "a3": {"basicAuth": {"users": [other]}}}
+    routers = [{"rule": "Host(`ok`)", "service": "A", "middlewares": ["a1", "a2"]},
+               {"rule": "Host(`no`)", "service": "A", "middlewares": ["a1", "a3"]}]
+    with Env(backends=("A",), routers=routers, middlewares=mws) as env:
+        for _ in range(10):
+            c = Client(env.addr)
+            c.send(("GET / HTTP/1.1\r\nHost: no\r\n%s\r\n\r\n" % FAST_AUTH).encode())
+            c.close()
+        with Client(env.addr) as c:
+            one = "GET /1 HTTP/1.1\r\nHost: ok\r\n%s\r\n\r\n" % FAST_AUTH
+            two = "GET /2 HTTP/1.1\r\nHost: no\r\n%s\r\n\r\n" % FAST_AUTH
+            three = "GET /3 HTTP/1.1\r\nHost: ok\r\n%s\r\n\r\n" % FAST_AUTH
+            c.send((one + two + three).encode())
+            r1, r2, r3 = c.read_response(), c.read_response(), c.read_response()
+            check(r1.status == 200 and r1.body.endswith(b"GET /1 len=0"), "1: %s" % r1)
+            check(r2.status == 401, "2: %s" % r2)
+            check(r3.status == 200 and r3.body.endswith(b"GET /3 len=0"), "3: %s" % r3)
+
+
 def test_rate_limit_delays_with_clients_leaving():
     """rateLimit waits (the token is due soon) while clients leave, then SIGTERM with waits in
     progress: no crash, no leak, proxyd exits."""
@@ -643,6 +669,13 @@ def test_config_values_cannot_split_a_head():
         rc, out = _check_config(dyn)
         check(rc != 0 and "http.middlewares.%s" % name in out,
               "%s: a control character must be refused (rc %d): %s" % (name, rc, out[-400:]))
+    dyn = {"http": {"routers": {"r": {"rule": "PathPrefix(`/`)", "service": "A"}},
+                    "services": {"A": {"loadBalancer": {
+                        "passHostHeader": False,
+                        "servers": [{"url": "http://127.0.0.1:1\r\nX-Evil: 1"}]}}}}}
+    rc, out = _check_config(dyn)
+    check(rc != 0, "a server URL with CR/LF (the Host sent upstream) must be refused: %s"
+          % out[-300:])
     for attr in ("name", "path", "domain"):
         dyn = {"http": {"routers": {"r": {"rule": "PathPrefix(`/`)", "service": "A"}},
                         "services": {"A": {"loadBalancer": {
