@@ -179,6 +179,21 @@ def test_held_request_is_not_timed_out_as_an_unfinished_head():
         check(r.status == 200, "held past readHeaderTimeout: %s" % r)
 
 
+def test_read_timeout_during_a_wait():
+    """readTimeout expires while bcrypt runs: 408, the wait is cancelled (the running work
+    ends on its own and frees its state), and the next connection is served."""
+    mws = {"auth": {"basicAuth": {"users": [SLOW]}}}
+    ep = {"transport": {"respondingTimeouts": {"readTimeout": "1s",
+                                               "readHeaderTimeout": "1s"}}}
+    routers = _router(["auth"], rule="Host(`x`)") + [("Host(`open`)", "A")]
+    with Env(backends=("A",), routers=routers, middlewares=mws, entrypoint=ep) as env:
+        c = env.client(timeout=30)
+        c.send(("GET /held HTTP/1.1\r\nHost: x\r\n%s\r\n\r\n" % SLOW_AUTH).encode())
+        r = c.read_response(timeout=30)
+        check(r.status == 408, "readTimeout during the wait: %s" % r)
+        check(_status(env.addr, b"open") == 200, "still serving")
+
+
 def test_client_leaves_during_bcrypt_with_a_body_then_pipelined():
     """Clients that send a body, or a pipelined request, behind a held head and leave; then a
     held request with a body whose password is right streams its body upstream."""
