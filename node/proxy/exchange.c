@@ -2,6 +2,7 @@
  * and body upstream, stream the response back re-framed for the client, and decide whether
  * each side may be reused. Backpressure: a side stops reading while the write it feeds is
  * pending, so memory per exchange is bounded by two buffers. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -110,33 +111,47 @@ static const struct table_server *pick_server(struct conn *c, const struct h1_ms
                                               const struct table_service *s)
 {
     struct bal_pick *p = &c->x.pick;
-    if (balance_pick(&c->w->bal, s, m->headers, m->nheaders, p) != 0) {
+    if (exchange_balance_pick(c, s, m->headers, m->nheaders, 0, p) != 0) {
         return NULL;
     }
     return p->server;
 }
 
+int exchange_balance_pick(struct conn *c, const struct table_service *s,
+                          const struct h1_header *hdrs, uint32_t nhdrs, int skip,
+                          struct bal_pick *out)
+{
+    struct balance tmp;
+    int rc;
+    if (c->x.table == NULL || c->x.table == c->w->table) {
+        return balance_pick(&c->w->bal, s, hdrs, nhdrs, out);
+    }
+    /* The worker's balancer state is indexed by the service ids of ITS table: `s` belongs to
+     * an older generation (a request held by a middleware, or retried, across a swap), whose
+     * ids may index past that state. Such a pick uses a fresh state of its own generation
+     * (rare: only exchanges that straddle a swap pay the allocation), advanced `skip` picks
+     * so that retries still move on to the next server. */
+    if (balance_init(&tmp, c->x.table) != 0) {
+        return -ENOMEM;
+    }
+    rc = balance_pick(&tmp, s, hdrs, nhdrs, out);
+    for (int k = 0; rc == 0 && k < skip; k++) {
+        rc = balance_pick(&tmp, s, hdrs, nhdrs, out);
+    }
+    balance_fini(&tmp);
+    return rc;
+}
+
 const struct table_server *exchange_pick(struct conn *c, const struct table_service *s)
 {
-    /* The balancer state is indexed by the worker table's service ids: after a table swap,
-     * an exchange on the old table takes the next server of weight > 0 in order. */
-    if (c->w->table == c->x.table) {
-        /* A fresh pick through the balancer (no Cookie: a retry or an error page need not
-         * stick); only its loadBalancer is kept, whose transport the next connection uses. */
-        struct bal_pick p;
-        if (balance_pick(&c->w->bal, s, NULL, 0, &p) != 0) {
-            return NULL;
-        }
-        c->x.pick.leaf = p.leaf;
-        return p.server;
+    /* A fresh pick through the balancer (no Cookie: a retry or an error page need not
+     * stick); only its loadBalancer is kept, whose transport the next connection uses. */
+    struct bal_pick p;
+    if (exchange_balance_pick(c, s, NULL, 0, c->x.retries + 1, &p) != 0) {
+        return NULL;
     }
-    for (uint32_t k = 0; k < s->nservers; k++) {
-        uint32_t i = ((uint32_t)c->x.retries + k) % s->nservers;
-        if (s->weights == NULL || s->weights[i] > 0) {
-            return s->servers[i];
-        }
-    }
-    return NULL;
+    c->x.pick.leaf = p.leaf;
+    return p.server;
 }
 
 bool exchange_idempotent(enum h1_method m)
@@ -453,6 +468,7 @@ static void hold(struct conn *c, const struct h1_msg *m, const struct target *t,
     x->table = c->w->table; /* the generation `rt` belongs to, whatever is published meanwhile */
     table_ref(x->table);
     conn_read_stop(c);
+    conn_arm_timer(c); /* the head is whole: from its deadline to the request's (readTimeout) */
 }
 
 /* A held request's middleware is done waiting (mw.h): run the rest of the middlewares, then
@@ -475,13 +491,16 @@ static void on_mw_resume(void *owner, enum mw_result r)
         mw_reply(mx, 500);
     }
     if (r == MW_STOP) {
+        /* The reply's fields and the middlewares' `done` read the generation's config: it is
+         * let go only after them (a swap during the wait may leave the last reference here). */
+        struct table *gen = x->table;
         x->mw = NULL;
-        mw_run_response(mx, mx->reply_status, NULL);
-        table_unref(x->table);
         x->table = NULL;
+        mw_run_response(mx, mx->reply_status, NULL);
         free(h->t.buf);
         c->in.start += h->msg.head_len;
         reply_from_middleware(c, mx, !h->keep);
+        table_unref(gen);
     } else {
         exchange_go(c, &h->msg, &h->t, h->authority, h->authority_len, h->keep, h->rt);
     }
@@ -942,8 +961,11 @@ static int response_head(struct conn *c, struct upconn *u)
         u->in.start += m.head_len;
         return 2;
     }
-    if (x->err_status == 0 && x->mw != NULL && m.status != 101 && x->req_done && !x->upgrade &&
-        x->method != H1_M_HEAD) {
+    /* Not for 204 and 304 either: the page would go out as the body of a status that has
+     * none, and a kept-alive client would read it as the next response (Go's server, under
+     * Traefik, drops such a body; passing the bodiless response through is as safe). */
+    if (x->err_status == 0 && x->mw != NULL && m.status != 101 && m.status != 204 &&
+        m.status != 304 && x->req_done && !x->upgrade && x->method != H1_M_HEAD) {
         const struct mwc_errors *e = mw_errors_match(x->mw, m.status);
         if (e != NULL) {
             flow_errors_divert(c, e, m.status);
@@ -967,7 +989,12 @@ static int response_head(struct conn *c, struct upconn *u)
         m.status = x->err_status;
         m.reason = NULL;
         m.reason_len = 0;
-        x->client_close = x->client_close || x->out_mode == OUT_NONE;
+        if (x->out_mode == OUT_NONE) {
+            /* A page without a body (204, 304): the original status has one, and a 304's
+             * Content-Length describes an entity not sent; the body is empty. */
+            m.content_length = 0;
+            x->out_mode = OUT_LENGTH;
+        }
     }
     if (x->mw != NULL && m.status != 101) {
         resp_peek(x->mw, &m, u->in.data + u->in.start + m.head_len,

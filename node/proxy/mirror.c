@@ -124,12 +124,14 @@ static char *copy_request(const struct conn *c, const struct h1_msg *m,
     return all;
 }
 
-static void send_copy(struct worker *w, const struct table_service *svc, char *buf, uint32_t len)
+static void send_copy(struct conn *c, const struct table_service *svc, char *buf, uint32_t len)
 {
+    struct worker *w = c->w;
     struct bal_pick p;
     struct mirror *mi;
     int err = 0;
-    if (w->nmirrors >= MIRROR_MAX || balance_pick(&w->bal, svc, NULL, 0, &p) != 0 ||
+    /* svc is of the exchange's generation, which may be older than the worker's table. */
+    if (w->nmirrors >= MIRROR_MAX || exchange_balance_pick(c, svc, NULL, 0, 0, &p) != 0 ||
         (mi = calloc(1, sizeof *mi)) == NULL) {
         free(buf);
         return;
@@ -168,7 +170,7 @@ void mirror_start(struct conn *c, const struct h1_msg *m)
         if (buf == NULL) {
             return; /* the same for every mirror */
         }
-        send_copy(c->w, ms->mirrors[i].svc, buf, len);
+        send_copy(c, ms->mirrors[i].svc, buf, len);
     }
 }
 

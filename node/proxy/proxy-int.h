@@ -270,6 +270,12 @@ void exchange_upstream_ready(struct conn *c);
 void exchange_upstream_failed(struct conn *c, int status);
 void exchange_upstream_eof(struct conn *c);
 void tunnel_pump(struct conn *c);
+/* balance_pick() for the exchange's table generation (x->table, else the worker's): the
+ * worker's state when that is the worker's table, else a fresh one (after a swap) on which
+ * `skip` picks are made first (a retry's rotation). */
+int exchange_balance_pick(struct conn *c, const struct table_service *s,
+                          const struct h1_header *hdrs, uint32_t nhdrs, int skip,
+                          struct bal_pick *out);
 /* A server of `s` for another attempt or an error page (the balancer's pick). */
 const struct table_server *exchange_pick(struct conn *c, const struct table_service *s);
 bool exchange_idempotent(enum h1_method m);

@@ -170,6 +170,17 @@ int mwc_errors(struct mwc_ctx *c, MwMsg *m, struct table_middleware *out)
         mwc_error(c, in->mark, "query", "query must start with '/' (like \"/{status}.html\")");
         rc = -EINVAL;
     }
+    /* The query is written into the page's request line as is: a space, '#' or a control
+     * byte (CR/LF above all) would end the target or split the head. */
+    for (const char *q = in->query; q != NULL && *q != '\0'; q++) {
+        unsigned char ch = (unsigned char)*q;
+        if (ch <= 0x20 || ch == 0x7f || ch == '#') {
+            mwc_error(c, in->mark, "query",
+                      "query must not hold spaces, '#' or control characters");
+            rc = -EINVAL;
+            break;
+        }
+    }
     if (rc != 0) {
         errors_free(e);
         return rc;

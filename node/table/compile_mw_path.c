@@ -8,6 +8,26 @@
 #include "node/table/compile_mw.h"
 #include "node/table/regex.h"
 
+/* ---- shared checks ---- */
+
+/* Config text that ends up in a request line or a header field: control characters (CR/LF
+ * above all) would let a config value split the message, so they are errors. */
+static bool has_ctl(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Text bound for a path: also no space, '?' or '#' (they would end the path). */
+static bool bad_path_text(const char *s)
+{
+    return has_ctl(s) || strpbrk(s, " ?#") != NULL;
+}
+
 static void add_prefix_free(void *p)
 {
     struct mwc_add_prefix *a = p;
@@ -24,6 +44,12 @@ int mwc_add_prefix(struct mwc_ctx *c, MwMsg *m, struct table_middleware *out)
      * gets it, as Traefik's addPrefix does. */
     if (prefix[0] == '\0') {
         mwc_error(c, in ? in->mark : NULL, "prefix", "prefix must not be empty");
+        return -EINVAL;
+    }
+    /* The prefix goes into the request line as is: CR/LF would split the head. */
+    if (bad_path_text(prefix)) {
+        mwc_error(c, in ? in->mark : NULL, "prefix",
+                  "prefix must not hold spaces, '?', '#' or control characters");
         return -EINVAL;
     }
     a = calloc(1, sizeof *a);
@@ -43,26 +69,6 @@ int mwc_add_prefix(struct mwc_ctx *c, MwMsg *m, struct table_middleware *out)
     out->conf = a;
     out->conf_free = add_prefix_free;
     return 0;
-}
-
-/* ---- shared checks ---- */
-
-/* Config text that ends up in a request line or a header field: control characters (CR/LF
- * above all) would let a config value split the message, so they are errors. */
-static bool has_ctl(const char *s)
-{
-    for (; *s != '\0'; s++) {
-        if ((unsigned char)*s < 0x20 || *s == 0x7f) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Text bound for a path: also no space, '?' or '#' (they would end the path). */
-static bool bad_path_text(const char *s)
-{
-    return has_ctl(s) || strpbrk(s, " ?#") != NULL;
 }
 
 static void strv_free(char **v, uint32_t n)
