@@ -358,6 +358,7 @@ static int run_middlewares(struct conn *c, const struct h1_msg *m, struct target
         mx->port = c->ep->port ? c->ep->port : 80;
     }
     mx->scheme = client_scheme(c, m);
+    mx->fwd_trusted = headers_peer_trusted(c->ep, c->peer_family, c->peer_addr);
     mx->has_body = !(m->body == H1_BODY_NONE ||
                      (m->body == H1_BODY_LENGTH && m->content_length == 0));
     mx->path = t->buf[0] == '*' ? "/" : t->buf;
