@@ -790,8 +790,9 @@ static void compile_router(struct cctx *c, const struct cand *k, uint32_t *cap)
             continue;
         }
         if (!first) {
-            /* Each copy owns its rule: parse the text again. */
-            if (rule_parse(str(r->rule), &rule, &e) != 0) {
+            /* Each copy owns its rule: parse the text again, with the router's syntax. */
+            enum rule_syntax rs = strcmp(str(r->rule_syntax), "v2") == 0 ? RULE_V2 : RULE_V3;
+            if (rule_parse_syntax(str(r->rule), rs, &rule, &e) != 0) {
                 c->rc = -ENOMEM; /* it parsed once: only memory can fail it now */
                 free((void *)tr.mws);
                 break;
