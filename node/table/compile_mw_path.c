@@ -15,6 +15,8 @@ static void add_prefix_free(void *p)
     free(a);
 }
 
+static bool bad_path_text(const char *s);
+
 int mwc_add_prefix(struct mwc_ctx *c, MwMsg *m, struct table_middleware *out)
 {
     const Concord__Config__AddPrefix *in = m->add_prefix;
@@ -24,6 +26,12 @@ int mwc_add_prefix(struct mwc_ctx *c, MwMsg *m, struct table_middleware *out)
      * gets it, as Traefik's addPrefix does. */
     if (prefix[0] == '\0') {
         mwc_error(c, in ? in->mark : NULL, "prefix", "prefix must not be empty");
+        return -EINVAL;
+    }
+    /* It goes into the request line sent upstream, as replacePath's path does. */
+    if (bad_path_text(prefix)) {
+        mwc_error(c, in->mark, "prefix",
+                  "prefix must not hold spaces, '?', '#' or control characters");
         return -EINVAL;
     }
     a = calloc(1, sizeof *a);
