@@ -170,6 +170,14 @@ int mwc_errors(struct mwc_ctx *c, MwMsg *m, struct table_middleware *out)
         mwc_error(c, in->mark, "query", "query must start with '/' (like \"/{status}.html\")");
         rc = -EINVAL;
     }
+    /* It goes into the page's request line: a space or CR LF would split it. */
+    for (const char *p = in->query ? in->query : ""; *p != '\0'; p++) {
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
+            mwc_error(c, in->mark, "query", "query must not hold spaces or control characters");
+            rc = -EINVAL;
+            break;
+        }
+    }
     if (rc != 0) {
         errors_free(e);
         return rc;
