@@ -55,3 +55,18 @@ def test_review_untrusted_peer_cannot_spoof_forwarded_for():
         check(r.status == 200, "depth 1 from a trusted peer: %d" % r.status)
         r = _get(env.addr, host="ex", extra=["X-Forwarded-For: 198.51.100.7, 10.1.1.1"])
         check(r.status == 200, "excludedIPs from a trusted peer: %d" % r.status)
+
+
+# htpasswd -nbB -C 4 alice wonderland
+ALICE = "alice:$2y$04$jrcXhI5aBbxDTQMRR32d8udvyCc.NWiWU09XDIrJevGR8dNdGtcqu"
+
+
+def test_review_tls_router_never_serves_cleartext():
+    """Traefik serves a router that has `tls` on TLS connections only. Concord has no TLS yet,
+    so such a router must not answer cleartext requests: here it would win the tie (same rule
+    length, its name sorts first) over the router that asks for credentials."""
+    routers = [dict(_router("app", []), tls={}), _router("app", ["auth"])]
+    mws = {"auth": {"basicAuth": {"users": [ALICE]}}}
+    with Env(backends={"A": HttpBackend("A")}, routers=routers, middlewares=mws) as env:
+        r = _get(env.addr, host="app")
+        check(r.status == 401, "cleartext request served by the tls router: %d" % r.status)
