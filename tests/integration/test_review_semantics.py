@@ -70,3 +70,38 @@ def test_review_tls_router_never_serves_cleartext():
     with Env(backends={"A": HttpBackend("A")}, routers=routers, middlewares=mws) as env:
         r = _get(env.addr, host="app")
         check(r.status == 401, "cleartext request served by the tls router: %d" % r.status)
+
+
+def _basic(userpass):
+    import base64
+    return "Basic " + base64.b64encode(userpass.encode()).decode()
+
+
+def test_review_basic_auth_edges_and_entrypoint_copies():
+    """basicAuth through real sockets: one Authorization line only (a second one, which the
+    backend would also get, is refused), the scheme name in any case, odd spacing refused; an
+    entry point's default basicAuth guards the router's copy on that entry point (a ruleSyntax
+    v2 router, whose copy is compiled again) and not the copy on the other one."""
+    routers = [{"rule": "Path(`/a`, `/b`)", "ruleSyntax": "v2", "service": "A"}]
+    mws = {"auth": {"basicAuth": {"users": [ALICE]}}}
+    # The defaults go on "alt": the harness's probe router lives on web too.
+    static = {"entryPoints": {"alt": {"address": "127.0.0.1:0",
+                                      "http": {"middlewares": ["auth@file"]}}}}
+    good = _basic("alice:wonderland")
+    with Env(backends={"A": HttpBackend("A")}, routers=routers, middlewares=mws,
+             static_extra=static) as env:
+        host, _, port = env.px.listeners["alt"].rpartition(":")
+        alt = (host.strip("[]"), int(port))
+        check(_get(alt, "/b", host="h").status == 401, "alt: credentials asked")
+        check(_get(alt, "/b", host="h", extra=["Authorization: " + good]).status == 200,
+              "alt: good credentials")
+        check(_get(alt, "/a", host="h",
+                   extra=["authorization: b" + good[1:]]).status == 200, "case-insensitive")
+        r = _get(alt, "/a", host="h",
+                 extra=["Authorization: " + good, "Authorization: " + _basic("root:x")])
+        check(r.status == 401, "two Authorization lines: %d" % r.status)
+        r = _get(alt, "/a", host="h", extra=["Authorization: Basic  " + good[6:]])
+        check(r.status == 401, "two spaces: %d" % r.status)
+        r = _get(alt, "/a", host="h", extra=["Authorization: " + good[:-1]])
+        check(r.status == 401, "bad padding: %d" % r.status)
+        check(_get(env.addr, "/b", host="h").status == 200, "web: no default middleware")
