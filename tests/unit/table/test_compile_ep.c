@@ -235,6 +235,31 @@ START_TEST(v2_router_copies_keep_their_syntax)
 }
 END_TEST
 
+/* A router with tls is TLS only in Traefik: with no TLS yet it is attached to no entry
+ * point, with a warning at its tls key. */
+START_TEST(tls_router_not_served)
+{
+    struct ct c;
+    struct table_ep_http h[3] = {{0}};
+    dyn_override = "http:\n"
+                   "  routers:\n"
+                   "    sec: {rule: 'Host(`a`)', service: s, tls: {}}\n"
+                   "    plain: {rule: 'Host(`a`)', service: s}\n"
+                   "  services:\n"
+                   "    s: {loadBalancer: {servers: [{url: 'http://127.0.0.1:1'}]}}\n";
+    compile(&c, h);
+    dyn_override = NULL;
+    ck_assert_msg(c.d.nerrors == 0, "%s", c.out);
+    ck_assert_msg(strstr(c.out, "dyn.yaml:3:42: http.routers.sec.tls: TLS is not supported yet: "
+                                "this router (TLS only in Traefik) is not served") != NULL,
+                  "%s", c.out);
+    ck_assert_uint_eq(copies(&c, "sec@test"), 1);
+    ck_assert_ptr_null(on(&c, "sec@test", 0));
+    ck_assert_ptr_nonnull(on(&c, "plain@test", 0));
+    fini(&c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("compile_ep");
@@ -245,6 +270,7 @@ int main(void)
     tcase_add_test(tc, redirection_router_and_middleware);
     tcase_add_test(tc, redirection_to_a_port_with_default_scheme);
     tcase_add_test(tc, v2_router_copies_keep_their_syntax);
+    tcase_add_test(tc, tls_router_not_served);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
