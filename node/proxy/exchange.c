@@ -122,9 +122,10 @@ const struct table_server *exchange_pick(struct conn *c, const struct table_serv
      * an exchange on the old table takes the next server of weight > 0 in order. */
     if (c->w->table == c->x.table) {
         /* A fresh pick through the balancer (no Cookie: a retry or an error page need not
-         * stick); only its loadBalancer is kept, whose transport the next connection uses. */
+         * stick; a mirroring service does not count the request twice); only its
+         * loadBalancer is kept, whose transport the next connection uses. */
         struct bal_pick p;
-        if (balance_pick(&c->w->bal, s, NULL, 0, &p) != 0) {
+        if (balance_repick(&c->w->bal, s, &p) != 0) {
             return NULL;
         }
         c->x.pick.leaf = p.leaf;
