@@ -226,6 +226,21 @@ static void http_services(struct schema_ctx *c, const struct doc_node *v, void *
 
 /* --- http.routers --- */
 
+/* Router `tls`: not supported yet (the usual warning), but its presence is kept, because
+ * Traefik serves such a router on TLS connections only: the compiler must not serve it on
+ * cleartext (compile.c). */
+static void router_tls(struct schema_ctx *c, const struct doc_node *v, void *obj,
+                       const struct schema_row *r)
+{
+    Router *rt = obj;
+    schema_unsupported(c, v, obj, r);
+    if (!doc_is_null(v) && rt->tls == NULL) {
+        rt->tls = xmalloc(sizeof *rt->tls);
+        concord__config__router_tls__init(rt->tls);
+        rt->tls->mark = new_mark(c->key ? c->key : v);
+    }
+}
+
 static const struct schema_row router_rows[] = {
     P_FIELD("rule", p_str, Router, rule),
     P_FIELD("ruleSyntax", p_str, Router, rule_syntax),
@@ -233,7 +248,7 @@ static const struct schema_row router_rows[] = {
     P_PAIR("entryPoints", p_strlist, Router, entry_points, n_entry_points),
     P_PAIR("middlewares", p_strlist, Router, middlewares, n_middlewares),
     P_FIELD("service", p_str, Router, service),
-    SCHEMA_TODO("tls", KEYS_ROUTER_TLS),
+    {.key = "tls", .fn = router_tls, .arg = KEYS_ROUTER_TLS},
     SCHEMA_TODO("observability", KEYS_ROUTER_OBSERVABILITY),
     SCHEMA_TODO("parentRefs", ""),
     {0},

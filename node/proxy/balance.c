@@ -223,8 +223,9 @@ static uint64_t mirror_mask(const struct table_service *s, int64_t *counter)
     return mask;
 }
 
-int balance_pick(struct balance *b, const struct table_service *s, const struct h1_header *hdrs,
-                 uint32_t nhdrs, struct bal_pick *out)
+/* `first`: the request's first pick, which counts it through mirroring services. */
+static int pick(struct balance *b, const struct table_service *s, const struct h1_header *hdrs,
+                uint32_t nhdrs, struct bal_pick *out, bool first)
 {
     memset(out, 0, sizeof *out);
     for (int depth = 0; s != NULL && depth < MAX_DEPTH; depth++) {
@@ -265,7 +266,7 @@ int balance_pick(struct balance *b, const struct table_service *s, const struct 
             s = s->children[i].svc;
             break;
         case TABLE_SVC_MIRRORING:
-            if (out->mirroring == NULL) {
+            if (first && out->mirroring == NULL) {
                 out->mirroring = s;
                 out->mirror_mask = mirror_mask(s, cur);
             }
@@ -277,6 +278,17 @@ int balance_pick(struct balance *b, const struct table_service *s, const struct 
         }
     }
     return -ENOENT;
+}
+
+int balance_pick(struct balance *b, const struct table_service *s, const struct h1_header *hdrs,
+                 uint32_t nhdrs, struct bal_pick *out)
+{
+    return pick(b, s, hdrs, nhdrs, out, true);
+}
+
+int balance_repick(struct balance *b, const struct table_service *s, struct bal_pick *out)
+{
+    return pick(b, s, NULL, 0, out, false);
 }
 
 size_t balance_set_cookie(const struct bal_cookie *c, char *buf, size_t size)

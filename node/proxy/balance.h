@@ -62,6 +62,11 @@ struct bal_pick {
 int balance_pick(struct balance *b, const struct table_service *s, const struct h1_header *hdrs,
                  uint32_t nhdrs, struct bal_pick *out);
 
+/* Another pick for a request that already had one (a retry): no sticky cookie is read, and a
+ * mirroring service on the way neither counts the request again nor reports mirrors (the
+ * first pick decided those). Returns as balance_pick. */
+int balance_repick(struct balance *b, const struct table_service *s, struct bal_pick *out);
+
 /* Whether `s` has a usable server (see failover above). */
 bool balance_usable(const struct table_service *s);
 

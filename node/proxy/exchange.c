@@ -144,10 +144,14 @@ int exchange_balance_pick(struct conn *c, const struct table_service *s,
 
 const struct table_server *exchange_pick(struct conn *c, const struct table_service *s)
 {
-    /* A fresh pick through the balancer (no Cookie: a retry or an error page need not
-     * stick); only its loadBalancer is kept, whose transport the next connection uses. */
+    /* A fresh pick through the balancer (no Cookie: a retry or an error page need not stick; a
+     * mirroring service does not count the request twice); only its loadBalancer is kept,
+     * whose transport the next connection uses. */
     struct bal_pick p;
-    if (exchange_balance_pick(c, s, NULL, 0, c->x.retries + 1, &p) != 0) {
+    int rc = c->x.table == NULL || c->x.table == c->w->table
+                 ? balance_repick(&c->w->bal, s, &p)
+                 : exchange_balance_pick(c, s, NULL, 0, c->x.retries + 1, &p);
+    if (rc != 0) {
         return NULL;
     }
     c->x.pick.leaf = p.leaf;
@@ -373,6 +377,7 @@ static int run_middlewares(struct conn *c, const struct h1_msg *m, struct target
         mx->port = c->ep->port ? c->ep->port : 80;
     }
     mx->scheme = client_scheme(c, m);
+    mx->fwd_trusted = headers_peer_trusted(c->ep, c->peer_family, c->peer_addr);
     mx->has_body = !(m->body == H1_BODY_NONE ||
                      (m->body == H1_BODY_LENGTH && m->content_length == 0));
     mx->path = t->buf[0] == '*' ? "/" : t->buf;

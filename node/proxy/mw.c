@@ -408,15 +408,44 @@ static const char *get(const struct mw_hdrs *e, const struct mw_hdrs *base_edits
     return msg_get(msg, name, nlen, vlen);
 }
 
+/* The forwarding fields Traefik deletes from an untrusted peer's request before its
+ * middlewares run (forwardedheaders). */
+static bool forwarding_field(const char *name)
+{
+    static const char *const names[] = {
+        "X-Forwarded-For",    "X-Forwarded-Proto",       "X-Forwarded-Host",
+        "X-Forwarded-Port",   "X-Forwarded-Server",      "X-Forwarded-Uri",
+        "X-Forwarded-Method", "X-Forwarded-Prefix",      "X-Forwarded-Tls-Client-Cert",
+        "X-Forwarded-Scheme", "X-Forwarded-Tls-Client-Cert-Info", "X-Scheme", "X-Real-Ip"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcasecmp(name, names[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 const char *mw_req_get(const struct mw_ctx *m, const char *name, uint32_t *vlen)
 {
+    const char *v;
+    bool fwd;
     if (strcasecmp(name, "host") == 0 && m->host_override != NULL) {
         if (vlen) {
             *vlen = (uint32_t)strlen(m->host_override);
         }
         return m->host_override;
     }
-    return get(&m->req_edits, NULL, m->msg, name, vlen);
+    fwd = !m->fwd_trusted && forwarding_field(name);
+    v = get(&m->req_edits, NULL, fwd ? NULL : m->msg, name, vlen);
+    if (v == NULL && strcasecmp(name, "X-Real-Ip") == 0 && m->client_ip != NULL &&
+        !mw_hdrs_hides(&m->req_edits, name, 9)) {
+        /* Traefik sets X-Real-Ip to the peer when it is absent, before the middlewares. */
+        if (vlen) {
+            *vlen = (uint32_t)strlen(m->client_ip);
+        }
+        v = m->client_ip;
+    }
+    return v;
 }
 
 static bool req_edit(struct mw_ctx *m, const char *name, const char *value, uint8_t op)
@@ -714,7 +743,9 @@ bool mw_client_ip(const struct mw_ctx *m, const struct mwc_ip_strategy *ip, char
     *family = m->client_family;
     memcpy(addr, m->client_addr, 16);
     if (ip != NULL && (ip->depth > 0 || ip->nexcluded > 0)) {
-        struct xff_iter it = {.msg = m->msg, .line = m->msg ? m->msg->nheaders : 0};
+        /* An untrusted peer's X-Forwarded-For is not there for Traefik (mw_req_get). */
+        const struct h1_msg *msg = m->fwd_trusted ? m->msg : NULL;
+        struct xff_iter it = {.msg = msg, .line = msg ? msg->nheaders : 0};
         const char *p = NULL;
         uint32_t n = 0, seen = 0;
         bool found = false;

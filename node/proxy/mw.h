@@ -77,6 +77,10 @@ struct mw_ctx {
     int client_family;       /* AF_INET / AF_INET6 */
     uint8_t client_addr[16];
     const char *scheme;      /* "http" (TLS comes later) */
+    /* The peer may set X-Forwarded-* (the entry point's forwardedHeaders trusts it). When
+     * false, the received X-Forwarded-* and X-Real-Ip fields are invisible to middlewares
+     * (mw_req_get, ipStrategy), as Traefik deletes them before its middlewares run. */
+    bool fwd_trusted;
     uint16_t port;           /* the port the client connected to (X-Forwarded-Port) */
     bool has_body;           /* the request has a body still to read */
 

@@ -365,6 +365,21 @@ static enum mw_result bcrypt_start(struct mw_ctx *m, const struct table_middlewa
     return MW_PAUSE;
 }
 
+/* Received Authorization lines that will be sent on (an earlier middleware's edit of the
+ * field replaces them all). */
+static uint32_t received_authorizations(const struct mw_ctx *m)
+{
+    uint32_t n = 0;
+    if (m->msg == NULL || mw_hdrs_hides(&m->req_edits, "Authorization", 13)) {
+        return 0;
+    }
+    for (uint32_t k = 0; k < m->msg->nheaders; k++) {
+        const struct h1_header *h = &m->msg->headers[k];
+        n += h->name_len == 13 && strncasecmp(h->name, "Authorization", 13) == 0;
+    }
+    return n;
+}
+
 static enum mw_result basic_auth_request(struct mw_ctx *m, const struct table_middleware *mw,
                                          uint32_t i)
 {
@@ -378,6 +393,11 @@ static enum mw_result basic_auth_request(struct mw_ctx *m, const struct table_mi
     bool cached = false, have_digest = false, ok;
     long n;
     (void)i;
+    /* Authorization is a singleton (RFC 9110): Traefik checks the first line and forwards
+     * every one, so a backend reading another would get unchecked credentials. Refused. */
+    if (received_authorizations(m) > 1) {
+        return unauthorized(m, a);
+    }
     if (v == NULL || vlen < 6 || strncasecmp(v, "Basic ", 6) != 0) {
         return unauthorized(m, a);
     }

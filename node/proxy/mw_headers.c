@@ -59,27 +59,64 @@ static enum mw_result fail(struct mw_ctx *m)
     return MW_STOP;
 }
 
+/* Whether the joined list ("a,b") has a "*" item. With credentials a browser reads "*" as a
+ * literal name, so Traefik answers with what the request asked for (or leaves the field out). */
+static bool star_with_credentials(const struct mwc_headers *h, const char *list)
+{
+    if (!h->allow_credentials || list == NULL) {
+        return false;
+    }
+    for (const char *p = list; *p != '\0';) {
+        size_t n = strcspn(p, ",");
+        if (n == 1 && p[0] == '*') {
+            return true;
+        }
+        p += n + (p[n] == ',');
+    }
+    return false;
+}
+
+/* The request field `name` as a NUL-terminated copy, NULL when absent or empty. */
+static const char *req_copy(struct mw_ctx *m, const char *name)
+{
+    uint32_t n = 0;
+    const char *v = mw_req_get(m, name, &n);
+    return v != NULL && n > 0 ? mw_strdup(m, v, n) : NULL;
+}
+
 static enum mw_result preflight(struct mw_ctx *m, const struct mwc_headers *h, const char *origin)
 {
     char age[32];
-    const char *match = NULL;
+    const char *match = NULL, *v;
     bool ok = true;
     mw_reply(m, 200);
     if (h->allow_credentials) {
         ok = ok && mw_reply_header(m, "Access-Control-Allow-Credentials", "true");
     }
-    if (h->allow_headers != NULL) {
+    if (star_with_credentials(h, h->allow_headers)) {
+        if ((v = req_copy(m, "Access-Control-Request-Headers")) != NULL) {
+            ok = ok && mw_reply_header(m, "Access-Control-Allow-Headers", v);
+        }
+    } else if (h->allow_headers != NULL) {
         ok = ok && mw_reply_header(m, "Access-Control-Allow-Headers", h->allow_headers);
     }
-    if (h->allow_methods != NULL) {
+    if (star_with_credentials(h, h->allow_methods)) {
+        if ((v = req_copy(m, "Access-Control-Request-Method")) != NULL) {
+            ok = ok && mw_reply_header(m, "Access-Control-Allow-Methods", v);
+        }
+    } else if (h->allow_methods != NULL) {
         ok = ok && mw_reply_header(m, "Access-Control-Allow-Methods", h->allow_methods);
     }
     if (origin_allowed(h, origin, (uint32_t)strlen(origin), &match)) {
         ok = ok && mw_reply_header(m, "Access-Control-Allow-Origin", match);
     }
-    /* Traefik always sends Max-Age on a preflight, 0 included. */
+    /* Traefik sends Max-Age when it is configured; the model cannot tell 0 from unset, so it
+     * is always sent, 0 included (what Traefik did before the field became optional). */
     snprintf(age, sizeof age, "%lld", (long long)h->max_age);
     ok = ok && mw_reply_header(m, "Access-Control-Max-Age", mw_strdup(m, age, strlen(age)));
+    if (h->expose_headers != NULL && !star_with_credentials(h, h->expose_headers)) {
+        ok = ok && mw_reply_header(m, "Access-Control-Expose-Headers", h->expose_headers);
+    }
     return ok ? MW_STOP : fail(m);
 }
 
@@ -230,7 +267,8 @@ static void headers_response(struct mw_ctx *m, const struct table_middleware *mw
         mw_resp_set(m, "Access-Control-Allow-Origin", match);
     }
     set_if(m, h->allow_credentials, "Access-Control-Allow-Credentials", "true");
-    set_if(m, true, "Access-Control-Expose-Headers", h->expose_headers);
+    set_if(m, !star_with_credentials(h, h->expose_headers), "Access-Control-Expose-Headers",
+           h->expose_headers);
     if (h->add_vary) {
         add_vary(m);
     }

@@ -1,5 +1,6 @@
 /* stripPrefixRegex: the first regex (config order) whose leftmost match starts at the
- * beginning of the path removes that matched prefix; X-Forwarded-Prefix names it. */
+ * beginning of the path (and is not empty) removes that matched prefix; X-Forwarded-Prefix
+ * names it. */
 #include <string.h>
 
 #include "node/proxy/mw.h"
@@ -14,8 +15,10 @@ static enum mw_result strip_prefix_regex_request(struct mw_ctx *m,
     for (uint32_t k = 0; k < s->n; k++) {
         char *prefix, *rest;
         uint32_t cut, left;
-        /* Traefik takes the leftmost match and uses it only when it starts at 0. */
-        if (!regex_match_groups(s->re[k], m->path, m->path_len, 0, ov, 2) || ov[0] != 0) {
+        /* Traefik takes the leftmost match and uses it only when it starts at 0 and is not
+         * empty (an empty one strips nothing: the next regex is tried). */
+        if (!regex_match_groups(s->re[k], m->path, m->path_len, 0, ov, 2) || ov[0] != 0 ||
+            ov[1] == 0) {
             continue;
         }
         cut = (uint32_t)ov[1];

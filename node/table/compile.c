@@ -758,6 +758,7 @@ static void push_router(struct cctx *c, const struct cand *k, struct table_route
 static void compile_router(struct cctx *c, const struct cand *k, uint32_t *cap)
 {
     struct table_router base = {0};
+    char path[400];
     const Router *r = k->msg;
     uint64_t left;
     bool ok = check_rule(c, k, &base);
@@ -770,6 +771,15 @@ static void compile_router(struct cctx *c, const struct cand *k, uint32_t *cap)
         return;
     }
     attach_entrypoints(c, k, &base);
+    if (r->tls != NULL && base.entrypoints != 0) {
+        /* Traefik serves a router with `tls` on TLS connections only, never on cleartext:
+         * until TLS lands it is served nowhere (serving it in clear could also let it win
+         * over a cleartext router that asks for credentials). */
+        report(c, DIAG_WARNING, r->tls->mark ? r->tls->mark : k->mark,
+               key(path, sizeof path, k, "tls"),
+               "TLS is not supported yet: this router (TLS only in Traefik) is not served");
+        base.entrypoints = 0;
+    }
     /* One copy per distinct list of entry point default middlewares (compile.h). */
     left = base.entrypoints;
     while (left != 0 && c->rc == 0) {
@@ -790,8 +800,9 @@ static void compile_router(struct cctx *c, const struct cand *k, uint32_t *cap)
             continue;
         }
         if (!first) {
-            /* Each copy owns its rule: parse the text again. */
-            if (rule_parse(str(r->rule), &rule, &e) != 0) {
+            /* Each copy owns its rule: parse the text again, with the router's syntax. */
+            enum rule_syntax rs = strcmp(str(r->rule_syntax), "v2") == 0 ? RULE_V2 : RULE_V3;
+            if (rule_parse_syntax(str(r->rule), rs, &rule, &e) != 0) {
                 c->rc = -ENOMEM; /* it parsed once: only memory can fail it now */
                 free((void *)tr.mws);
                 break;

@@ -36,7 +36,11 @@ def test_ip_allow_list_by_peer_and_depth():
            "xff": {"ipAllowList": {"sourceRange": ["198.51.100.7"], "ipStrategy": {"depth": 2}}},
            "ex": {"ipAllowList": {"sourceRange": ["198.51.100.7"],
                                   "ipStrategy": {"excludedIPs": ["203.0.113.0/24"]}}}}
-    with Env(backends={"A": HttpBackend("A")}, routers=routers, middlewares=mws) as env:
+    # X-Forwarded-For counts only from a trusted peer (test_review_semantics.py has the
+    # untrusted case): trust the loopback client here.
+    trusted = {"forwardedHeaders": {"trustedIPs": ["127.0.0.0/8"]}}
+    with Env(backends={"A": HttpBackend("A")}, routers=routers, middlewares=mws,
+             entrypoint=trusted) as env:
         check(_get(env.addr, host="local").status == 200, "loopback peer allowed")
         r = _get(env.addr, host="other")
         check(r.status == 404, "peer outside the range: rejectStatusCode, got %d" % r.status)

@@ -42,6 +42,8 @@ struct mwt {
     /* Set `loop` before mwt_request to let middlewares pause (MW_PAUSE): run the loop, then
      * `resumed` counts the resume calls and `resumed_with` holds the last result. */
     uv_loop_t *loop;
+    /* The peer is not trusted with X-Forwarded-* (default: trusted, as behind a proxy). */
+    bool untrusted;
     int resumed;
     enum mw_result resumed_with;
 };
@@ -143,6 +145,7 @@ static inline enum mw_result mwt_request_from(struct mwt *t, const char *router,
     m->client_family = strchr(client_ip, ':') ? AF_INET6 : AF_INET;
     ck_assert_int_eq(inet_pton(m->client_family, client_ip, m->client_addr), 1);
     m->port = 80;
+    m->fwd_trusted = !t->untrusted;
     snprintf(t->path, sizeof t->path, "%.*s", (int)t->msg.target_len, t->msg.target);
     q = strchr(t->path, '?');
     m->path = t->path;

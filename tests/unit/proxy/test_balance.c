@@ -209,6 +209,30 @@ START_TEST(mirroring_counter_exact)
 }
 END_TEST
 
+/* A second pick for the same request (a retry, balance_repick) must not count as another
+ * request through the mirroring service: with 50%, a request retried each time would otherwise
+ * always land on a copied tick. */
+START_TEST(mirroring_counter_ignores_repicks)
+{
+    struct bt f;
+    int copies = 0;
+    setup(&f, "http:\n  services:\n"
+              "    m: {mirroring: {service: a, mirrors: [{name: b, percent: 50}]}}\n"
+              "    a: {loadBalancer: {servers: [" SRV(1) ", " SRV(3) "]}}\n"
+              "    b: {loadBalancer: {servers: [" SRV(2) "]}}\n");
+    for (int i = 0; i < 100; i++) {
+        struct bal_pick p, r;
+        ck_assert_int_eq(balance_pick(&f.b, svc(&f, "m@test"), NULL, 0, &p), 0);
+        copies += (int)(p.mirror_mask & 1);
+        ck_assert_int_eq(balance_repick(&f.b, svc(&f, "m@test"), &r), 0);
+        ck_assert_ptr_nonnull(r.server);
+        ck_assert_uint_eq(r.mirror_mask, 0);
+    }
+    ck_assert_int_eq(copies, 50);
+    teardown(&f);
+}
+END_TEST
+
 static struct h1_header cookie_hdr(const char *v)
 {
     return (struct h1_header){.name = "Cookie", .name_len = 6, .value = v,
@@ -333,6 +357,7 @@ int main(void)
     tcase_add_test(tc, weighted_nested_exact);
     tcase_add_test(tc, failover_on_no_usable_server);
     tcase_add_test(tc, mirroring_counter_exact);
+    tcase_add_test(tc, mirroring_counter_ignores_repicks);
     tcase_add_test(tc, sticky_lb);
     tcase_add_test(tc, sticky_weighted_and_lb_both_set);
     tcase_add_test(tc, set_cookie_line);

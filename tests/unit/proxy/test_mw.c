@@ -105,6 +105,30 @@ START_TEST(compile_errors)
 }
 END_TEST
 
+/* An addPrefix prefix lands in the request line sent upstream: a space, '?', '#' or a control
+ * character (CR LF above all) would split or corrupt it, so they are errors, as for
+ * replacePath. */
+START_TEST(add_prefix_request_line_text)
+{
+    struct mwt t;
+    char out[4096];
+    mwt_compile_errors(&t, mwt_yaml(yaml, sizeof yaml, "[sp, crlf]",
+                                    "    sp: {addPrefix: {prefix: '/a b'}}\n"
+                                    "    crlf: {addPrefix: {prefix: \"/a\\r\\nX-Evil: 1\"}}\n"),
+                       out, sizeof out);
+    ck_assert_msg(strstr(out, "dyn.yaml:8:10: http.middlewares.sp.addPrefix.prefix: prefix must "
+                              "not hold spaces") != NULL,
+                  "%s", out);
+    ck_assert_msg(strstr(out, "http.middlewares.crlf.addPrefix.prefix: prefix must not hold") !=
+                      NULL,
+                  "%s", out);
+    ck_assert_msg(strstr(out, "http.routers.r.middlewares[0]: middleware \"sp@test\" is "
+                              "disabled by its own errors") != NULL,
+                  "%s", out);
+    diags_fini(&t.d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("mw");
@@ -115,6 +139,7 @@ int main(void)
     tcase_add_test(tc, response_edits_on_upstream_head);
     tcase_add_test(tc, local_reply_to_head);
     tcase_add_test(tc, compile_errors);
+    tcase_add_test(tc, add_prefix_request_line_text);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

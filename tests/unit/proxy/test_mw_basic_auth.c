@@ -124,6 +124,27 @@ START_TEST(cached_success_still_checks_each_value)
 }
 END_TEST
 
+/* Authorization is a singleton field (RFC 9110 11.6.2). Traefik checks the first line and
+ * forwards them all, so a backend reading another line would see credentials nobody checked:
+ * more than one line is refused (safe choice). Field names are case-insensitive. */
+START_TEST(duplicate_authorization_refused)
+{
+    struct mwt t;
+    char raw[1024];
+    setup(&t, "");
+    snprintf(raw, sizeof raw, "GET / HTTP/1.1\r\nHost: h\r\nAuthorization: %s\r\n", b64("bob:builder"));
+    snprintf(raw + strlen(raw), sizeof raw - strlen(raw), "authorization: %s\r\n\r\n",
+             b64("alice:nope"));
+    ck_assert_int_eq(mwt_request(&t, raw), MW_STOP);
+    ck_assert_int_eq(t.m->reply_status, 401);
+    mwt_end(&t);
+    snprintf(raw, sizeof raw, "GET / HTTP/1.1\r\nHost: h\r\nAUTHORIZATION: %s\r\n\r\n",
+             b64("bob:builder"));
+    ck_assert_int_eq(mwt_request(&t, raw), MW_CONTINUE);
+    mwt_teardown(&t);
+}
+END_TEST
+
 START_TEST(options)
 {
     struct mwt t;
@@ -219,6 +240,7 @@ int main(void)
     tcase_add_test(tc, bad_credentials_get_401);
     tcase_add_test(tc, cached_success_still_checks_each_value);
     tcase_add_test(tc, options);
+    tcase_add_test(tc, duplicate_authorization_refused);
     tcase_add_test(tc, users_file);
     tcase_add_test(tc, compile_errors);
     suite_add_tcase(s, tc);

@@ -107,6 +107,28 @@ START_TEST(compile_errors)
 }
 END_TEST
 
+/* The query becomes the error page's request line: a space or a control character (CR LF)
+ * would split it. */
+START_TEST(query_request_line_text)
+{
+    struct mwt t;
+    char out[4096];
+    mwt_compile_errors(&t,
+                       mwt_yaml(yaml, sizeof yaml, "[sp, crlf]",
+                                "    sp: {errors: {status: ['500'], service: errsvc, "
+                                "query: '/{status} x.html'}}\n"
+                                "    crlf: {errors: {status: ['500'], service: errsvc, "
+                                "query: \"/e\\r\\nX-Evil: 1\"}}\n"),
+                       out, sizeof out);
+    ck_assert_msg(strstr(out, "http.middlewares.sp.errors.query: query must not hold spaces"),
+                  "%s", out);
+    ck_assert_msg(strstr(out, "http.middlewares.crlf.errors.query: query must not hold"), "%s",
+                  out);
+    ck_assert_msg(strstr(out, "http.routers.r.middlewares[0]"), "router disabled: %s", out);
+    diags_fini(&t.d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("mw_errors");
@@ -116,6 +138,7 @@ int main(void)
     tcase_add_test(tc, host_of_the_error_service_without_pass_host_header);
     tcase_add_test(tc, default_query);
     tcase_add_test(tc, compile_errors);
+    tcase_add_test(tc, query_request_line_text);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

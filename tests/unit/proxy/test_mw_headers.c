@@ -116,6 +116,56 @@ START_TEST(cors_wildcard)
 }
 END_TEST
 
+/* With credentials a browser takes "*" literally in Allow-Headers, Allow-Methods and
+ * Expose-Headers: Traefik then echoes the requested headers and method, and leaves
+ * Expose-Headers out. Expose-Headers is on the preflight answer too. */
+START_TEST(cors_wildcards_with_credentials)
+{
+    struct mwt t;
+    setup(&t, "        accessControlAllowCredentials: true\n"
+              "        accessControlAllowHeaders: ['*']\n"
+              "        accessControlAllowMethods: [GET, '*']\n"
+              "        accessControlAllowOriginList: ['*']\n"
+              "        accessControlExposeHeaders: ['*']\n");
+    ck_assert_int_eq(mwt_request(&t, "OPTIONS /x HTTP/1.1\r\nHost: h\r\nOrigin: https://a.example\r\n"
+                                     "Access-Control-Request-Method: PUT\r\n"
+                                     "Access-Control-Request-Headers: x-a, x-b\r\n\r\n"),
+                     MW_STOP);
+    ck_assert_str_eq(mwt_reply(&t), "HTTP/1.1 200 OK\r\n"
+                                    "Access-Control-Allow-Credentials: true\r\n"
+                                    "Access-Control-Allow-Headers: x-a, x-b\r\n"
+                                    "Access-Control-Allow-Methods: PUT\r\n"
+                                    "Access-Control-Allow-Origin: https://a.example\r\n"
+                                    "Access-Control-Max-Age: 0\r\n"
+                                    "Content-Length: 0\r\n\r\n");
+    mwt_end(&t);
+    ck_assert_int_eq(mwt_request(&t, "OPTIONS /x HTTP/1.1\r\nHost: h\r\nOrigin: https://a.example\r\n"
+                                     "Access-Control-Request-Method: PUT\r\n\r\n"),
+                     MW_STOP);
+    ck_assert_ptr_null(strstr(mwt_reply(&t), "Allow-Headers"));
+    mwt_end(&t);
+    mwt_request(&t, "GET / HTTP/1.1\r\nHost: h\r\nOrigin: https://a.example\r\n\r\n");
+    mwt_response(&t, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    ck_assert_ptr_null(mwt_resp_field(&t, "access-control-expose-headers"));
+    mwt_teardown(&t);
+    /* Without credentials the lists go as written; Expose-Headers is on the preflight. */
+    setup(&t, "        accessControlAllowHeaders: ['*']\n"
+              "        accessControlAllowOriginList: ['*']\n"
+              "        accessControlExposeHeaders: [X-One, X-Two]\n");
+    ck_assert_int_eq(mwt_request(&t, "OPTIONS /x HTTP/1.1\r\nHost: h\r\nOrigin: https://a.example\r\n"
+                                     "Access-Control-Request-Method: PUT\r\n"
+                                     "Access-Control-Request-Headers: x-a\r\n\r\n"),
+                     MW_STOP);
+    ck_assert_str_eq(mwt_reply(&t), "HTTP/1.1 200 OK\r\n"
+                                    "Access-Control-Allow-Headers: *\r\n"
+                                    "Access-Control-Allow-Origin: *\r\n"
+                                    "Access-Control-Max-Age: 0\r\n"
+                                    "Access-Control-Expose-Headers: X-One,X-Two\r\n"
+                                    "Content-Length: 0\r\n\r\n");
+    mwt_teardown(&t);
+}
+END_TEST
+
 #define SECURITY                                                                                   \
     "        stsSeconds: 31536000\n        stsIncludeSubdomains: true\n"                           \
     "        stsPreload: true\n        frameDeny: true\n        contentTypeNosniff: true\n"        \
@@ -242,6 +292,7 @@ int main(void)
     TCase *tc = tcase_create("headers");
     tcase_add_test(tc, custom_fields_both_ways);
     tcase_add_test(tc, cors_preflight_answered_here);
+    tcase_add_test(tc, cors_wildcards_with_credentials);
     tcase_add_test(tc, cors_on_responses);
     tcase_add_test(tc, cors_wildcard);
     tcase_add_test(tc, security_fields);

@@ -168,6 +168,56 @@ START_TEST(client_ip_strategies)
 }
 END_TEST
 
+/* A peer the entry point does not trust with X-Forwarded-* (forwardedHeaders): Traefik deletes
+ * its X-Forwarded-* and X-Real-Ip before any middleware runs, so a client talking to the proxy
+ * directly cannot pick the address an ipStrategy sees, nor a header-keyed source. */
+START_TEST(untrusted_peer_cannot_spoof_forwarded_for)
+{
+    struct mwt t;
+    setup(&t, "    a: {ipAllowList: {sourceRange: ['198.51.100.7'], ipStrategy: {depth: 1}}}\n");
+    t.untrusted = true;
+    ck_assert_int_eq(status_from(&t, "1.1.1.1", "X-Forwarded-For: 198.51.100.7\r\n"), 403);
+    ck_assert_int_eq(status_from(&t, "198.51.100.7", "X-Forwarded-For: 198.51.100.7\r\n"), 403);
+    t.untrusted = false;
+    ck_assert_int_eq(status_from(&t, "1.1.1.1", "X-Forwarded-For: 198.51.100.7\r\n"), 200);
+    mwt_teardown(&t);
+    setup(&t, "    a: {ipAllowList: {sourceRange: ['198.51.100.7'], "
+              "ipStrategy: {excludedIPs: ['10.0.0.0/8']}}}\n");
+    t.untrusted = true;
+    ck_assert_int_eq(status_from(&t, "1.1.1.1", "X-Forwarded-For: 198.51.100.7, 10.0.0.1\r\n"),
+                     403);
+    mwt_teardown(&t);
+    /* What middlewares read: no received X-Forwarded-*; X-Real-Ip is the peer, as Traefik
+     * sets it when absent. */
+    setup(&t, "    a: {addPrefix: {prefix: /a}}\n");
+    t.untrusted = true;
+    ck_assert_int_eq(mwt_request_from(&t, NULL,
+                                      "GET / HTTP/1.1\r\nHost: h\r\nX-Real-Ip: 9.9.9.9\r\n"
+                                      "X-Forwarded-For: 9.9.9.9\r\nX-Forwarded-Proto: https\r\n"
+                                      "X-Forwarded-Host: evil\r\n\r\n",
+                                      "1.1.1.1"),
+                     MW_CONTINUE);
+    ck_assert_ptr_null(mwt_req_field(&t, "X-Forwarded-For"));
+    ck_assert_ptr_null(mwt_req_field(&t, "x-forwarded-proto"));
+    ck_assert_ptr_null(mwt_req_field(&t, "X-Forwarded-Host"));
+    ck_assert_str_eq(mwt_req_field(&t, "X-Real-Ip"), "1.1.1.1");
+    mwt_end(&t);
+    t.untrusted = false;
+    ck_assert_int_eq(mwt_request_from(&t, NULL,
+                                      "GET / HTTP/1.1\r\nHost: h\r\nX-Real-Ip: 9.9.9.9\r\n"
+                                      "X-Forwarded-Proto: https\r\n\r\n",
+                                      "1.1.1.1"),
+                     MW_CONTINUE);
+    ck_assert_str_eq(mwt_req_field(&t, "X-Real-Ip"), "9.9.9.9");
+    ck_assert_str_eq(mwt_req_field(&t, "X-Forwarded-Proto"), "https");
+    mwt_end(&t);
+    ck_assert_int_eq(mwt_request_from(&t, NULL, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", "1.1.1.1"),
+                     MW_CONTINUE);
+    ck_assert_str_eq(mwt_req_field(&t, "X-Real-Ip"), "1.1.1.1");
+    mwt_teardown(&t);
+}
+END_TEST
+
 START_TEST(compile_errors)
 {
     struct mwt t;
@@ -214,6 +264,7 @@ int main(void)
     tcase_add_test(tc, depth);
     tcase_add_test(tc, excluded_ips);
     tcase_add_test(tc, client_ip_strategies);
+    tcase_add_test(tc, untrusted_peer_cannot_spoof_forwarded_for);
     tcase_add_test(tc, compile_errors);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

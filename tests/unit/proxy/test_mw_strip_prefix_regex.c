@@ -35,6 +35,23 @@ START_TEST(strips_matched_prefix)
 }
 END_TEST
 
+/* An empty match strips nothing and is skipped, as Traefik does: the next regex gets its turn,
+ * and no empty X-Forwarded-Prefix is sent. */
+START_TEST(empty_match_skipped)
+{
+    struct mwt t;
+    mwt_setup(&t, mwt_yaml(yaml, sizeof yaml, "[s]",
+                           "    s: {stripPrefixRegex: {regex: ['x*', '^/api']}}\n"));
+    run(&t, "/api/v1");
+    ck_assert_str_eq(mwt_target(&t), "/v1");
+    ck_assert_str_eq(mwt_req_field(&t, "X-Forwarded-Prefix"), "/api");
+    run(&t, "/other");
+    ck_assert_str_eq(mwt_target(&t), "/other");
+    ck_assert_ptr_null(mwt_req_field(&t, "X-Forwarded-Prefix"));
+    mwt_teardown(&t);
+}
+END_TEST
+
 START_TEST(compile_errors)
 {
     struct mwt t;
@@ -56,6 +73,7 @@ int main(void)
     Suite *s = suite_create("mw_strip_prefix_regex");
     TCase *tc = tcase_create("mw_strip_prefix_regex");
     tcase_add_test(tc, strips_matched_prefix);
+    tcase_add_test(tc, empty_match_skipped);
     tcase_add_test(tc, compile_errors);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

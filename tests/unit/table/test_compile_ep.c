@@ -23,6 +23,7 @@ static const char *dyn =
     "    zz: {addPrefix: {prefix: /zz}}\n";
 
 static const char *eps[] = {"web", "admin", "websecure"};
+static const char *dyn_override; /* a test's own dynamic config, else `dyn` */
 
 struct ct {
     struct table *t;
@@ -39,7 +40,8 @@ static void compile(struct ct *c, const struct table_ep_http *h)
     size_t used = 0;
     memset(c, 0, sizeof *c);
     diags_init(&c->d);
-    ck_assert_int_eq(decode_dynamic_string("dyn.yaml", dyn, strlen(dyn), &cfg, &c->d), 0);
+    const char *text = dyn_override ? dyn_override : dyn;
+    ck_assert_int_eq(decode_dynamic_string("dyn.yaml", text, strlen(text), &cfg, &c->d), 0);
     src.cfg = cfg;
     ck_assert_int_eq(table_compile(&src, 1, &o, &c->t, &c->d), 0);
     decode_config_free(cfg);
@@ -201,6 +203,63 @@ START_TEST(redirection_to_a_port_with_default_scheme)
 }
 END_TEST
 
+/* A ruleSyntax v2 router copied for another list of defaults keeps its v2 rule (the copy's
+ * rule is parsed again, with the router's syntax). */
+START_TEST(v2_router_copies_keep_their_syntax)
+{
+    struct ct c;
+    const char *web[] = {"a@test"};
+    struct table_ep_http h[3] = {{.middlewares = web, .n_middlewares = 1}};
+    struct table_request rq = {.host = "h", .host_len = 1, .path = "/b", .path_len = 2,
+                               .method = "GET", .method_len = 3};
+    const struct table_router *m;
+    dyn_override = "http:\n"
+                   "  routers:\n"
+                   "    v2: {rule: 'Path(`/a`, `/b`)', ruleSyntax: v2, service: s}\n"
+                   "  services:\n"
+                   "    s: {loadBalancer: {servers: [{url: 'http://127.0.0.1:1'}]}}\n"
+                   "  middlewares:\n"
+                   "    a: {addPrefix: {prefix: /a}}\n";
+    compile(&c, h);
+    dyn_override = NULL;
+    ck_assert_msg(c.d.nerrors == 0, "%s", c.out);
+    ck_assert_uint_eq(copies(&c, "v2@test"), 2);
+    for (uint32_t ep = 0; ep < 3; ep++) {
+        rq.entrypoint = ep;
+        m = table_match(c.t, &rq);
+        ck_assert_ptr_nonnull(m);
+        ck_assert_str_eq(m->name, "v2@test");
+        ck_assert_str_eq(mw_names(m), ep == 0 ? "a@test" : "");
+    }
+    fini(&c);
+}
+END_TEST
+
+/* A router with tls is TLS only in Traefik: with no TLS yet it is attached to no entry
+ * point, with a warning at its tls key. */
+START_TEST(tls_router_not_served)
+{
+    struct ct c;
+    struct table_ep_http h[3] = {{0}};
+    dyn_override = "http:\n"
+                   "  routers:\n"
+                   "    sec: {rule: 'Host(`a`)', service: s, tls: {}}\n"
+                   "    plain: {rule: 'Host(`a`)', service: s}\n"
+                   "  services:\n"
+                   "    s: {loadBalancer: {servers: [{url: 'http://127.0.0.1:1'}]}}\n";
+    compile(&c, h);
+    dyn_override = NULL;
+    ck_assert_msg(c.d.nerrors == 0, "%s", c.out);
+    ck_assert_msg(strstr(c.out, "dyn.yaml:3:42: http.routers.sec.tls: TLS is not supported yet: "
+                                "this router (TLS only in Traefik) is not served") != NULL,
+                  "%s", c.out);
+    ck_assert_uint_eq(copies(&c, "sec@test"), 1);
+    ck_assert_ptr_null(on(&c, "sec@test", 0));
+    ck_assert_ptr_nonnull(on(&c, "plain@test", 0));
+    fini(&c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("compile_ep");
@@ -210,6 +269,8 @@ int main(void)
     tcase_add_test(tc, missing_default_disables_that_copy_only);
     tcase_add_test(tc, redirection_router_and_middleware);
     tcase_add_test(tc, redirection_to_a_port_with_default_scheme);
+    tcase_add_test(tc, v2_router_copies_keep_their_syntax);
+    tcase_add_test(tc, tls_router_not_served);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
