@@ -88,56 +88,60 @@ struct pool {
 enum out_mode { OUT_NONE, OUT_LENGTH, OUT_CHUNKED, OUT_CLOSE };
 
 /* One request/response exchange on a client connection. */
+/* Fields are grouped by size (pointers and 64-bit counters, then 32-bit, then flags) so the
+ * struct has no padding holes: every connection carries one, idle or not. */
 struct exchange {
-    bool active;
     struct table *table; /* pinned generation */
     const struct table_router *router;
     const struct table_server *server;
     struct upconn *up;
-    enum h1_method method;
-    int minor;
-    bool client_close;   /* the client asked for close, or HTTP/1.0 without keep-alive */
-    bool upgrade;        /* a WebSocket upgrade was requested and forwarded */
-    bool expect_continue;
     /* request side */
     char *head;          /* serialised upstream request head (malloc) */
-    uint32_t head_len;
-    bool head_sent;
-    enum h1_body req_body;
     uint64_t req_left;
     uint64_t req_total;
     struct h1_chunked req_ck;
-    bool req_done;
-    bool req_body_sent;  /* body bytes reached the upstream (no retry after that) */
-    int retries;
     /* response side */
-    bool resp_head_done;
-    bool resp_started;   /* bytes of a final response went to the client */
-    int status;
-    enum h1_body resp_body;
     uint64_t resp_left;
     struct h1_chunked resp_ck;
+    char *rhead;         /* serialised response head (malloc), freed after the write */
+    struct mw_ctx *mw;   /* the router's middlewares at work; NULL when it has none */
+    struct held *held;   /* the request while a middleware waits (MW_PAUSE); not active */
+    struct bal_pick pick; /* how `server` was chosen: its service, sticky cookies to set */
+    /* flow middlewares (mw_flow.h) */
+    struct retry_wait *retry_wait; /* retry: the backoff timer, while one exists */
+    struct mw_gzip *gz;  /* compress: the response body goes out gzipped (owned by mw) */
+    char *buf;           /* buffering: the body being collected (malloc) */
+    uint64_t buf_len, buf_cap;
+    /* 32-bit */
+    enum h1_method method;
+    int minor;
+    uint32_t head_len;
+    enum h1_body req_body;
+    int retries;
+    int status;
+    enum h1_body resp_body;
     enum out_mode out_mode;
+    int err_status;      /* errors: the upstream's status while its error page is fetched */
+    uint32_t rhead_len;
+    /* flags */
+    bool active;
+    bool client_close;   /* the client asked for close, or HTTP/1.0 without keep-alive */
+    bool upgrade;        /* a WebSocket upgrade was requested and forwarded */
+    bool expect_continue;
+    bool head_sent;
+    bool req_done;
+    bool req_body_sent;  /* body bytes reached the upstream (no retry after that) */
+    bool resp_head_done;
+    bool resp_started;   /* bytes of a final response went to the client */
     bool resp_done;
     bool last_chunk_sent;
     bool up_keepalive;   /* the upstream may be reused after this response */
     bool up_eof;         /* the upstream closed its side */
     bool req_abandoned;  /* writing the request failed after the response began */
     bool resp_timer_armed;
-    char *rhead;         /* serialised response head (malloc), freed after the write */
-    struct mw_ctx *mw;   /* the router's middlewares at work; NULL when it has none */
-    struct held *held;   /* the request while a middleware waits (MW_PAUSE); not active */
-    struct bal_pick pick; /* how `server` was chosen: its service, sticky cookies to set */
-    /* flow middlewares (mw_flow.h) */
     bool resp_seen;      /* a response byte arrived: the upstream answered, no retry */
-    int err_status;      /* errors: the upstream's status while its error page is fetched */
-    struct retry_wait *retry_wait; /* retry: the backoff timer, while one exists */
-    struct mw_gzip *gz;  /* compress: the response body goes out gzipped (owned by mw) */
     bool buf_req;        /* buffering: reading the whole request body before connecting */
     bool buf_resp;       /* buffering: reading the whole response body before answering */
-    char *buf;           /* buffering: the body being collected (malloc) */
-    uint64_t buf_len, buf_cap;
-    uint32_t rhead_len;
 };
 
 /* IDLE: waiting for a request's first byte; HEAD: reading a head; EXCHANGE: a request is being
@@ -152,10 +156,18 @@ struct conn {
     struct wstate *ws;
     struct worker *w;
     const struct proxy_entrypoint *ep;
-    uint32_t ep_index;
     struct dlist link; /* in worker->conns */
-    enum conn_state state;
     struct iobuf in;
+    uint64_t head_start_ms; /* when the first byte of the current head arrived */
+    uint64_t req_start_ms;
+    uint64_t accepted_ms;
+    char *reply_buf;     /* a local reply too big for the write queue, until it is written */
+    uint32_t ep_index;
+    enum conn_state state;
+    int handles;
+    uint32_t nreq;
+    uint32_t linger_bytes; /* discarded while lingering; past a bound the close is immediate */
+    int peer_family;
     bool reading;
     bool write_pending;
     bool pins_up;        /* the pending write references the upstream's input buffer */
@@ -164,14 +176,6 @@ struct conn {
     bool draining;       /* the worker is shutting down: close after this exchange */
     bool closing;
     bool lingering;      /* final reply sent, write side shut: discard input until EOF */
-    int handles;
-    uint32_t nreq;
-    uint32_t linger_bytes; /* discarded while lingering; past a bound the close is immediate */
-    uint64_t head_start_ms; /* when the first byte of the current head arrived */
-    uint64_t req_start_ms;
-    uint64_t accepted_ms;
-    char *reply_buf;     /* a local reply too big for the write queue, until it is written */
-    int peer_family;
     uint8_t peer_addr[16];
     char peer_ip[48];
     struct exchange x;
