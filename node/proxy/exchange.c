@@ -292,9 +292,6 @@ static const struct table_router *route(struct conn *c, const struct h1_msg *m,
     return rt;
 }
 
-/* Runs the router's middlewares on the request. Returns 0 with *out set to continue (the
- * target in *t possibly rewritten), -1 with *out set when a middleware answered (the reply is
- * in it), or a status to answer with (*out NULL). */
 /* The scheme the client used, for the middlewares: "http" on our listeners, or "https" when
  * a trusted proxy in front says so in X-Forwarded-Proto (so redirectScheme does not loop
  * behind a TLS-terminating proxy; an untrusted peer's field is ignored, as it is upstream). */
