@@ -54,12 +54,18 @@ ProtobufCMessage *rs_pb_copy(const ProtobufCMessage *m)
 const char *rs_code_name(enum rs_code c)
 {
     switch (c) {
-    case RS_APPLIED: return "applied";
-    case RS_DUPLICATE: return "duplicate request id";
-    case RS_REVISION_MISMATCH: return "revision mismatch";
-    case RS_UNKNOWN_MEMBER: return "unknown member";
-    case RS_FORMAT_TOO_NEW: return "entry format above the feature level";
-    case RS_MALFORMED: return "malformed entry";
+    case RS_APPLIED:
+        return "applied";
+    case RS_DUPLICATE:
+        return "duplicate request id";
+    case RS_REVISION_MISMATCH:
+        return "revision mismatch";
+    case RS_UNKNOWN_MEMBER:
+        return "unknown member";
+    case RS_FORMAT_TOO_NEW:
+        return "entry format above the feature level";
+    case RS_MALFORMED:
+        return "malformed entry";
     }
     return "?";
 }
@@ -107,8 +113,7 @@ uint32_t rs_state_feature_level(const struct rs_state *s)
 
 /* ---- Lookups (binary search on the sorted arrays) ---- */
 
-static int contrib_cmp(const Concord__Raftlog__Contribution *c, const char *ns,
-                       const char *node_id)
+static int contrib_cmp(const Concord__Raftlog__Contribution *c, const char *ns, const char *node_id)
 {
     int r = strcmp(c->namespace_, ns);
     return r != 0 ? r : strcmp(c->node_id, node_id);
@@ -358,8 +363,7 @@ static enum rs_code apply_remove_member(struct rs_state *s, const char *id, stru
     s->ncontribs = kept;
     if (found) {
         protobuf_c_message_free_unpacked(&s->members[mi]->base, NULL);
-        memmove(s->members + mi, s->members + mi + 1,
-                (s->nmembers - mi - 1) * sizeof(*s->members));
+        memmove(s->members + mi, s->members + mi + 1, (s->nmembers - mi - 1) * sizeof(*s->members));
         s->nmembers--;
     } else if (removed == 0) {
         return result(out, RS_UNKNOWN_MEMBER, 0, "no member %s", id);
@@ -370,7 +374,8 @@ static enum rs_code apply_remove_member(struct rs_state *s, const char *id, stru
 static enum rs_code apply_command(struct rs_state *s, uint64_t index,
                                   const Concord__Raftlog__Entry *e, struct rs_result *out)
 {
-    /* Every command is a message; one built in memory (not unpacked) may lack it. */
+    /* Every command is a message; one built in memory (not unpacked) may lack it. Every case
+     * is a pointer in one union, so reading it through any member tells. */
     if (e->command_case != CONCORD__RAFTLOG__ENTRY__COMMAND__NOT_SET && e->noop == NULL) {
         return result(out, RS_MALFORMED, 0, "command %d without its message", (int)e->command_case);
     }

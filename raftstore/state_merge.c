@@ -13,6 +13,7 @@
  * elements have a string field "name". Services get their own rule (the union of servers). */
 enum where { IN_HTTP, IN_TLS };
 
+/* clang-format off */
 static const struct kind {
     const char *label; /* as the error names it */
     enum where where;
@@ -25,6 +26,7 @@ static const struct kind {
     {"TLS options", IN_TLS, "options"},
     {"TLS store", IN_TLS, "stores"},
 };
+/* clang-format on */
 
 struct item {
     const ProtobufCMessage *m;
@@ -231,8 +233,8 @@ static const ProtobufCMessage *merge_service(const struct item *v, size_t n, con
     if (all_lb ? !all_equal(v, n, lb_without_servers, &tmp) : !all_equal(v, n, NULL, NULL)) {
         char nodes[256];
         name_nodes(v, n, nodes, sizeof(nodes));
-        add_error(out, "namespace %s: service \"%s\" differs between %s%s; disabled", ns,
-                  v[0].name, nodes, all_lb ? " (loadBalancer settings)" : "");
+        add_error(out, "namespace %s: service \"%s\" differs between %s%s; disabled", ns, v[0].name,
+                  nodes, all_lb ? " (loadBalancer settings)" : "");
         return NULL;
     }
     if (!all_lb) {
@@ -250,8 +252,8 @@ static const ProtobufCMessage *merge_service(const struct item *v, size_t n, con
     lb->n_servers = 0;
     /* Quadratic, but a service has tens of servers, not thousands. */
     for (size_t i = 0; i < n; i++) {
-        const Concord__Config__LoadBalancer *from = ((const Concord__Config__Service *)v[i].m)
-                                                        ->load_balancer;
+        const Concord__Config__LoadBalancer *from =
+            ((const Concord__Config__Service *)v[i].m)->load_balancer;
         for (size_t j = 0; j < from->n_servers; j++) {
             bool dup = false;
             for (size_t k = 0; k < lb->n_servers && !dup; k++) {
@@ -277,8 +279,7 @@ static ProtobufCMessage *list_parent(const Concord__Config__Config *cfg, enum wh
 
 /* Merges one kind of named object over the contributions c[0..nc) into the scaffold list. */
 static void merge_kind(const struct kind *k, const Concord__Raftlog__Contribution *const *c,
-                       size_t nc, ProtobufCMessage *dst, struct scratch *sc,
-                       struct rs_merged *out)
+                       size_t nc, ProtobufCMessage *dst, struct scratch *sc, struct rs_merged *out)
 {
     const ProtobufCFieldDescriptor *f =
         protobuf_c_message_descriptor_get_field_by_name(dst->descriptor, k->field);
@@ -291,8 +292,8 @@ static void merge_kind(const struct kind *k, const Concord__Raftlog__Contributio
             continue;
         }
         size_t n = *(const size_t *)((const char *)src + f->quantifier_offset);
-        ProtobufCMessage *const *arr = *(ProtobufCMessage *const *const *)((const char *)src +
-                                                                           f->offset);
+        ProtobufCMessage *const *arr =
+            *(ProtobufCMessage *const *const *)((const char *)src + f->offset);
         for (size_t j = 0; j < n; j++) {
             const char *name = *(const char *const *)((const char *)arr[j] + fname->offset);
             items_push(&it, arr[j], name, c[i]->node_id);
@@ -312,8 +313,8 @@ static void merge_kind(const struct kind *k, const Concord__Raftlog__Contributio
         } else if (h - g > 1 && !all_equal(it.v + g, h - g, NULL, NULL)) {
             char nodes[256];
             name_nodes(it.v + g, h - g, nodes, sizeof(nodes));
-            add_error(out, "namespace %s: %s \"%s\" differs between %s; disabled",
-                      c[0]->namespace_, k->label, it.v[g].name, nodes);
+            add_error(out, "namespace %s: %s \"%s\" differs between %s; disabled", c[0]->namespace_,
+                      k->label, it.v[g].name, nodes);
             m = NULL;
         }
         if (m != NULL) {
