@@ -119,6 +119,14 @@ int peer_auth_input(struct peer_auth *a, const void *data, size_t len, size_t *u
     return a->state == PA_DONE ? 1 : -EACCES;
 }
 
+size_t peer_auth_want(const struct peer_auth *a)
+{
+    if (a->state == PA_WAIT_HELLO) {
+        return PA_HELLO - a->have;
+    }
+    return a->state == PA_WAIT_PROOF ? PA_MAC - a->have : 0;
+}
+
 void peer_auth_fini(struct peer_auth *a)
 {
     OPENSSL_cleanse(a, sizeof *a);

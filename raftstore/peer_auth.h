@@ -54,6 +54,10 @@ void peer_auth_sent(struct peer_auth *a);
  * were used), or -EACCES. Call peer_auth_output() after each call: a PROOF may be due. */
 int peer_auth_input(struct peer_auth *a, const void *data, size_t len, size_t *used);
 
+/* Bytes still needed to complete the message being read (0 once done or failed): a reader
+ * that asks the socket for exactly this many never takes bytes that belong to libraft. */
+size_t peer_auth_want(const struct peer_auth *a);
+
 /* Wipes the secret and state. */
 void peer_auth_fini(struct peer_auth *a);
 
