@@ -1,0 +1,301 @@
+/* One cluster node on libraft: I/O, authenticated transport, state machine, leadership
+ * barrier, proposals, and the close sequence of raft-notes.md section 2. */
+#include "raftstore/raftstore.h"
+
+#include <errno.h>
+#include <raft.h>
+#include <raft/uv.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/vfs.h>
+
+#include "node/base/log.h"
+#include "raftstore/entry.h"
+#include "raftstore/fsm.h"
+#include "raftstore/transport.h"
+
+#define TMPFS_MAGIC_ 0x01021994
+
+struct raftstore {
+    uv_loop_t *loop;
+    struct raft_uv_transport tcp;
+    struct auth_transport auth;
+    bool use_auth;
+    struct raft_io io;
+    struct rs_fsm fsm;
+    struct raft raft;
+    uv_check_t check; /* notices leadership changes (libraft has no callback for them) */
+    struct raft_barrier barrier;
+    bool was_leader;
+    bool barrier_pending;
+    bool ready;
+    void (*on_apply)(void *arg, uint64_t index);
+    void *arg;
+    void (*close_cb)(void *arg);
+    void *close_arg;
+    int closing_handles;
+};
+
+struct proposal {
+    struct raft_apply req;
+    raftstore_propose_cb cb;
+    void *arg;
+};
+
+/* ---- leadership ---- */
+
+static void on_barrier(struct raft_barrier *req, int status)
+{
+    struct raftstore *rs = req->data;
+    rs->barrier_pending = false;
+    if (status == 0 && raft_state(&rs->raft) == RAFT_LEADER) {
+        rs->ready = true;
+        log_info("raft: leader (term %llu), ready after its barrier",
+                 (unsigned long long)rs->raft.current_term);
+    }
+}
+
+static void on_check(uv_check_t *h)
+{
+    struct raftstore *rs = h->data;
+    bool leader = raft_state(&rs->raft) == RAFT_LEADER;
+    if (!leader) {
+        rs->ready = false;
+    } else if (!rs->was_leader && !rs->barrier_pending) {
+        /* New leader: entries of earlier terms are committed only once one of its own term is
+         * (raft-notes.md P2); until then it serves no write and no linearizable read. */
+        rs->barrier.data = rs;
+        if (raft_barrier(&rs->raft, &rs->barrier, on_barrier) == 0) {
+            rs->barrier_pending = true;
+        } else {
+            leader = false; /* try again on the next iteration */
+        }
+    }
+    rs->was_leader = leader;
+}
+
+bool raftstore_leader_ready(const struct raftstore *rs)
+{
+    return rs->ready && raft_state((struct raft *)&rs->raft) == RAFT_LEADER;
+}
+
+/* ---- applying ---- */
+
+static void on_fsm_apply(void *arg, uint64_t index, const struct rs_result *res)
+{
+    struct raftstore *rs = arg;
+    (void)res;
+    if (rs->on_apply != NULL) {
+        rs->on_apply(rs->arg, index);
+    }
+}
+
+static void on_applied(struct raft_apply *req, int status, void *result)
+{
+    struct proposal *p = req->data;
+    const struct rs_result *res = result;
+    if (status != 0 || res == NULL) {
+        p->cb(p->arg, -(status != 0 ? status : RAFT_IOERR), req->index, -1,
+              status != 0 ? raft_strerror(status) : "no result");
+    } else {
+        p->cb(p->arg, 0, req->index, (int)res->code, res->msg);
+    }
+    free(p);
+}
+
+int raftstore_propose(struct raftstore *rs, const Concord__Raftlog__Entry *e,
+                      raftstore_propose_cb cb, void *arg)
+{
+    struct raft_buffer buf;
+    struct proposal *p;
+    int rc;
+    if (!raftstore_leader_ready(rs)) {
+        return -EAGAIN;
+    }
+    p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        return -ENOMEM;
+    }
+    rc = rs_entry_encode(e, raft_malloc, &buf.base, &buf.len);
+    if (rc != 0) {
+        free(p);
+        return rc;
+    }
+    p->cb = cb;
+    p->arg = arg;
+    p->req.data = p;
+    rc = raft_apply(&rs->raft, &p->req, &buf, 1, on_applied);
+    if (rc != 0) {
+        raft_free(buf.base);
+        free(p);
+        return rc == RAFT_NOTLEADER ? -EAGAIN : -EIO;
+    }
+    return 0;
+}
+
+uint64_t raftstore_applied_index(const struct raftstore *rs)
+{
+    return raft_last_applied((struct raft *)&rs->raft);
+}
+
+const struct rs_state *raftstore_state(const struct raftstore *rs)
+{
+    return rs->fsm.state;
+}
+
+/* ---- open ---- */
+
+static int check_dir(const struct raftstore_opts *o, struct err *e)
+{
+    struct statfs st;
+    if (statfs(o->data_dir, &st) != 0) {
+        return err_set(e, -errno, "data dir %s: %s", o->data_dir, strerror(errno));
+    }
+    if ((unsigned long)st.f_type == TMPFS_MAGIC_ && !o->allow_tmpfs) {
+        /* libraft's durability relies on a real disk (raft-notes.md 6.7). */
+        return err_set(e, -EPERM, "data dir %s is on tmpfs: the Raft log would not survive a "
+                                  "reboot; use a disk", o->data_dir);
+    }
+    return 0;
+}
+
+static int bootstrap(struct raftstore *rs, const struct raftstore_opts *o, struct err *e)
+{
+    struct raft_configuration conf;
+    int rc = 0;
+    if (o->nbootstrap == 0) {
+        return 0;
+    }
+    raft_configuration_init(&conf);
+    for (unsigned i = 0; i < o->nbootstrap && rc == 0; i++) {
+        rc = raft_configuration_add(&conf, o->bootstrap[i].raft_id, o->bootstrap[i].address,
+                                    RAFT_VOTER);
+    }
+    if (rc == 0) {
+        rc = raft_bootstrap(&rs->raft, &conf);
+    }
+    raft_configuration_close(&conf);
+    if (rc != 0 && rc != RAFT_CANTBOOTSTRAP) { /* CANTBOOTSTRAP: the dir has state already */
+        return err_set(e, -EIO, "raft bootstrap: %s", raft_errmsg(&rs->raft));
+    }
+    return 0;
+}
+
+int raftstore_open(uv_loop_t *loop, const struct raftstore_opts *o, struct raftstore **out,
+                   struct err *e)
+{
+    struct raftstore *rs;
+    int rc;
+    *out = NULL;
+    if (o->raft_id == 0 || o->raft_address == NULL || o->data_dir == NULL) {
+        return err_set(e, -EINVAL, "raftstore: raft id, address and data dir are required");
+    }
+    if (o->nbootstrap > 1 && o->secret_len == 0) {
+        return err_set(e, -EINVAL, "a cluster of more than one node needs cluster.secretFile");
+    }
+    if ((rc = check_dir(o, e)) != 0) {
+        return rc;
+    }
+    rs = calloc(1, sizeof *rs);
+    if (rs == NULL || rs_fsm_init(&rs->fsm) != 0) {
+        free(rs);
+        return err_set(e, -ENOMEM, "out of memory");
+    }
+    rs->loop = loop;
+    rs->on_apply = o->on_apply;
+    rs->arg = o->arg;
+    rs->fsm.on_apply = on_fsm_apply;
+    rs->fsm.arg = rs;
+    if (raft_uv_tcp_init(&rs->tcp, loop) != 0) {
+        rs_fsm_fini(&rs->fsm);
+        free(rs);
+        return err_set(e, -ENOMEM, "raft transport: out of memory");
+    }
+    rs->use_auth = o->secret_len > 0;
+    if (rs->use_auth &&
+        auth_transport_init(&rs->auth, loop, &rs->tcp, o->secret, o->secret_len) != 0) {
+        rc = err_set(e, -EINVAL, "cluster secret: empty or longer than %d bytes", PA_SECRET_MAX);
+        goto err_after_tcp;
+    }
+    if (raft_uv_init(&rs->io, loop, o->data_dir, rs->use_auth ? &rs->auth.t : &rs->tcp) != 0) {
+        rc = err_set(e, -EIO, "raft io: %s", rs->io.errmsg);
+        goto err_after_tcp;
+    }
+    raft_uv_set_connect_retry_delay(&rs->io, 100);
+    if (raft_init(&rs->raft, &rs->io, &rs->fsm.fsm, o->raft_id, o->raft_address) != 0) {
+        rc = err_set(e, -EIO, "raft init: %s", raft_errmsg(&rs->raft));
+        goto err_after_io;
+    }
+    rs->fsm.raft = &rs->raft;
+    rs->raft.data = rs;
+    raft_set_election_timeout(&rs->raft, 300);
+    raft_set_heartbeat_timeout(&rs->raft, 50);
+    raft_set_pre_vote(&rs->raft, true);
+    raft_set_install_snapshot_timeout(&rs->raft, 3000);
+    raft_set_snapshot_threshold(&rs->raft, 4096);
+    raft_set_snapshot_trailing(&rs->raft, 1024);
+    if ((rc = bootstrap(rs, o, e)) != 0) {
+        goto err_after_raft;
+    }
+    if (raft_start(&rs->raft) != 0) {
+        rc = err_set(e, -EIO, "raft start: %s", raft_errmsg(&rs->raft));
+        goto err_after_raft;
+    }
+    uv_check_init(loop, &rs->check);
+    rs->check.data = rs;
+    uv_check_start(&rs->check, on_check);
+    *out = rs;
+    return 0;
+
+err_after_raft:
+    /* raft_init succeeded, so raft_close is the only way out; without a running loop callback
+     * we cannot wait for it here: leave it to the caller's loop, freeing in its callback. */
+    rs->close_cb = NULL;
+    raftstore_close(rs, NULL, NULL);
+    return rc;
+err_after_io:
+    raft_uv_close(&rs->io); /* raft_init failed: no raft_close (raft-notes.md 2) */
+err_after_tcp:
+    raft_uv_tcp_close(&rs->tcp);
+    rs_fsm_fini(&rs->fsm);
+    free(rs);
+    return rc;
+}
+
+/* ---- close ---- */
+
+static void on_check_closed(uv_handle_t *h)
+{
+    struct raftstore *rs = h->data;
+    void (*cb)(void *) = rs->close_cb;
+    void *arg = rs->close_arg;
+    rs_fsm_fini(&rs->fsm);
+    free(rs);
+    if (cb != NULL) {
+        cb(arg);
+    }
+}
+
+static void on_raft_closed(struct raft *r)
+{
+    struct raftstore *rs = r->data;
+    /* Only now is it safe to free libraft's I/O and transport (raft-notes.md 2). */
+    raft_uv_close(&rs->io);
+    raft_uv_tcp_close(&rs->tcp);
+    if (rs->check.data == rs) {
+        uv_close((uv_handle_t *)&rs->check, on_check_closed);
+    } else {
+        on_check_closed((uv_handle_t *)&rs->check);
+    }
+}
+
+void raftstore_close(struct raftstore *rs, void (*cb)(void *arg), void *arg)
+{
+    rs->close_cb = cb;
+    rs->close_arg = arg;
+    rs->ready = false;
+    if (rs->check.data == rs) {
+        uv_check_stop(&rs->check);
+    }
+    raft_close(&rs->raft, on_raft_closed);
+}

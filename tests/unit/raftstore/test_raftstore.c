@@ -1,0 +1,252 @@
+/* raftstore.c with real libraft I/O on loopback: one loop, real data dirs, real TCP with the
+ * cluster-secret transport. A single node leads on its own; three nodes elect a leader that
+ * barriers before it accepts writes, and a proposal applies on all three. Bounded loops; the
+ * only waiting is libraft's own timers. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "raftstore/entry.h"
+#include "raftstore/raftstore.h"
+#include "raftstore/state.h"
+
+static uv_loop_t loop;
+static int closed, proposed, last_code;
+static uint64_t last_index;
+
+static int free_port(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static char *tmpdir(void)
+{
+    char *d = strdup("/tmp/concord-raftstore-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(d));
+    return d;
+}
+
+static void rmdir_all(const char *d)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static void on_closed(void *arg)
+{
+    (void)arg;
+    closed++;
+}
+
+static void on_proposed(void *arg, int status, uint64_t index, int code, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+    ck_assert_int_eq(status, 0);
+    last_code = code;
+    last_index = index;
+    proposed++;
+}
+
+static void propose(struct raftstore *rs, const char *ns, const char *node)
+{
+    Concord__Raftlog__Entry e;
+    Concord__Raftlog__SetContribution s;
+    Concord__Config__Config cfg;
+    uint8_t rid[RS_REQUEST_ID_LEN];
+    concord__raftlog__entry__init(&e);
+    concord__raftlog__set_contribution__init(&s);
+    concord__config__config__init(&cfg);
+    s.namespace_ = (char *)ns;
+    s.node_id = (char *)node;
+    s.config = &cfg;
+    ck_assert_int_eq(rs_request_id(rid), 0);
+    e.request_id.data = rid;
+    e.request_id.len = sizeof rid;
+    e.command_case = CONCORD__RAFTLOG__ENTRY__COMMAND_SET_CONTRIBUTION;
+    e.set_contribution = &s;
+    ck_assert_int_eq(raftstore_propose(rs, &e, on_proposed, NULL), 0);
+}
+
+/* Runs the loop until pred() or about 20 s of libraft time. */
+static bool run_until(bool (*pred)(void *), void *arg)
+{
+    for (int i = 0; i < 200000 && !pred(arg); i++) {
+        uv_run(&loop, UV_RUN_ONCE);
+    }
+    return pred(arg);
+}
+
+static struct raftstore *nodes[3];
+static int nnodes;
+
+static bool some_ready(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < nnodes; i++) {
+        if (nodes[i] != NULL && raftstore_leader_ready(nodes[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool all_applied(void *arg)
+{
+    uint64_t idx = *(uint64_t *)arg;
+    for (int i = 0; i < nnodes; i++) {
+        if (raftstore_applied_index(nodes[i]) < idx) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool proposal_done(void *arg)
+{
+    (void)arg;
+    return proposed > 0;
+}
+
+static bool all_closed(void *arg)
+{
+    return closed >= *(int *)arg;
+}
+
+START_TEST(single_node_leads_and_applies)
+{
+    char addr[64], *dir = tmpdir();
+    struct raftstore_peer peer;
+    struct raftstore_opts o = {0};
+    struct err e = {0};
+    int want = 1;
+    ck_assert_int_eq(uv_loop_init(&loop), 0);
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", free_port());
+    peer = (struct raftstore_peer){1, addr};
+    o = (struct raftstore_opts){.raft_id = 1, .raft_address = addr, .data_dir = dir,
+                                .bootstrap = &peer, .nbootstrap = 1};
+    ck_assert_msg(raftstore_open(&loop, &o, &nodes[0], &e) == 0, "%s", e.msg);
+    nnodes = 1;
+    closed = proposed = 0;
+    ck_assert(run_until(some_ready, NULL));
+    propose(nodes[0], "file", "n1");
+    ck_assert(run_until(proposal_done, NULL));
+    ck_assert_int_eq(last_code, RS_APPLIED);
+    ck_assert_ptr_nonnull(rs_state_contribution(raftstore_state(nodes[0]), "file", "n1"));
+    raftstore_close(nodes[0], on_closed, NULL);
+    ck_assert(run_until(all_closed, &want));
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ck_assert_int_eq(uv_loop_close(&loop), 0);
+    rmdir_all(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(three_nodes_replicate_with_a_secret)
+{
+    char addr[3][64], *dir[3];
+    struct raftstore_peer peers[3];
+    struct err e = {0};
+    int leader = -1, want = 3;
+    ck_assert_int_eq(uv_loop_init(&loop), 0);
+    for (int i = 0; i < 3; i++) {
+        snprintf(addr[i], sizeof addr[i], "127.0.0.1:%d", free_port());
+        peers[i] = (struct raftstore_peer){(uint64_t)i + 1, addr[i]};
+        dir[i] = tmpdir();
+    }
+    for (int i = 0; i < 3; i++) {
+        struct raftstore_opts o = {.raft_id = (uint64_t)i + 1, .raft_address = addr[i],
+                                   .data_dir = dir[i], .secret = "s3cret", .secret_len = 6,
+                                   .bootstrap = peers, .nbootstrap = 3};
+        ck_assert_msg(raftstore_open(&loop, &o, &nodes[i], &e) == 0, "%s", e.msg);
+    }
+    nnodes = 3;
+    closed = proposed = 0;
+    ck_assert(run_until(some_ready, NULL));
+    for (int i = 0; i < 3; i++) {
+        if (raftstore_leader_ready(nodes[i])) {
+            leader = i;
+        } else {
+            Concord__Raftlog__Entry none;
+            concord__raftlog__entry__init(&none);
+            ck_assert_int_eq(raftstore_propose(nodes[i], &none, on_proposed, NULL), -EAGAIN);
+        }
+    }
+    propose(nodes[leader], "docker", "n2");
+    ck_assert(run_until(proposal_done, NULL));
+    ck_assert_int_eq(last_code, RS_APPLIED);
+    ck_assert(run_until(all_applied, &last_index));
+    for (int i = 0; i < 3; i++) {
+        const Concord__Raftlog__Contribution *c =
+            rs_state_contribution(raftstore_state(nodes[i]), "docker", "n2");
+        ck_assert_ptr_nonnull(c);
+        ck_assert_uint_eq(c->revision, last_index);
+    }
+    for (int i = 0; i < 3; i++) {
+        raftstore_close(nodes[i], on_closed, NULL);
+    }
+    ck_assert(run_until(all_closed, &want));
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ck_assert_int_eq(uv_loop_close(&loop), 0);
+    for (int i = 0; i < 3; i++) {
+        rmdir_all(dir[i]);
+        free(dir[i]);
+    }
+}
+END_TEST
+
+START_TEST(refused_options)
+{
+    char *dir = tmpdir();
+    struct raftstore_peer peers[2] = {{1, "127.0.0.1:1"}, {2, "127.0.0.1:2"}};
+    struct raftstore_opts o = {.raft_id = 1, .raft_address = "127.0.0.1:1", .data_dir = dir,
+                               .bootstrap = peers, .nbootstrap = 2};
+    struct raftstore *rs = NULL;
+    struct err e = {0};
+    ck_assert_int_eq(uv_loop_init(&loop), 0);
+    ck_assert_int_eq(raftstore_open(&loop, &o, &rs, &e), -EINVAL); /* two nodes, no secret */
+    ck_assert_msg(strstr(e.msg, "secretFile") != NULL, "%s", e.msg);
+    if (access("/dev/shm", W_OK) == 0) {
+        char shm[] = "/dev/shm/concord-raftstore-XXXXXX";
+        ck_assert_ptr_nonnull(mkdtemp(shm));
+        o.data_dir = shm;
+        o.nbootstrap = 0;
+        ck_assert_int_eq(raftstore_open(&loop, &o, &rs, &e), -EPERM);
+        ck_assert_msg(strstr(e.msg, "tmpfs") != NULL, "%s", e.msg);
+        rmdir(shm);
+    }
+    ck_assert_int_eq(uv_loop_close(&loop), 0);
+    rmdir_all(dir);
+    free(dir);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("raftstore");
+    TCase *tc = tcase_create("raftstore");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, single_node_leads_and_applies);
+    tcase_add_test(tc, three_nodes_replicate_with_a_secret);
+    tcase_add_test(tc, refused_options);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
