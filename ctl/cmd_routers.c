@@ -24,8 +24,8 @@ static void print_routers(const struct jv *doc)
     size_t n = doc->t == JV_ARR ? doc->n : 0;
     const char **cells = calloc((n + 1) * RCOLS, sizeof *cells);
     char **owned = calloc(n + 1, sizeof *owned);
-    static const char *const head[RCOLS] = {"NAME", "STATUS", "ENTRYPOINTS", "SERVICE",
-                                            "PRIORITY", "RULE"};
+    static const char *const head[RCOLS] = {"NAME",    "STATUS",   "ENTRYPOINTS",
+                                            "SERVICE", "PRIORITY", "RULE"};
     if (cells == NULL || owned == NULL) {
         free(cells);
         free(owned);

@@ -102,6 +102,6 @@ static void print_services(const struct jv *doc)
 
 int cmd_services_list(const struct ctl_globals *g, int argc, char **argv)
 {
-    return ctl_list(g, "proxyctl services list", services_usage, "/api/http/services", argc,
-                    argv, print_services);
+    return ctl_list(g, "proxyctl services list", services_usage, "/api/http/services", argc, argv,
+                    print_services);
 }

@@ -17,8 +17,8 @@ struct parser {
 
 static void ws(struct parser *ps)
 {
-    while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' ||
-                               *ps->p == '\r')) {
+    while (ps->p < ps->end &&
+           (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r')) {
         ps->p++;
     }
 }
@@ -91,12 +91,26 @@ static int string(struct parser *ps, char **out)
             goto bad;
         }
         switch (*p) {
-        case '"': case '\\': case '/': *o++ = *p; break;
-        case 'b': *o++ = '\b'; break;
-        case 'f': *o++ = '\f'; break;
-        case 'n': *o++ = '\n'; break;
-        case 'r': *o++ = '\r'; break;
-        case 't': *o++ = '\t'; break;
+        case '"':
+        case '\\':
+        case '/':
+            *o++ = *p;
+            break;
+        case 'b':
+            *o++ = '\b';
+            break;
+        case 'f':
+            *o++ = '\f';
+            break;
+        case 'n':
+            *o++ = '\n';
+            break;
+        case 'r':
+            *o++ = '\r';
+            break;
+        case 't':
+            *o++ = '\t';
+            break;
         case 'u':
             if (hex4(p + 1, ps->end, &cp) != 0) {
                 goto bad;
@@ -109,7 +123,8 @@ static int string(struct parser *ps, char **out)
             }
             o += utf8(cp, o);
             break;
-        default: goto bad;
+        default:
+            goto bad;
         }
         p++;
     }
@@ -235,10 +250,17 @@ static int value(struct parser *ps, struct jv *j)
         return -EINVAL;
     }
     switch (*ps->p) {
-    case '{': j->t = JV_OBJ; return container(ps, j, '}');
-    case '[': j->t = JV_ARR; return container(ps, j, ']');
-    case '"': j->t = JV_STR; return string(ps, &j->s);
-    default: break;
+    case '{':
+        j->t = JV_OBJ;
+        return container(ps, j, '}');
+    case '[':
+        j->t = JV_ARR;
+        return container(ps, j, ']');
+    case '"':
+        j->t = JV_STR;
+        return string(ps, &j->s);
+    default:
+        break;
     }
     if (word(ps, "true") || word(ps, "false")) {
         j->t = JV_BOOL;
@@ -320,12 +342,24 @@ char *jv_join(const struct jv *arr, const char *sep)
 static void scalar(FILE *out, const struct jv *j)
 {
     switch (j->t) {
-    case JV_NULL: fputs("null", out); break;
-    case JV_BOOL: fputs(j->b ? "true" : "false", out); break;
-    case JV_NUM: fputs(j->s, out); break;
-    case JV_STR: output_quote(out, j->s); break;
-    case JV_ARR: fputs("[]", out); break;
-    case JV_OBJ: fputs("{}", out); break;
+    case JV_NULL:
+        fputs("null", out);
+        break;
+    case JV_BOOL:
+        fputs(j->b ? "true" : "false", out);
+        break;
+    case JV_NUM:
+        fputs(j->s, out);
+        break;
+    case JV_STR:
+        output_quote(out, j->s);
+        break;
+    case JV_ARR:
+        fputs("[]", out);
+        break;
+    case JV_OBJ:
+        fputs("{}", out);
+        break;
     }
 }
 

@@ -17,9 +17,9 @@ enum jv_type { JV_NULL, JV_BOOL, JV_NUM, JV_STR, JV_ARR, JV_OBJ };
 struct jv {
     enum jv_type t;
     bool b;
-    char *s;       /* JV_STR: the decoded string (UTF-8); JV_NUM: the number as written */
-    struct jv *v;  /* JV_ARR, JV_OBJ: the elements */
-    char **keys;   /* JV_OBJ: keys[i] names v[i] */
+    char *s;      /* JV_STR: the decoded string (UTF-8); JV_NUM: the number as written */
+    struct jv *v; /* JV_ARR, JV_OBJ: the elements */
+    char **keys;  /* JV_OBJ: keys[i] names v[i] */
     size_t n;
 };
 

@@ -20,10 +20,24 @@ static const char *const section_path[API_NSECTIONS] = {"routers", "services", "
 
 /* Traefik's key of each middleware type (mw_kind order), for the compiler's own objects. */
 static const char *const mw_key[MW_KIND_COUNT] = {
-    "addPrefix",   "stripPrefix",   "stripPrefixRegex", "replacePath", "replacePathRegex",
-    "headers",     "basicAuth",     "redirectScheme",   "redirectRegex", "ipAllowList",
-    "inFlightReq", "rateLimit",     "retry",            "chain",       "compress",
-    "buffering",   "errors",        "contentType",
+    "addPrefix",
+    "stripPrefix",
+    "stripPrefixRegex",
+    "replacePath",
+    "replacePathRegex",
+    "headers",
+    "basicAuth",
+    "redirectScheme",
+    "redirectRegex",
+    "ipAllowList",
+    "inFlightReq",
+    "rateLimit",
+    "retry",
+    "chain",
+    "compress",
+    "buffering",
+    "errors",
+    "contentType",
 };
 
 static const char *const svc_key[] = {"loadBalancer", "weighted", "mirroring", "failover"};
@@ -126,7 +140,9 @@ static void router_json(struct jw *w, const struct api_model *m, const struct ap
         jw_kstr(w, "ruleSyntax", r->rule_syntax);
     }
     jw_kint(w, "priority",
-            tr ? tr->priority : r->priority != 0 ? r->priority : (int64_t)strlen(rule ? rule : ""));
+            tr                 ? tr->priority
+            : r->priority != 0 ? r->priority
+                               : (int64_t)strlen(rule ? rule : ""));
     common_fields(w, m, o, false);
     if (tr != NULL) {
         eps_field(w, "using", m->v, o->eps);
@@ -332,10 +348,10 @@ static bool parse_query(const char *q, size_t n, struct filters *f)
         }
         for (eq = i; eq < end && q[eq] != '='; eq++) {
         }
-#define PARAM(name, field)                                                                    \
-    if (eq - i == sizeof name - 1 && memcmp(q + i, name, eq - i) == 0) {                       \
-        dst = f->field;                                                                        \
-        dsize = sizeof f->field;                                                               \
+#define PARAM(name, field)                                                                         \
+    if (eq - i == sizeof name - 1 && memcmp(q + i, name, eq - i) == 0) {                           \
+        dst = f->field;                                                                            \
+        dsize = sizeof f->field;                                                                   \
     }
         PARAM("search", search)
         PARAM("status", status)
@@ -448,8 +464,8 @@ static void overview(struct jw *w, const struct api_model *m)
 
 static void rawdata(struct jw *w, const struct api_model *m)
 {
-    static const char *const empty[] = {"tcpRouters", "tcpMiddlewares", "tcpServices",
-                                        "udpRouters", "udpServices"};
+    static const char *const empty[] = {"tcpRouters", "tcpMiddlewares", "tcpServices", "udpRouters",
+                                        "udpServices"};
     jw_obj(w);
     for (int s = 0; s < API_NSECTIONS; s++) {
         jw_key(w, section_path[s]);
@@ -567,8 +583,8 @@ bool api_http_serve(const struct node_view *v, bool is_get, const char *path, si
             rawdata(&w, &m);
             r->status = 200;
         } else {
-            r->status = http_objects(&w, &m, (enum api_section)ep, path + rest, plen - rest,
-                                     query, qlen);
+            r->status =
+                http_objects(&w, &m, (enum api_section)ep, path + rest, plen - rest, query, qlen);
         }
         api_model_free(&m);
     }

@@ -110,8 +110,7 @@ static int collect(const struct node_view *v, struct objs l[API_NSECTIONS])
         rc = add_cfg(&l[API_SERVICES], h->services[i]->name, &h->services[i]->base, v->ns);
     }
     for (size_t i = 0; h != NULL && i < h->n_middlewares && rc == 0; i++) {
-        rc = add_cfg(&l[API_MIDDLEWARES], h->middlewares[i]->name, &h->middlewares[i]->base,
-                     v->ns);
+        rc = add_cfg(&l[API_MIDDLEWARES], h->middlewares[i]->name, &h->middlewares[i]->base, v->ns);
     }
     for (uint32_t i = 0; t != NULL && i < table_nrouters(t) && rc == 0; i++) {
         const struct table_router *r = table_router_at(t, i);
@@ -312,7 +311,8 @@ static int service_uses(struct api_model *m, const struct api_obj *o)
             rc = use(m, API_SERVICES, s->failover->fallback, o);
         }
         break;
-    default: break;
+    default:
+        break;
     }
     return rc;
 }

@@ -99,11 +99,21 @@ static void quoted(struct jw *w, const char *s, size_t n)
         unsigned char ch = (unsigned char)s[i];
         const char *rep = NULL;
         switch (ch) {
-        case '"': rep = "\\\""; break;
-        case '\\': rep = "\\\\"; break;
-        case '\n': rep = "\\n"; break;
-        case '\r': rep = "\\r"; break;
-        case '\t': rep = "\\t"; break;
+        case '"':
+            rep = "\\\"";
+            break;
+        case '\\':
+            rep = "\\\\";
+            break;
+        case '\n':
+            rep = "\\n";
+            break;
+        case '\r':
+            rep = "\\r";
+            break;
+        case '\t':
+            rep = "\\t";
+            break;
         default:
             if (ch < 0x20 || ch == 0x7f) {
                 snprintf(esc, sizeof esc, "\\u%04x", ch);

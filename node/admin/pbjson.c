@@ -62,21 +62,28 @@ static bool is_zero(const ProtobufCFieldDescriptor *f, const void *p)
     switch (f->type) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32: return *(const int32_t *)p == 0;
+    case PROTOBUF_C_TYPE_SFIXED32:
+        return *(const int32_t *)p == 0;
     case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32: return *(const uint32_t *)p == 0;
+    case PROTOBUF_C_TYPE_FIXED32:
+        return *(const uint32_t *)p == 0;
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64: return *(const int64_t *)p == 0;
+    case PROTOBUF_C_TYPE_SFIXED64:
+        return *(const int64_t *)p == 0;
     case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64: return *(const uint64_t *)p == 0;
-    case PROTOBUF_C_TYPE_BOOL: return !*(const protobuf_c_boolean *)p;
+    case PROTOBUF_C_TYPE_FIXED64:
+        return *(const uint64_t *)p == 0;
+    case PROTOBUF_C_TYPE_BOOL:
+        return !*(const protobuf_c_boolean *)p;
     case PROTOBUF_C_TYPE_STRING: {
         const char *s = *(char *const *)p;
         return s == NULL || s[0] == '\0';
     }
-    case PROTOBUF_C_TYPE_MESSAGE: return *(void *const *)p == NULL;
-    default: return true; /* floats, enums, bytes: not in the config model */
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return *(void *const *)p == NULL;
+    default:
+        return true; /* floats, enums, bytes: not in the config model */
     }
 }
 
@@ -85,18 +92,34 @@ static void value(struct jw *w, const ProtobufCFieldDescriptor *f, const void *p
     switch (f->type) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32: jw_int(w, *(const int32_t *)p); break;
+    case PROTOBUF_C_TYPE_SFIXED32:
+        jw_int(w, *(const int32_t *)p);
+        break;
     case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32: jw_uint(w, *(const uint32_t *)p); break;
+    case PROTOBUF_C_TYPE_FIXED32:
+        jw_uint(w, *(const uint32_t *)p);
+        break;
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64: jw_int(w, *(const int64_t *)p); break;
+    case PROTOBUF_C_TYPE_SFIXED64:
+        jw_int(w, *(const int64_t *)p);
+        break;
     case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64: jw_uint(w, *(const uint64_t *)p); break;
-    case PROTOBUF_C_TYPE_BOOL: jw_bool(w, *(const protobuf_c_boolean *)p); break;
-    case PROTOBUF_C_TYPE_STRING: jw_str(w, *(char *const *)p); break;
-    case PROTOBUF_C_TYPE_MESSAGE: pbjson_message(w, *(ProtobufCMessage *const *)p); break;
-    default: jw_null(w); break;
+    case PROTOBUF_C_TYPE_FIXED64:
+        jw_uint(w, *(const uint64_t *)p);
+        break;
+    case PROTOBUF_C_TYPE_BOOL:
+        jw_bool(w, *(const protobuf_c_boolean *)p);
+        break;
+    case PROTOBUF_C_TYPE_STRING:
+        jw_str(w, *(char *const *)p);
+        break;
+    case PROTOBUF_C_TYPE_MESSAGE:
+        pbjson_message(w, *(ProtobufCMessage *const *)p);
+        break;
+    default:
+        jw_null(w);
+        break;
     }
 }
 
@@ -108,12 +131,17 @@ static size_t elem_size(const ProtobufCFieldDescriptor *f)
     case PROTOBUF_C_TYPE_SFIXED64:
     case PROTOBUF_C_TYPE_UINT64:
     case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE: return 8;
-    case PROTOBUF_C_TYPE_BOOL: return sizeof(protobuf_c_boolean);
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return 8;
+    case PROTOBUF_C_TYPE_BOOL:
+        return sizeof(protobuf_c_boolean);
     case PROTOBUF_C_TYPE_STRING:
-    case PROTOBUF_C_TYPE_MESSAGE: return sizeof(void *);
-    case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
-    default: return 4;
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return sizeof(void *);
+    case PROTOBUF_C_TYPE_BYTES:
+        return sizeof(ProtobufCBinaryData);
+    default:
+        return 4;
     }
 }
 

@@ -86,12 +86,13 @@ START_TEST(dotted_names_own_their_diagnostics)
 {
     struct fixture f;
     char *b;
-    setup(&f, "http:\n"
-              "  routers:\n"
-              "    a:\n      rule: \"Host(`a`)\"\n      service: s\n"
-              "    a.b:\n      rule: \"Host(`b`\"\n      service: s\n"
-              "  services:\n"
-              "    s:\n      loadBalancer:\n        servers:\n          - url: http://10.0.0.1:80\n");
+    setup(&f,
+          "http:\n"
+          "  routers:\n"
+          "    a:\n      rule: \"Host(`a`)\"\n      service: s\n"
+          "    a.b:\n      rule: \"Host(`b`\"\n      service: s\n"
+          "  services:\n"
+          "    s:\n      loadBalancer:\n        servers:\n          - url: http://10.0.0.1:80\n");
     b = get(&f, "/api/http/routers/a@file", 200);
     contains(b, "\"status\":\"enabled\"");
     ck_assert_ptr_null(strstr(b, "\"error\""));

@@ -14,8 +14,11 @@ static int parse(const char *s, struct jv *j)
 START_TEST(values_and_escapes)
 {
     struct jv j;
-    ck_assert_int_eq(parse(" {\"a\": [1, -2.5e3, true, false, null], \"s\": \"x\\u00e9\\ud83d\\ude00"
-                           "\\n\\\"\", \"o\": {}} ", &j), 0);
+    ck_assert_int_eq(
+        parse(" {\"a\": [1, -2.5e3, true, false, null], \"s\": \"x\\u00e9\\ud83d\\ude00"
+              "\\n\\\"\", \"o\": {}} ",
+              &j),
+        0);
     ck_assert_int_eq(j.t, JV_OBJ);
     ck_assert_uint_eq(jv_get(&j, "a")->n, 5);
     ck_assert_str_eq(jv_get(&j, "a")->v[1].s, "-2.5e3");
@@ -30,8 +33,8 @@ END_TEST
 
 START_TEST(refuses_bad_text)
 {
-    static const char *const bad[] = {"", "{", "[1,]", "{\"a\" 1}", "\"x", "tru", "[1] x",
-                                      "\"a\x01\"", "{1:2}", "\"\\q\""};
+    static const char *const bad[] = {"",    "{",     "[1,]",      "{\"a\" 1}", "\"x",
+                                      "tru", "[1] x", "\"a\x01\"", "{1:2}",     "\"\\q\""};
     struct jv j;
     char deep[200];
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
