@@ -73,8 +73,15 @@ static size_t utf8(uint32_t cp, char *o)
 /* At the opening quote; *out is malloc'd (escapes decoded never grow the text). */
 static int string(struct parser *ps, char **out)
 {
-    const char *p = ps->p + 1;
-    char *s = malloc((size_t)(ps->end - p) + 1), *o = s;
+    const char *p = ps->p + 1, *q = p;
+    char *s, *o;
+    /* The raw length bounds the decoded one: find the closing quote first (skipping escapes),
+     * so each string allocates its own size, not the rest of the document. */
+    while (q < ps->end && *q != '"') {
+        q += *q == '\\' ? 2 : 1;
+    }
+    s = malloc((size_t)(q - p) + 1);
+    o = s;
     if (s == NULL) {
         return -ENOMEM;
     }
