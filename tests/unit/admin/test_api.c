@@ -142,6 +142,37 @@ START_TEST(traefik_key_spellings)
 }
 END_TEST
 
+START_TEST(service_kinds)
+{
+    struct fixture f;
+    char *b;
+    setup(&f, "http:\n"
+              "  services:\n"
+              "    a:\n      loadBalancer:\n        passHostHeader: false\n"
+              "        servers:\n          - url: http://10.0.0.1:80\n            weight: 2\n"
+              "    b:\n      loadBalancer:\n        servers:\n          - url: http://10.0.0.2:80\n"
+              "    m:\n      mirroring:\n        service: a\n        mirrors:\n"
+              "          - name: b\n            percent: 10\n"
+              "    fo:\n      failover:\n        service: a\n        fallback: b\n");
+    b = get(&f, "/api/http/services/a@file", 200);
+    contains(b, "{\"loadBalancer\":{\"servers\":[{\"url\":\"http://10.0.0.1:80\",\"weight\":2}],"
+                "\"passHostHeader\":false}");
+    contains(b, "\"usedBy\":[\"fo@file\",\"m@file\"]");
+    contains(b, "\"serverStatus\":{\"http://10.0.0.1:80\":\"UP\"}");
+    free(b);
+    b = get(&f, "/api/http/services/m@file", 200);
+    contains(b, "{\"mirroring\":{\"service\":\"a\",\"mirrors\":[{\"name\":\"b\",\"percent\":10}]}");
+    contains(b, "\"type\":\"mirroring\"");
+    ck_assert_ptr_null(strstr(b, "serverStatus"));
+    free(b);
+    b = get(&f, "/api/http/services/fo@file", 200);
+    contains(b, "{\"failover\":{\"service\":\"a\",\"fallback\":\"b\"}");
+    contains(b, "\"type\":\"failover\"");
+    free(b);
+    teardown(&f);
+}
+END_TEST
+
 START_TEST(not_ours_and_errors)
 {
     struct fixture f;
@@ -174,6 +205,7 @@ int main(void)
     tcase_add_test(tc, writer_commas_nesting_escapes);
     tcase_add_test(tc, dotted_names_own_their_diagnostics);
     tcase_add_test(tc, traefik_key_spellings);
+    tcase_add_test(tc, service_kinds);
     tcase_add_test(tc, not_ours_and_errors);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
