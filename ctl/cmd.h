@@ -27,4 +27,9 @@ int cmd_check(const struct ctl_globals *g, int argc, char **argv);
  * (ctl/cmd_route.c). */
 int cmd_route_explain(const struct ctl_globals *g, int argc, char **argv);
 
+/* `proxyctl routers list` / `services list`: the live table's objects through the admin API
+ * (ctl/cmd_routers.c, ctl/cmd_services.c; the client is ctl/client.c). */
+int cmd_routers_list(const struct ctl_globals *g, int argc, char **argv);
+int cmd_services_list(const struct ctl_globals *g, int argc, char **argv);
+
 #endif

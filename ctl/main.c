@@ -23,6 +23,8 @@ static const char usage[] =
     "  check FILE...          validate static or dynamic config files offline\n"
     "  route explain --config FILE METHOD URL\n"
     "                         which router a request takes, and why not the others\n"
+    "  routers list           the live HTTP routers (admin API)\n"
+    "  services list          the live HTTP services (admin API)\n"
     "exit codes: 0 done, 1 the answer is no, 2 usage or input error,\n"
     "            3 the cluster could not be reached or refused the token\n";
 
@@ -34,6 +36,8 @@ struct command {
 static const struct command commands[] = {
     {{"check", NULL}, cmd_check},
     {{"route", "explain"}, cmd_route_explain},
+    {{"routers", "list"}, cmd_routers_list},
+    {{"services", "list"}, cmd_services_list},
 };
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)

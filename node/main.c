@@ -119,6 +119,11 @@ static int start_admin(struct run *r, const struct static_config *sc)
     return rc;
 }
 
+static void node_view_of(void *arg, struct node_view *out)
+{
+    node_view(arg, out);
+}
+
 static int set_log_level(const char *s)
 {
     static const char *const names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
@@ -267,6 +272,7 @@ int main(int argc, char **argv)
     uv_signal_start(&r.sigint, on_signal, SIGINT);
     rc = start_admin(&r, &sc);
     if (rc == 0) {
+        admin_set_view(r.admin, node_view_of, r.node);
         rc = node_start(r.node);
         if (rc != 0) {
             log_error("starting workers: %s", uv_strerror(rc));

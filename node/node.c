@@ -29,6 +29,9 @@ struct node {
     /* entryPoints.<name>.http for the compiler; redirect ports are the bound ones once the
      * listeners exist (an entry point on port 0 learns its port then). */
     struct table_ep_http *ep_http;
+    /* What the live table was compiled from, kept for the admin API (node_view). */
+    Concord__Config__Config *cfg;
+    struct diags diags;
 };
 
 static void log_diags(const struct diags *d)
@@ -158,8 +161,15 @@ static int compile_source(struct node *n, struct table **out, size_t *nerrors, s
     t2 = uv_hrtime();
     log_diags(&d);
     *nerrors = d.nerrors;
-    diags_fini(&d);
-    decode_config_free(cfg);
+    if (rc == 0 && out != NULL) { /* every caller publishes the table it gets */
+        diags_fini(&n->diags);
+        n->diags = d;
+        decode_config_free(n->cfg);
+        n->cfg = cfg;
+    } else {
+        diags_fini(&d);
+        decode_config_free(cfg);
+    }
     if (rc != 0) {
         return err_set(e, rc, "the dynamic configuration could not be loaded");
     }
@@ -303,7 +313,19 @@ void node_destroy(struct node *n)
     }
     free(n->ep_names);
     free(n->ep_http);
+    diags_fini(&n->diags);
+    decode_config_free(n->cfg);
     free(n);
+}
+
+void node_view(const struct node *n, struct node_view *out)
+{
+    out->table = n->table;
+    out->cfg = n->cfg;
+    out->ns = "file";
+    out->diags = &n->diags;
+    out->entrypoints = (const char *const *)n->ep_names;
+    out->n_entrypoints = n->n_eps;
 }
 
 uint64_t node_grace_ms(const struct node *n)

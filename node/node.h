@@ -10,6 +10,21 @@
 #include "providers/static_config.h"
 
 struct node;
+struct table;
+struct diags;
+struct Concord__Config__Config;
+
+/* What the admin API reads (node/admin/api_http.c): the live table, the configuration it was
+ * compiled from and that compile's diagnostics (the only trace of disabled objects). Control
+ * thread only: valid until the next hot swap, which runs on the same thread. */
+struct node_view {
+    const struct table *table;
+    const struct Concord__Config__Config *cfg; /* NULL: no file provider */
+    const char *ns;                            /* cfg's namespace ("file") */
+    const struct diags *diags;
+    const char *const *entrypoints; /* this node's entry point names, index = table bit */
+    uint32_t n_entrypoints;
+};
 
 /* Loads the dynamic configuration, compiles the first table and binds every listener.
  * Errors: -EINVAL (configuration; details already logged), -errno from binding. */
@@ -27,6 +42,7 @@ void node_unwatch(struct node *n);
 /* Graceful stop (blocks until the workers are done). */
 void node_stop(struct node *n);
 void node_destroy(struct node *n);
+void node_view(const struct node *n, struct node_view *out);
 uint64_t node_grace_ms(const struct node *n);
 uint64_t node_accept_grace_ms(const struct node *n);
 

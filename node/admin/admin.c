@@ -1,5 +1,5 @@
-/* Admin listener: /ping and /api/version for now, bearer-token checked, one request per
- * connection (the API's callers are tools and probes, not browsers in a hurry). */
+/* Admin listener: /ping, /api/version and the reads of api_http.c, bearer-token checked, one
+ * request per connection (the API's callers are tools and probes, not browsers in a hurry). */
 #include "node/admin/admin.h"
 
 #include <errno.h>
@@ -12,9 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "node/admin/api_http.h"
 #include "node/base/log.h"
 #include "node/http/h1_parse.h"
 #include "node/net/listen.h"
+#include "node/node.h"
 
 #define ADMIN_BUF 8192
 #define ADMIN_MAX_HEADERS 64
@@ -27,6 +29,8 @@ struct admin {
     bool ready;
     bool closing;
     int handles; /* the listener plus open connections */
+    admin_view_fn view_fn;
+    void *view_arg;
 };
 
 struct aconn {
@@ -78,10 +82,9 @@ static void on_written(uv_write_t *req, int status)
     aconn_close(req->data);
 }
 
-static void respond(struct aconn *c, int status, const char *reason, const char *ctype,
-                    const char *body)
+static void respond_n(struct aconn *c, int status, const char *reason, const char *ctype,
+                      const char *body, size_t blen)
 {
-    size_t blen = strlen(body);
     size_t cap = blen + 256;
     uv_buf_t b;
     int n;
@@ -92,14 +95,66 @@ static void respond(struct aconn *c, int status, const char *reason, const char 
     }
     n = snprintf(c->reply, cap,
                  "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                 "Cache-Control: no-store\r\nConnection: close\r\n\r\n%s",
-                 status, reason, ctype, blen, body);
-    b = uv_buf_init(c->reply, (unsigned)n);
+                 "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+                 status, reason, ctype, blen);
+    memcpy(c->reply + n, body, blen);
+    b = uv_buf_init(c->reply, (unsigned)((size_t)n + blen));
     uv_read_stop((uv_stream_t *)&c->tcp);
     c->wreq.data = c;
     if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
         aconn_close(c);
     }
+}
+
+static void respond(struct aconn *c, int status, const char *reason, const char *ctype,
+                    const char *body)
+{
+    respond_n(c, status, reason, ctype, body, strlen(body));
+}
+
+static const char *reason_of(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Internal Server Error";
+    }
+}
+
+/* The reads of api_http.c; false when the path is not one of theirs. */
+static bool serve_api(struct aconn *c, const struct h1_msg *m, size_t plen)
+{
+    struct admin *a = c->a;
+    struct node_view v;
+    struct api_reply r = {0, NULL, 0};
+    const char *q = plen < m->target_len ? m->target + plen + 1 : "";
+    size_t qlen = plen < m->target_len ? m->target_len - plen - 1 : 0;
+    bool is_get = m->method == H1_M_GET;
+    memset(&v, 0, sizeof v);
+    if (a->view_fn != NULL) {
+        a->view_fn(a->view_arg, &v);
+    }
+    if (!api_http_serve(&v, is_get, m->target, plen, q, qlen, &r)) {
+        return false;
+    }
+    if (a->view_fn == NULL || v.table == NULL) {
+        respond(c, 503, reason_of(503), "application/json", "{\"error\":\"no table yet\"}");
+    } else if (r.body == NULL) {
+        respond(c, 500, reason_of(500), "application/json", "{\"error\":\"out of memory\"}");
+    } else {
+        respond_n(c, r.status, reason_of(r.status), "application/json", r.body, r.len);
+    }
+    free(r.body);
+    return true;
 }
 
 /* Constant-time comparison: the token must not leak through response timing. */
@@ -140,6 +195,9 @@ static void route(struct aconn *c, const struct h1_msg *m)
     if (plen == 12 && memcmp(m->target, "/api/version", 12) == 0 && m->method == H1_M_GET) {
         snprintf(body, sizeof body, "{\"Version\":\"%s\",\"Codename\":\"concord\"}", a->version);
         respond(c, 200, "OK", "application/json", body);
+        return;
+    }
+    if (serve_api(c, m, plen)) {
         return;
     }
     respond(c, 404, "Not Found", "application/json", "{\"error\":\"no such endpoint\"}");
@@ -278,6 +336,12 @@ int admin_start(uv_loop_t *loop, const char *address, const char *token, const c
 void admin_set_ready(struct admin *a, bool ready)
 {
     a->ready = ready;
+}
+
+void admin_set_view(struct admin *a, admin_view_fn fn, void *arg)
+{
+    a->view_fn = fn;
+    a->view_arg = arg;
 }
 
 static void on_listener_closed(uv_handle_t *h)

@@ -1,6 +1,7 @@
-/* The admin HTTP listener on the control thread. This issue serves `/ping` (200 when ready,
- * 503 while starting or draining) and `/api/version`; the cluster API (api_*.c) plugs in here
- * later. Every path except /ping needs `Authorization: Bearer <token>` (401 otherwise).
+/* The admin HTTP listener on the control thread: `/ping` (200 when ready, 503 while starting
+ * or draining), `/api/version`, and the Traefik-compatible reads of api_http.h (against the
+ * view given to admin_set_view); the cluster API (api_*.c) plugs in here later. Every path
+ * except /ping needs `Authorization: Bearer <token>` (401 otherwise).
  *
  * Threading: everything runs on the loop given to admin_start(). Ownership: the admin object
  * frees itself after admin_close() once its handles are closed.
@@ -15,6 +16,10 @@
 #include "node/base/err.h"
 
 struct admin;
+struct node_view; /* node/node.h */
+
+/* Fills *out with the node's live state (called on the loop's thread, per request). */
+typedef void (*admin_view_fn)(void *arg, struct node_view *out);
 
 /* Binds `address` ("127.0.0.1:9900", port 0 allowed) and logs
  * "listener admin addr=IP:PORT". `token` is copied. Starts not ready (503 on /ping). */
@@ -22,6 +27,10 @@ int admin_start(uv_loop_t *loop, const char *address, const char *token, const c
                 struct admin **out, struct err *e);
 
 void admin_set_ready(struct admin *a, bool ready);
+
+/* Where the /api/http, /api/overview and /api/rawdata reads get the node's state; until it is
+ * set they answer 503. */
+void admin_set_view(struct admin *a, admin_view_fn fn, void *arg);
 
 /* Stops listening and closes open admin connections; the object is freed asynchronously. */
 void admin_close(struct admin *a);
