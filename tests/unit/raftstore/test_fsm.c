@@ -13,7 +13,8 @@
 #define N 3
 
 static struct raft_fixture fx;
-static struct rs_fsm fsms[N];
+static struct rs_fsm fsms[N + 1]; /* one more for the membership test */
+static unsigned nservers = N;
 static int applied_cb;
 static struct rs_result last_res;
 
@@ -41,9 +42,10 @@ static void setup(void)
 static void teardown(void)
 {
     raft_fixture_close(&fx);
-    for (unsigned i = 0; i < N; i++) {
+    for (unsigned i = 0; i < nservers; i++) {
         rs_fsm_fini(&fsms[i]);
     }
+    nservers = N;
 }
 
 static void on_applied(struct raft_apply *req, int status, void *result)
@@ -95,7 +97,7 @@ static raft_index propose(const char *ns, const char *node, int v, const uint8_t
 
 static void converge(raft_index index)
 {
-    for (unsigned i = 0; i < N; i++) {
+    for (unsigned i = 0; i < nservers; i++) {
         if (raft_fixture_alive(&fx, i)) {
             ck_assert_msg(raft_fixture_step_until_applied(&fx, i, index, 20000),
                           "server %u did not apply %llu", i, (unsigned long long)index);
@@ -108,7 +110,7 @@ static void same_state(void)
 {
     uint8_t *first = NULL, *other;
     size_t flen = 0, olen;
-    for (unsigned i = 0; i < N; i++) {
+    for (unsigned i = 0; i < nservers; i++) {
         if (!raft_fixture_alive(&fx, i)) {
             continue;
         }
@@ -208,6 +210,111 @@ START_TEST(unreadable_entry_is_a_noop)
 }
 END_TEST
 
+/* The leader cut off from both followers (messages dropped both ways): they elect a new
+ * leader that takes writes; once healed, the old leader steps down and catches up. */
+START_TEST(partitioned_leader_is_replaced_and_catches_up)
+{
+    unsigned old = raft_fixture_leader_index(&fx), now;
+    raft_index idx = propose("file", "n1", 1, NULL);
+    converge(idx);
+    for (unsigned i = 0; i < N; i++) {
+        if (i != old) {
+            raft_fixture_saturate(&fx, old, i);
+            raft_fixture_saturate(&fx, i, old);
+        }
+    }
+    ck_assert(raft_fixture_step_until_has_no_leader(&fx, 10000));
+    ck_assert(raft_fixture_step_until_has_leader(&fx, 20000));
+    now = raft_fixture_leader_index(&fx);
+    ck_assert_uint_ne(now, old);
+    idx = propose("file", "n1", 2, NULL);
+    for (unsigned i = 0; i < N; i++) {
+        if (i != old) {
+            ck_assert(raft_fixture_step_until_applied(&fx, i, idx, 20000));
+        }
+    }
+    for (unsigned i = 0; i < N; i++) {
+        if (i != old) {
+            raft_fixture_desaturate(&fx, old, i);
+            raft_fixture_desaturate(&fx, i, old);
+        }
+    }
+    converge(idx);
+    same_state();
+    ck_assert_str_eq(
+        rs_state_contribution(fsms[old].state, "file", "n1")->config->http->services[0]->name,
+        "svc-2");
+}
+END_TEST
+
+static int transferred;
+
+static void on_transfer(struct raft_transfer *req)
+{
+    (void)req;
+    transferred++;
+}
+
+/* Leadership handed to a chosen follower; the new leader takes writes. */
+START_TEST(leadership_transfer)
+{
+    unsigned old = raft_fixture_leader_index(&fx), target = (old + 1) % N;
+    struct raft_transfer req;
+    transferred = 0;
+    ck_assert_int_eq(raft_transfer(raft_fixture_get(&fx, old), &req, target + 1, on_transfer),
+                     0);
+    for (int i = 0; i < 100000 && transferred == 0; i++) {
+        raft_fixture_step(&fx);
+    }
+    ck_assert_int_eq(transferred, 1);
+    ck_assert(raft_fixture_step_until_has_leader(&fx, 10000));
+    ck_assert_uint_eq(raft_fixture_leader_index(&fx), target);
+    raft_index idx = propose("api", "api", 3, NULL);
+    converge(idx);
+    same_state();
+}
+END_TEST
+
+static int changes;
+
+static void on_change(struct raft_change *req, int status)
+{
+    ck_assert_int_eq(status, 0);
+    (void)req;
+    changes++;
+}
+
+/* A fourth server joins as a spare, is promoted to voter, and ends with the same state. */
+START_TEST(membership_change)
+{
+    struct raft_change req;
+    struct raft *leader;
+    raft_index idx = propose("file", "n1", 4, NULL);
+    converge(idx);
+    ck_assert_int_eq(rs_fsm_init(&fsms[N]), 0);
+    ck_assert_int_eq(raft_fixture_grow(&fx, &fsms[N].fsm), 0);
+    nservers = N + 1;
+    fsms[N].raft = raft_fixture_get(&fx, N);
+    ck_assert_int_eq(raft_start(fsms[N].raft), 0);
+    leader = raft_fixture_get(&fx, raft_fixture_leader_index(&fx));
+    changes = 0;
+    ck_assert_int_eq(raft_add(leader, &req, N + 1, "4", on_change), 0);
+    for (int i = 0; i < 100000 && changes == 0; i++) {
+        raft_fixture_step(&fx);
+    }
+    ck_assert_int_eq(changes, 1);
+    ck_assert_int_eq(raft_assign(leader, &req, N + 1, RAFT_VOTER, on_change), 0);
+    for (int i = 0; i < 200000 && changes == 1; i++) {
+        raft_fixture_step(&fx);
+    }
+    ck_assert_int_eq(changes, 2);
+    idx = propose("docker", "n4", 5, NULL);
+    converge(idx);
+    same_state();
+    ck_assert_ptr_nonnull(rs_state_contribution(fsms[N].state, "file", "n1"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fsm");
@@ -218,6 +325,9 @@ int main(void)
     tcase_add_test(tc, duplicate_request_id_applies_once);
     tcase_add_test(tc, leader_killed_and_revived_by_snapshot);
     tcase_add_test(tc, unreadable_entry_is_a_noop);
+    tcase_add_test(tc, partitioned_leader_is_replaced_and_catches_up);
+    tcase_add_test(tc, leadership_transfer);
+    tcase_add_test(tc, membership_change);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
