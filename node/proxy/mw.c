@@ -437,13 +437,29 @@ const char *mw_req_get(const struct mw_ctx *m, const char *name, uint32_t *vlen)
     }
     fwd = !m->fwd_trusted && forwarding_field(name);
     v = get(&m->req_edits, NULL, fwd ? NULL : m->msg, name, vlen);
-    if (v == NULL && strcasecmp(name, "X-Real-Ip") == 0 && m->client_ip != NULL &&
-        !mw_hdrs_hides(&m->req_edits, name, 9)) {
-        /* Traefik sets X-Real-Ip to the peer when it is absent, before the middlewares. */
-        if (vlen) {
-            *vlen = (uint32_t)strlen(m->client_ip);
-        }
+    if (v != NULL || mw_hdrs_hides(&m->req_edits, name, (uint32_t)strlen(name))) {
+        return v;
+    }
+    /* Traefik's forwarded-headers step sets these when they are absent (or untrusted), before
+     * the middlewares run; they see the same values here. */
+    if (strcasecmp(name, "X-Real-Ip") == 0) {
         v = m->client_ip;
+    } else if (strcasecmp(name, "X-Forwarded-Proto") == 0) {
+        v = m->scheme;
+    } else if (strcasecmp(name, "X-Forwarded-Host") == 0 && m->authority_len > 0) {
+        if (vlen) {
+            *vlen = m->authority_len;
+        }
+        return m->authority;
+    } else if (strcasecmp(name, "X-Forwarded-Port") == 0 && m->port != 0) {
+        char *pt = ((struct mw_ctx *)m)->port_text; /* a cache inside the context */
+        if (pt[0] == '\0') {
+            snprintf(pt, sizeof m->port_text, "%u", m->port);
+        }
+        v = pt;
+    }
+    if (v != NULL && vlen) {
+        *vlen = (uint32_t)strlen(v);
     }
     return v;
 }

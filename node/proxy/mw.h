@@ -82,6 +82,7 @@ struct mw_ctx {
      * (mw_req_get, ipStrategy), as Traefik deletes them before its middlewares run. */
     bool fwd_trusted;
     uint16_t port;           /* the port the client connected to (X-Forwarded-Port) */
+    char port_text[8];       /* `port` as text, made on first use by mw_req_get */
     bool has_body;           /* the request has a body still to read */
 
     /* ---- the request as it will be sent (mutable) ---- */

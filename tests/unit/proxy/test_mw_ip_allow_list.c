@@ -187,8 +187,9 @@ START_TEST(untrusted_peer_cannot_spoof_forwarded_for)
     ck_assert_int_eq(status_from(&t, "1.1.1.1", "X-Forwarded-For: 198.51.100.7, 10.0.0.1\r\n"),
                      403);
     mwt_teardown(&t);
-    /* What middlewares read: no received X-Forwarded-*; X-Real-Ip is the peer, as Traefik
-     * sets it when absent. */
+    /* What middlewares read: no received X-Forwarded-*; X-Real-Ip, -Proto, -Host and -Port
+     * are what Traefik's forwarded-headers step sets before the middlewares (the peer, our
+     * scheme, the Host asked for, our port); X-Forwarded-For comes only at forwarding. */
     setup(&t, "    a: {addPrefix: {prefix: /a}}\n");
     t.untrusted = true;
     ck_assert_int_eq(mwt_request_from(&t, NULL,
@@ -198,8 +199,9 @@ START_TEST(untrusted_peer_cannot_spoof_forwarded_for)
                                       "1.1.1.1"),
                      MW_CONTINUE);
     ck_assert_ptr_null(mwt_req_field(&t, "X-Forwarded-For"));
-    ck_assert_ptr_null(mwt_req_field(&t, "x-forwarded-proto"));
-    ck_assert_ptr_null(mwt_req_field(&t, "X-Forwarded-Host"));
+    ck_assert_str_eq(mwt_req_field(&t, "x-forwarded-proto"), "http");
+    ck_assert_str_eq(mwt_req_field(&t, "X-Forwarded-Host"), "h");
+    ck_assert_str_eq(mwt_req_field(&t, "X-Forwarded-Port"), "80");
     ck_assert_str_eq(mwt_req_field(&t, "X-Real-Ip"), "1.1.1.1");
     mwt_end(&t);
     t.untrusted = false;
