@@ -3,11 +3,14 @@
 #include "raftstore/raftstore.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <raft.h>
 #include <raft/uv.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 
 #include "node/base/log.h"
 #include "raftstore/entry.h"
@@ -141,6 +144,45 @@ uint64_t raftstore_applied_index(const struct raftstore *rs)
 const struct rs_state *raftstore_state(const struct raftstore *rs)
 {
     return rs->fsm.state;
+}
+
+int raftstore_snapshot_save(const struct raftstore *rs, const char *path, struct err *e)
+{
+    uint8_t *data = NULL;
+    size_t len = 0, off = 0;
+    char tmp[4096];
+    int fd, rc = 0;
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
+        return err_set(e, -ENAMETOOLONG, "snapshot path too long");
+    }
+    if (rs_state_snapshot(rs->fsm.state, &data, &len) != 0) {
+        return err_set(e, -ENOMEM, "snapshot: out of memory");
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = err_set(e, -errno, "%s: %s", tmp, strerror(errno));
+        free(data);
+        return rc;
+    }
+    while (off < len && rc == 0) {
+        ssize_t n = write(fd, data + off, len - off);
+        if (n < 0 && errno != EINTR) {
+            rc = err_set(e, -errno, "%s: %s", tmp, strerror(errno));
+        }
+        off += n > 0 ? (size_t)n : 0;
+    }
+    if (rc == 0 && fsync(fd) != 0) {
+        rc = err_set(e, -errno, "%s: %s", tmp, strerror(errno));
+    }
+    close(fd);
+    free(data);
+    if (rc == 0 && rename(tmp, path) != 0) {
+        rc = err_set(e, -errno, "%s: %s", path, strerror(errno));
+    }
+    if (rc != 0) {
+        unlink(tmp);
+    }
+    return rc;
 }
 
 /* ---- open ---- */

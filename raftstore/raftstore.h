@@ -67,6 +67,11 @@ int raftstore_propose(struct raftstore *rs, const Concord__Raftlog__Entry *e,
 uint64_t raftstore_applied_index(const struct raftstore *rs);
 const struct rs_state *raftstore_state(const struct raftstore *rs);
 
+/* Writes a consistent copy of the state (a Snapshot message, raftstore/state.h) to `path`:
+ * written to path + ".tmp", synced, then renamed, so a reader never sees half a file. For
+ * `proxyctl snapshot save` and disaster recovery. Returns 0 or -errno (text in e). */
+int raftstore_snapshot_save(const struct raftstore *rs, const char *path, struct err *e);
+
 /* Stops libraft (pending proposals fail) and frees everything; `cb` fires once done. */
 void raftstore_close(struct raftstore *rs, void (*cb)(void *arg), void *arg);
 
