@@ -122,30 +122,9 @@ ensure_tools
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 (($(ulimit -n) >= 4096)) || log "warning: ulimit -n is $(ulimit -n); c1000 and idle1000 need ~2100"
 
-NCPU=$(nproc)
-if [[ $LAYOUT == split ]]; then
-    if ((NCPU < 2)); then
-        log "warning: one cpu only, wrk shares cpu0 with the server side"
-        SRV_PIN=(taskset -c 0); WRK_PIN=(taskset -c 0)
-    else
-        SRV_PIN=(taskset -c 0); WRK_PIN=(taskset -c 1)
-    fi
-else
-    SRV_PIN=(); WRK_PIN=()
-fi
-NICE=(nice -n -10)
-
-# --- process bookkeeping -----------------------------------------------------------
-TMP=$(mktemp -d /tmp/concord-bench.XXXXXX)
-chmod 755 "$TMP"
-STARTED=()          # root PIDs of everything this script started, stopped on exit
-
 # shellcheck source=tests/bench/lib.sh
 source "$HERE/lib.sh"
-
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_init bench
 
 wait_http() {       # wait_http pid port path timeout_s -> 0 once it answers 200
     local pid=$1 port=$2 path=$3 limit=$4 i code

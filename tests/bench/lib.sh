@@ -1,5 +1,28 @@
-# Shared by bench.sh and routers.sh (sourced): process bookkeeping, /proc readings and wrk
-# parsing. Functions use the sourcing script's globals (STARTED, TMP, ...); see there.
+# Shared by bench.sh and routers.sh (sourced): CPU layout, the temp dir and exit traps, process
+# bookkeeping and /proc readings. Functions use the sourcing script's globals (LAYOUT, log...).
+
+# bench_init NAME: sets NCPU and the pinning (SRV_PIN, WRK_PIN, NICE from LAYOUT), makes TMP,
+# arms the exit traps.
+bench_init() {
+    NCPU=$(nproc)
+    if [[ $LAYOUT == split ]]; then
+        if ((NCPU < 2)); then
+            log "warning: one cpu only, wrk shares cpu0 with the server side"
+            SRV_PIN=(taskset -c 0); WRK_PIN=(taskset -c 0)
+        else
+            SRV_PIN=(taskset -c 0); WRK_PIN=(taskset -c 1)
+        fi
+    else
+        SRV_PIN=(); WRK_PIN=()
+    fi
+    NICE=(nice -n -10)
+    TMP=$(mktemp -d "/tmp/concord-$1.XXXXXX")
+    chmod 755 "$TMP"
+    STARTED=()      # root PIDs of everything the script started, stopped on exit
+    trap cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
 
 tree_pids() {       # pid and all its descendants
     local p=$1 c

@@ -14,8 +14,10 @@ backend ports, so the 10 and the 10,000 router configs differ only in how many t
 import argparse
 import json
 import os
-import statistics
+import math
 import sys
+
+from report import load_lines, med  # same folder: the records and medians bench.sh uses
 
 PATH_EVERY = 4      # router i with i % PATH_EVERY == 0 also has PathPrefix(`/api`)
 
@@ -30,15 +32,9 @@ def stride_for(n):
     if n <= 2:
         return 1
     s = max(1, int(n * 0.618))
-    while _gcd(s, n) != 1:
+    while math.gcd(s, n) != 1:
         s += 1
     return s
-
-
-def _gcd(a, b):
-    while b:
-        a, b = b, a % b
-    return a
 
 
 def gen(a):
@@ -66,25 +62,6 @@ def gen(a):
             path = f"/api/{i}" if i % PATH_EVERY == 0 else "/"
             f.write(f"{host(i)} {path}\n")
     return 0
-
-
-def load_lines(path):
-    out = []
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                out.append(json.loads(line))
-            except ValueError as e:
-                print(f"report: skipping unparsable record in {path} ({e}): {line}", file=sys.stderr)
-    return out
-
-
-def med(values):
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
 
 
 def summarise(runs):

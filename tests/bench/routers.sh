@@ -100,30 +100,9 @@ PATH=$PATH:/usr/sbin:/sbin
 ensure_tools
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-NCPU=$(nproc)
-if [[ $LAYOUT == split ]]; then
-    if ((NCPU < 2)); then
-        log "warning: one cpu only, wrk shares cpu0 with the server side"
-        SRV_PIN=(taskset -c 0); WRK_PIN=(taskset -c 0)
-    else
-        SRV_PIN=(taskset -c 0); WRK_PIN=(taskset -c 1)
-    fi
-else
-    SRV_PIN=(); WRK_PIN=()
-fi
-NICE=(nice -n -10)
-
-# --- process bookkeeping (as in bench.sh) ------------------------------------------
-TMP=$(mktemp -d /tmp/concord-routers.XXXXXX)
-chmod 755 "$TMP"
-STARTED=()          # root PIDs of everything this script started, stopped on exit
-
 # shellcheck source=tests/bench/lib.sh
 source "$HERE/lib.sh"
-
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_init routers
 
 http_code() {       # http_code port host path -> status code ("000" when no answer)
     curl -s -o /dev/null -m 2 -w '%{http_code}' -H "Host: $2" "http://127.0.0.1:$1$3" || true
