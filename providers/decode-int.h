@@ -56,6 +56,11 @@ void p_kvmap(struct schema_ctx *c, const struct doc_node *v, void *obj,
 /* A nested message (r->arg: struct msg_spec), allocated at off. */
 void p_msg(struct schema_ctx *c, const struct doc_node *v, void *obj, const struct schema_row *r);
 
+/* Which keys of `rows` are present in the map `value`: false (after an error at `name`,
+ * "<rule>, this one has A and B") when more than one is. For objects with one kind. */
+bool decode_one_of(struct schema_ctx *c, const struct doc_node *name,
+                   const struct doc_node *value, const struct schema_row *rows, const char *rule);
+
 /* decode_mw.c: http.middlewares, http.serversTransports and the service parts beyond a plain
  * load balancer. */
 void decode_http_middlewares(struct schema_ctx *c, const struct doc_node *v, void *obj,

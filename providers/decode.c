@@ -191,12 +191,28 @@ static const struct schema_row service_rows[] = {
     {0},
 };
 
+bool decode_one_of(struct schema_ctx *c, const struct doc_node *name,
+                   const struct doc_node *value, const struct schema_row *rows, const char *rule)
+{
+    const char *first = NULL;
+    for (size_t i = 0; rows[i].key; i++) {
+        if (!schema_find(value, rows[i].key)) {
+            continue;
+        }
+        if (first) {
+            schema_error(c, name, "%s, this one has %s and %s", rule, first, rows[i].key);
+            return false;
+        }
+        first = rows[i].key;
+    }
+    return true;
+}
+
 static void one_service(struct schema_ctx *c, const struct doc_node *name,
                         const struct doc_node *value, void *obj)
 {
     HttpConfig *h = obj;
     Service *s = xmalloc(sizeof *s);
-    const char *first = NULL;
 
     concord__config__service__init(s);
     s->name = xstrdup(name->str);
@@ -205,17 +221,7 @@ static void one_service(struct schema_ctx *c, const struct doc_node *name,
     h->services[h->n_services - 1] = s;
     schema_map(c, value, s, service_rows);
     /* Traefik refuses a service with two kinds too ("multi-types service not supported"). */
-    for (size_t i = 0; service_rows[i].key; i++) {
-        if (!schema_find(value, service_rows[i].key)) {
-            continue;
-        }
-        if (first) {
-            schema_error(c, name, "a service has one kind, this one has %s and %s", first,
-                         service_rows[i].key);
-            break;
-        }
-        first = service_rows[i].key;
-    }
+    decode_one_of(c, name, value, service_rows, "a service has one kind");
 }
 
 static void http_services(struct schema_ctx *c, const struct doc_node *v, void *obj,

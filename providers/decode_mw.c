@@ -372,7 +372,6 @@ static void one_middleware(struct schema_ctx *c, const struct doc_node *name,
 {
     HttpConfig *h = obj;
     Middleware *m = xmalloc(sizeof *m);
-    const char *first = NULL;
     concord__config__middleware__init(m);
     m->name = xstrdup(name->str);
     m->mark = new_mark(name);
@@ -384,18 +383,9 @@ static void one_middleware(struct schema_ctx *c, const struct doc_node *name,
     }
     /* One type per middleware, as Traefik requires; the second is reported before decoding so
      * that the first's message is not overwritten behind the error. */
-    for (size_t i = 0; middleware_rows[i].key; i++) {
-        if (!schema_find(value, middleware_rows[i].key)) {
-            continue;
-        }
-        if (first) {
-            schema_error(c, name, "a middleware has one type, this one has %s and %s", first,
-                         middleware_rows[i].key);
-            return;
-        }
-        first = middleware_rows[i].key;
+    if (decode_one_of(c, name, value, middleware_rows, "a middleware has one type")) {
+        schema_map(c, value, m, middleware_rows);
     }
-    schema_map(c, value, m, middleware_rows);
 }
 
 void decode_http_middlewares(struct schema_ctx *c, const struct doc_node *v, void *obj,

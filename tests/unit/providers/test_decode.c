@@ -287,6 +287,16 @@ START_TEST(two_service_kinds)
 }
 END_TEST
 
+START_TEST(two_middleware_types)
+{
+    ck_assert_int_eq(dec("http:\n  middlewares:\n    m:\n      addPrefix: {prefix: /a}\n"
+                         "      stripPrefix: {prefixes: [/b]}\n"),
+                     -EINVAL);
+    ck_assert(has_diag(&d, "dyn.yaml:3:5: http.middlewares.m: a middleware has one type, this "
+                           "one has addPrefix and stripPrefix"));
+}
+END_TEST
+
 START_TEST(case_insensitive_and_comma_lists)
 {
     ck_assert_int_eq(dec("HTTP:\n  Routers:\n    r:\n      EntryPoints: \"web, websecure\"\n"
@@ -450,6 +460,7 @@ static Suite *decode_suite(void)
     tcase_add_test(tc, typo_inside_recognised_key);
     tcase_add_test(tc, unimplemented_service_kind_is_kept);
     tcase_add_test(tc, two_service_kinds);
+    tcase_add_test(tc, two_middleware_types);
     tcase_add_test(tc, case_insensitive_and_comma_lists);
     tcase_add_test(tc, quoted_numbers_and_bools);
     tcase_add_test(tc, static_document_refused_with_a_hint);
