@@ -1,0 +1,69 @@
+/* A small asynchronous HTTP/1.1 client on a libuv loop: one request per connection
+ * ("Connection: close"), used by the control thread to call another node's admin API
+ * (forward a write to the Raft leader, query a member's status, join a cluster).
+ *
+ * Not a general client: no TLS, no redirects, no keep-alive, no DNS beyond "localhost". The
+ * response head is read with the proxy's strict parser (h1_parse_response), so a peer that
+ * speaks broken HTTP is refused rather than guessed at.
+ *
+ * Threading: a fetch belongs to the loop it was started on; every call is made on that loop's
+ * thread. The process must ignore SIGPIPE (proxyd does), as with any libuv writer.
+ */
+#ifndef CONCORD_HTTP_FETCH_H
+#define CONCORD_HTTP_FETCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "node/http/h1_parse.h"
+
+struct fetch_req {
+    /* "127.0.0.1:9900", "[::1]:9900" or "localhost:9900" (mapped to 127.0.0.1); other names
+     * are refused with -EINVAL, so a fetch never blocks on a resolver. Also sent as Host. */
+    const char *address;
+    const char *method;         /* "GET", "POST", "PUT", "DELETE" (any token is accepted) */
+    const char *target;         /* "/api/cluster/status?stale=true" (origin-form) */
+    const char *const *headers; /* extra "Name: value" lines, NULL-terminated, may be NULL;
+                                   Host, Connection, Content-Length and Transfer-Encoding are
+                                   written by fetch itself and refused here (-EINVAL) */
+    const void *body;
+    size_t body_len;     /* sent with Content-Length when body != NULL or method is POST/PUT */
+    uint64_t timeout_ms; /* whole exchange: connect + send + full response; 0 = 5000 */
+    size_t max_body;     /* response body cap; 0 = 16 MiB; above it: -EMSGSIZE */
+    /* Request bodies are limited to 2 GiB (-EINVAL above), libuv's buffer length. */
+};
+
+struct fetch_resp {
+    int status;               /* final status (1xx interim responses are skipped) */
+    const char *content_type; /* NULL if none; valid during the callback only */
+    const uint8_t *body;      /* valid during the callback only, NUL-terminated */
+    size_t body_len;
+    /* Every field of the final head (Content-Type included), valid during the callback only;
+     * look one up with h1_find(resp->msg, "name"). */
+    const struct h1_msg *msg;
+};
+
+/* rc 0 with resp filled; or -ECONNREFUSED, -ETIMEDOUT, -EPROTO (not HTTP, bad framing, a
+ * connection closed before the response ended, an unrequested 101), -EMSGSIZE, -ECANCELED or
+ * another -errno (e.g. -ECONNRESET); resp is NULL then. */
+typedef void (*fetch_cb)(void *arg, int rc, const struct fetch_resp *resp);
+
+struct fetch;
+
+/* Starts the request. Everything needed from `req` is copied, so the caller may free its
+ * strings and body once this returns. Returns 0 (cb will fire exactly once, later, never
+ * inside fetch_start) or -errno (cb never fires): -EINVAL for a bad address, method, target or
+ * header line, -ENOMEM, or what libuv says about the socket. *out (may be NULL) is the handle
+ * for fetch_cancel; it is valid until cb has fired. */
+int fetch_start(uv_loop_t *loop, const struct fetch_req *req, fetch_cb cb, void *arg,
+                struct fetch **out);
+
+/* Cancels a fetch whose cb has not fired yet: cb fires with -ECANCELED right away, inside
+ * fetch_cancel (so once fetch_cancel returns, `arg` is never touched again and the caller may
+ * free it). The memory is freed later, after the handles' close callbacks, so the loop must
+ * run once more before uv_loop_close(). A no-op from inside cb; must not be called once cb has
+ * returned (the fetch may already be freed). */
+void fetch_cancel(struct fetch *f);
+
+#endif

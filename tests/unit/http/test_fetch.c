@@ -1,0 +1,682 @@
+/* fetch against a real libuv TCP server on 127.0.0.1:0 in the same loop: framings (length,
+ * chunked, close-delimited), interim 1xx, the request bytes fetch writes, every error it
+ * reports (refused, timeout, over max_body, not HTTP, truncated, cancelled, bad arguments), and
+ * that each test's loop closes cleanly (every handle closed, nothing left to free). */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/http/fetch.h"
+
+static uv_loop_t loop;
+
+/* ---- the test server: accepts one connection, reads one whole request, then acts ---- */
+
+enum srv_mode {
+    SRV_REPLY,   /* write `reply`, then close */
+    SRV_ECHO,    /* answer 200 with the request body as the response body, then close */
+    SRV_SILENT,  /* never answer */
+    SRV_TRICKLE, /* write `reply` one byte per write (the next from the last one's callback),
+                    so the client mostly sees it a byte per read: heads and chunks split
+                    everywhere. Nothing depends on the split actually happening. */
+};
+
+static struct {
+    uv_tcp_t lis;
+    uv_tcp_t conn;
+    bool lis_open, conn_open;
+    uint16_t port;
+    enum srv_mode mode;
+    const char *reply;
+    size_t reply_len;
+    char *req; /* the request bytes received */
+    size_t req_len, req_cap;
+    size_t sent; /* SRV_TRICKLE: bytes of reply written so far */
+    bool answered;
+    uv_write_t wr;
+    uv_shutdown_t sh;
+    char *out;
+    void (*on_request)(void); /* hook run when the whole request is in */
+} S;
+
+static char addr[64];
+
+/* What the fetch callback saw. */
+static struct {
+    int calls;
+    int rc;
+    int status;
+    char ctype[128];
+    bool has_ctype;
+    char *body;
+    size_t body_len;
+    char x_extra[64];
+} R;
+static bool in_start;
+static struct fetch *cur;
+
+static void srv_stop(void)
+{
+    if (S.lis_open && !uv_is_closing((uv_handle_t *)&S.lis)) {
+        uv_close((uv_handle_t *)&S.lis, NULL);
+    }
+    if (S.conn_open && !uv_is_closing((uv_handle_t *)&S.conn)) {
+        uv_close((uv_handle_t *)&S.conn, NULL);
+    }
+}
+
+static void srv_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    if (S.req_cap - S.req_len < 65536) {
+        S.req_cap = S.req_cap * 2 + 65536;
+        S.req = realloc(S.req, S.req_cap);
+        ck_assert_ptr_nonnull(S.req);
+    }
+    /* one byte short of the end: request_complete() writes a NUL after the data */
+    *b = uv_buf_init(S.req + S.req_len, (unsigned int)(S.req_cap - S.req_len - 1));
+}
+
+/* Length of the whole request in S.req once it is complete, else 0 (Content-Length only). */
+static size_t request_complete(void)
+{
+    char *end, *cl;
+    size_t head, body = 0;
+
+    if (S.req_len == 0) {
+        return 0;
+    }
+    S.req[S.req_len] = '\0'; /* srv_alloc always leaves spare room */
+    end = strstr(S.req, "\r\n\r\n");
+    if (end == NULL) {
+        return 0;
+    }
+    head = (size_t)(end - S.req) + 4;
+    cl = strcasestr(S.req, "\r\nContent-Length: ");
+    if (cl != NULL && cl < end) {
+        body = strtoul(cl + 18, NULL, 10);
+    }
+    return S.req_len >= head + body ? head + body : 0;
+}
+
+static void srv_closed_after_write(uv_shutdown_t *sh, int status)
+{
+    if (!uv_is_closing((uv_handle_t *)&S.conn)) {
+        uv_close((uv_handle_t *)&S.conn, NULL);
+    }
+}
+
+static void srv_written(uv_write_t *w, int status)
+{
+    if (status != 0 || uv_is_closing((uv_handle_t *)&S.conn)) {
+        return;
+    }
+    if (S.mode == SRV_TRICKLE && S.sent < S.reply_len) {
+        uv_buf_t b = uv_buf_init((char *)S.reply + S.sent++, 1);
+        ck_assert_int_eq(uv_write(&S.wr, (uv_stream_t *)&S.conn, &b, 1, srv_written), 0);
+        return;
+    }
+    uv_shutdown(&S.sh, (uv_stream_t *)&S.conn, srv_closed_after_write);
+}
+
+static void srv_answer(size_t total)
+{
+    uv_buf_t b;
+
+    S.answered = true;
+    if (S.on_request != NULL) {
+        S.on_request();
+    }
+    if (S.mode == SRV_SILENT || uv_is_closing((uv_handle_t *)&S.conn)) {
+        return;
+    }
+    if (S.mode == SRV_ECHO) {
+        char *body = strstr(S.req, "\r\n\r\n") + 4;
+        size_t n = total - (size_t)(body - S.req);
+        S.out = malloc(n + 128);
+        ck_assert_ptr_nonnull(S.out);
+        int h = snprintf(S.out, 128,
+                         "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                         "Content-Length: %zu\r\n\r\n",
+                         n);
+        memcpy(S.out + h, body, n);
+        b = uv_buf_init(S.out, (unsigned int)(h + (int)n));
+    } else if (S.mode == SRV_TRICKLE) {
+        b = uv_buf_init((char *)S.reply, 0); /* srv_written sends the bytes */
+    } else {
+        b = uv_buf_init((char *)S.reply, (unsigned int)S.reply_len);
+    }
+    ck_assert_int_eq(uv_write(&S.wr, (uv_stream_t *)&S.conn, &b, 1, srv_written), 0);
+}
+
+static void srv_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    size_t total;
+
+    if (n < 0) {
+        if (!uv_is_closing((uv_handle_t *)s)) {
+            uv_close((uv_handle_t *)s, NULL);
+        }
+        return;
+    }
+    S.req_len += (size_t)n;
+    if (!S.answered && (total = request_complete()) > 0) {
+        srv_answer(total);
+    }
+}
+
+static void srv_accept(uv_stream_t *lis, int status)
+{
+    ck_assert_int_eq(status, 0);
+    ck_assert(!S.conn_open); /* one connection per test */
+    ck_assert_int_eq(uv_tcp_init(&loop, &S.conn), 0);
+    S.conn_open = true;
+    ck_assert_int_eq(uv_accept(lis, (uv_stream_t *)&S.conn), 0);
+    ck_assert_int_eq(uv_read_start((uv_stream_t *)&S.conn, srv_alloc, srv_read), 0);
+}
+
+/* Binds 127.0.0.1:0 and fills `addr` with the real address. */
+static void srv_bind(void)
+{
+    struct sockaddr_in sa;
+    struct sockaddr_storage got;
+    int len = sizeof got;
+
+    ck_assert_int_eq(uv_tcp_init(&loop, &S.lis), 0);
+    S.lis_open = true;
+    uv_ip4_addr("127.0.0.1", 0, &sa);
+    ck_assert_int_eq(uv_tcp_bind(&S.lis, (const struct sockaddr *)&sa, 0), 0);
+    ck_assert_int_eq(uv_tcp_getsockname(&S.lis, (struct sockaddr *)&got, &len), 0);
+    S.port = ntohs(((struct sockaddr_in *)&got)->sin_port);
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", S.port);
+}
+
+static void srv_start(enum srv_mode mode, const char *reply, size_t reply_len)
+{
+    S.mode = mode;
+    S.reply = reply;
+    S.reply_len = reply_len;
+    srv_bind();
+    ck_assert_int_eq(uv_listen((uv_stream_t *)&S.lis, 8, srv_accept), 0);
+}
+#define SRV_REPLY_LIT(lit) srv_start(SRV_REPLY, (lit), sizeof(lit) - 1)
+
+/* ---- the client side ---- */
+
+static void on_done(void *arg, int rc, const struct fetch_resp *resp)
+{
+    ck_assert_msg(!in_start, "callback inside fetch_start");
+    ck_assert_ptr_eq(arg, &R);
+    R.calls++;
+    R.rc = rc;
+    if (rc == 0) {
+        ck_assert_ptr_nonnull(resp);
+        ck_assert_ptr_nonnull(resp->body);
+        ck_assert_int_eq(resp->body[resp->body_len], '\0');
+        R.status = resp->status;
+        R.has_ctype = resp->content_type != NULL;
+        if (R.has_ctype) {
+            snprintf(R.ctype, sizeof R.ctype, "%s", resp->content_type);
+        }
+        R.body = malloc(resp->body_len + 1);
+        ck_assert_ptr_nonnull(R.body);
+        memcpy(R.body, resp->body, resp->body_len + 1);
+        R.body_len = resp->body_len;
+        const struct h1_header *x = h1_find(resp->msg, "x-extra");
+        if (x != NULL) {
+            snprintf(R.x_extra, sizeof R.x_extra, "%.*s", (int)x->value_len, x->value);
+        }
+    } else {
+        ck_assert_ptr_null(resp);
+    }
+    srv_stop(); /* lets uv_run return once the fetch's handles are closed too */
+}
+
+static int start(const struct fetch_req *req)
+{
+    in_start = true;
+    int rc = fetch_start(&loop, req, on_done, &R, &cur);
+    in_start = false;
+    return rc;
+}
+
+/* Runs the loop until everything is closed; the loop must then close cleanly. */
+static void run_to_end(void)
+{
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ck_assert_int_eq(R.calls, 1);
+    ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+
+static void fetch_get(const char *target, uint64_t timeout_ms, size_t max_body)
+{
+    struct fetch_req req = {.address = addr,
+                            .method = "GET",
+                            .target = target,
+                            .timeout_ms = timeout_ms,
+                            .max_body = max_body};
+    ck_assert_int_eq(start(&req), 0);
+    ck_assert_int_eq(R.calls, 0);
+    run_to_end();
+}
+
+static void setup(void)
+{
+    memset(&S, 0, sizeof S);
+    memset(&R, 0, sizeof R);
+    ck_assert_int_eq(uv_loop_init(&loop), 0);
+}
+
+static void teardown(void)
+{
+    free(S.req);
+    free(S.out);
+    free(R.body);
+}
+
+/* ---- tests ---- */
+
+START_TEST(test_get_content_length)
+{
+    SRV_REPLY_LIT("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Extra: yes\r\n"
+                  "Content-Length: 11\r\n\r\n{\"ok\":true}");
+    /* the request strings are the caller's to free once fetch_start returns */
+    char *target = strdup("/api/cluster/status?stale=true");
+    char *hdr = strdup("Authorization: Bearer t0k");
+    const char *headers[] = {hdr, "Accept: application/json", NULL};
+    struct fetch_req req = {.address = addr, .method = "GET", .target = target, .headers = headers};
+    ck_assert_int_eq(start(&req), 0);
+    memset(target, 'x', strlen(target));
+    memset(hdr, 'x', strlen(hdr));
+    free(target);
+    free(hdr);
+    run_to_end();
+
+    ck_assert_int_eq(R.rc, 0);
+    ck_assert_int_eq(R.status, 200);
+    ck_assert(R.has_ctype);
+    ck_assert_str_eq(R.ctype, "application/json");
+    ck_assert_str_eq(R.x_extra, "yes");
+    ck_assert_uint_eq(R.body_len, 11);
+    ck_assert_str_eq(R.body, "{\"ok\":true}");
+
+    char want[256];
+    snprintf(want, sizeof want,
+             "GET /api/cluster/status?stale=true HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n"
+             "Authorization: Bearer t0k\r\nAccept: application/json\r\n\r\n",
+             addr);
+    ck_assert_uint_eq(S.req_len, strlen(want));
+    ck_assert_mem_eq(S.req, want, S.req_len);
+}
+END_TEST
+
+START_TEST(test_post_body_echoed)
+{
+    srv_start(SRV_ECHO, NULL, 0);
+    /* large enough to take several reads and writes on each side */
+    size_t n = 300000;
+    char *body = malloc(n);
+    ck_assert_ptr_nonnull(body);
+    for (size_t i = 0; i < n; i++) {
+        body[i] = (char)('a' + i % 26);
+    }
+    struct fetch_req req = {
+        .address = addr, .method = "POST", .target = "/api/config", .body = body, .body_len = n};
+    ck_assert_int_eq(start(&req), 0);
+    free(body);
+    run_to_end();
+
+    ck_assert_int_eq(R.rc, 0);
+    ck_assert_int_eq(R.status, 200);
+    ck_assert_str_eq(R.ctype, "application/octet-stream");
+    ck_assert_uint_eq(R.body_len, n);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(R.body[i], (char)('a' + i % 26));
+    }
+    ck_assert_ptr_nonnull(strstr(S.req, "\r\nContent-Length: 300000\r\n"));
+    ck_assert(strncmp(S.req, "POST /api/config HTTP/1.1\r\n", 27) == 0);
+}
+END_TEST
+
+START_TEST(test_put_without_body_sends_length_zero)
+{
+    SRV_REPLY_LIT("HTTP/1.1 204 No Content\r\n\r\n");
+    struct fetch_req req = {.address = addr, .method = "PUT", .target = "/x"};
+    ck_assert_int_eq(start(&req), 0);
+    run_to_end();
+    ck_assert_int_eq(R.rc, 0);
+    ck_assert_int_eq(R.status, 204);
+    ck_assert_uint_eq(R.body_len, 0);
+    ck_assert(!R.has_ctype);
+    ck_assert_ptr_nonnull(strstr(S.req, "\r\nContent-Length: 0\r\n"));
+}
+END_TEST
+
+START_TEST(test_chunked)
+{
+    SRV_REPLY_LIT("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  "5\r\nhello\r\n1;ext=1\r\n,\r\n6\r\n world\r\n0\r\nTrailer-X: 1\r\n\r\n");
+    fetch_get("/c", 0, 0);
+    ck_assert_int_eq(R.rc, 0);
+    ck_assert_int_eq(R.status, 200);
+    ck_assert_str_eq(R.body, "hello, world");
+}
+END_TEST
+
+START_TEST(test_close_delimited)
+{
+    SRV_REPLY_LIT("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end");
+    fetch_get("/e", 0, 0);
+    ck_assert_int_eq(R.rc, 0);
+    ck_assert_str_eq(R.ctype, "text/plain");
+    ck_assert_str_eq(R.body, "until the end");
+}
+END_TEST
+
+START_TEST(test_interim_1xx_skipped)
+{
+    SRV_REPLY_LIT("HTTP/1.1 100 Continue\r\n\r\n"
+                  "HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n"
+                  "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok");
+    fetch_get("/i", 0, 0);
+    ck_assert_int_eq(R.rc, 0);
+    ck_assert_int_eq(R.status, 201);
+    ck_assert_str_eq(R.body, "ok");
+}
+END_TEST
+
+START_TEST(test_localhost_and_head)
+{
+    /* HEAD: Content-Length describes the GET body; none follows */
+    SRV_REPLY_LIT("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+    snprintf(addr, sizeof addr, "localhost:%u", S.port);
+    struct fetch_req req = {.address = addr, .method = "HEAD", .target = "/"};
+    ck_assert_int_eq(start(&req), 0);
+    run_to_end();
+    ck_assert_int_eq(R.rc, 0);
+    ck_assert_uint_eq(R.body_len, 0);
+    ck_assert_ptr_nonnull(strstr(S.req, "\r\nHost: localhost:"));
+}
+END_TEST
+
+START_TEST(test_connection_refused)
+{
+    srv_bind(); /* a port nobody listens on any more */
+    uv_close((uv_handle_t *)&S.lis, NULL);
+    S.lis_open = false;
+    uv_run(&loop, UV_RUN_DEFAULT);
+    fetch_get("/", 0, 0);
+    ck_assert_int_eq(R.rc, -ECONNREFUSED);
+}
+END_TEST
+
+START_TEST(test_timeout)
+{
+    srv_start(SRV_SILENT, NULL, 0);
+    fetch_get("/slow", 100, 0);
+    ck_assert_int_eq(R.rc, -ETIMEDOUT);
+}
+END_TEST
+
+START_TEST(test_over_max_body_length)
+{
+    SRV_REPLY_LIT("HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n0123456789a");
+    fetch_get("/", 0, 10);
+    ck_assert_int_eq(R.rc, -EMSGSIZE);
+}
+END_TEST
+
+START_TEST(test_at_max_body_length)
+{
+    SRV_REPLY_LIT("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789");
+    fetch_get("/", 0, 10);
+    ck_assert_int_eq(R.rc, 0);
+    ck_assert_str_eq(R.body, "0123456789");
+}
+END_TEST
+
+START_TEST(test_over_max_body_chunked)
+{
+    SRV_REPLY_LIT("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  "6\r\n012345\r\n5\r\n6789a\r\n0\r\n\r\n");
+    fetch_get("/", 0, 10);
+    ck_assert_int_eq(R.rc, -EMSGSIZE);
+}
+END_TEST
+
+START_TEST(test_over_max_body_close_delimited)
+{
+    SRV_REPLY_LIT("HTTP/1.1 200 OK\r\n\r\n0123456789a");
+    fetch_get("/", 0, 10);
+    ck_assert_int_eq(R.rc, -EMSGSIZE);
+}
+END_TEST
+
+START_TEST(test_garbage_is_eproto)
+{
+    SRV_REPLY_LIT("SSH-2.0-OpenSSH_9.2\r\n\r\n");
+    fetch_get("/", 0, 0);
+    ck_assert_int_eq(R.rc, -EPROTO);
+}
+END_TEST
+
+START_TEST(test_bad_framing_is_eproto)
+{
+    /* Content-Length and Transfer-Encoding together (H1) */
+    SRV_REPLY_LIT("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  "0\r\n\r\n");
+    fetch_get("/", 0, 0);
+    ck_assert_int_eq(R.rc, -EPROTO);
+}
+END_TEST
+
+START_TEST(test_bad_chunk_is_eproto)
+{
+    SRV_REPLY_LIT("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+    fetch_get("/", 0, 0);
+    ck_assert_int_eq(R.rc, -EPROTO);
+}
+END_TEST
+
+START_TEST(test_truncated_body_is_eproto)
+{
+    SRV_REPLY_LIT("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort");
+    fetch_get("/", 0, 0);
+    ck_assert_int_eq(R.rc, -EPROTO);
+}
+END_TEST
+
+START_TEST(test_closed_without_answer_is_eproto)
+{
+    SRV_REPLY_LIT("");
+    fetch_get("/", 0, 0);
+    ck_assert_int_eq(R.rc, -EPROTO);
+}
+END_TEST
+
+START_TEST(test_switching_protocols_is_eproto)
+{
+    SRV_REPLY_LIT("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n");
+    fetch_get("/", 0, 0);
+    ck_assert_int_eq(R.rc, -EPROTO);
+}
+END_TEST
+
+START_TEST(test_trickled_response)
+{
+    srv_start(SRV_TRICKLE, NULL, 0);
+    S.reply = "HTTP/1.1 100 Continue\r\n\r\n"
+              "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+              "5\r\nhello\r\n7;a=b\r\n, world\r\n0\r\n\r\n";
+    S.reply_len = strlen(S.reply);
+    fetch_get("/t", 0, 0);
+    ck_assert_int_eq(R.rc, 0);
+    ck_assert_int_eq(R.status, 200);
+    ck_assert_str_eq(R.ctype, "text/plain");
+    ck_assert_str_eq(R.body, "hello, world");
+}
+END_TEST
+
+START_TEST(test_trickled_length_body)
+{
+    srv_start(SRV_TRICKLE, NULL, 0);
+    S.reply = "HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nhello, world";
+    S.reply_len = strlen(S.reply);
+    fetch_get("/t", 0, 0);
+    ck_assert_int_eq(R.rc, 0);
+    ck_assert_str_eq(R.body, "hello, world");
+}
+END_TEST
+
+START_TEST(test_huge_head_is_eproto)
+{
+    /* the parser refuses a head past 64 KiB; fetch must not buffer without bound */
+    static char reply[100000];
+    size_t n = (size_t)snprintf(reply, sizeof reply, "HTTP/1.1 200 OK\r\n");
+    while (n + 4100 < sizeof reply) { /* each line is 4009 bytes */
+        n += (size_t)snprintf(reply + n, sizeof reply - n, "X-Pad: %04000d\r\n", 0);
+    }
+    srv_start(SRV_REPLY, reply, n);
+    fetch_get("/", 0, 0);
+    ck_assert_int_eq(R.rc, -EPROTO);
+}
+END_TEST
+
+static void cancel_now(void)
+{
+    fetch_cancel(cur);
+    /* the callback has run inside fetch_cancel */
+    ck_assert_int_eq(R.calls, 1);
+    ck_assert_int_eq(R.rc, -ECANCELED);
+}
+
+START_TEST(test_cancel_while_waiting_for_response)
+{
+    srv_start(SRV_SILENT, NULL, 0);
+    S.on_request = cancel_now;
+    fetch_get("/", 0, 0);
+    ck_assert(S.answered);
+    ck_assert_int_eq(R.rc, -ECANCELED);
+}
+END_TEST
+
+START_TEST(test_cancel_before_connect)
+{
+    srv_start(SRV_SILENT, NULL, 0);
+    struct fetch_req req = {.address = addr, .method = "GET", .target = "/"};
+    ck_assert_int_eq(start(&req), 0);
+    ck_assert_int_eq(R.calls, 0);
+    cancel_now();
+    run_to_end();
+}
+END_TEST
+
+START_TEST(test_bad_arguments)
+{
+    static const char *const bad_addr[] = {
+        "example.com:80",  "127.0.0.1",     "127.0.0.1:", "127.0.0.1:0",
+        "127.0.0.1:65536", "127.0.0.1:80x", "::1:80",     "[::1]80",
+        "[]:80",           "1.2.3:80",      ":80",        "[nothost]:80",
+    };
+    for (size_t i = 0; i < sizeof bad_addr / sizeof bad_addr[0]; i++) {
+        struct fetch_req req = {.address = bad_addr[i], .method = "GET", .target = "/"};
+        ck_assert_msg(start(&req) == -EINVAL, "%s", bad_addr[i]);
+    }
+    static const char *const bad_hdr[][2] = {
+        {"X-A: b\r\nX-B: c", NULL},  {"Host: other", NULL},
+        {"content-length: 5", NULL}, {"NoColon", NULL},
+        {"Bad Name: v", NULL},       {"Connection: keep-alive", NULL},
+        {"X: a\nb", NULL},           {"Transfer-Encoding: x", NULL},
+    };
+    for (size_t i = 0; i < sizeof bad_hdr / sizeof bad_hdr[0]; i++) {
+        struct fetch_req req = {
+            .address = "127.0.0.1:9", .method = "GET", .target = "/", .headers = bad_hdr[i]};
+        ck_assert_msg(start(&req) == -EINVAL, "%s", bad_hdr[i][0]);
+    }
+    struct fetch_req r1 = {.address = "127.0.0.1:9", .method = "G T", .target = "/"};
+    ck_assert_int_eq(start(&r1), -EINVAL);
+    struct fetch_req r2 = {.address = "127.0.0.1:9", .method = "GET", .target = "/a b"};
+    ck_assert_int_eq(start(&r2), -EINVAL);
+    struct fetch_req r3 = {.address = "127.0.0.1:9", .method = "GET", .target = "http://x/"};
+    ck_assert_int_eq(start(&r3), -EINVAL);
+    ck_assert_ptr_null(cur);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ck_assert_int_eq(R.calls, 0);
+    ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
+START_TEST(test_ipv6_loopback)
+{
+    /* [::1] may be unavailable in a container; then there is nothing to test */
+    struct sockaddr_in6 sa;
+    struct sockaddr_storage got;
+    int len = sizeof got;
+    ck_assert_int_eq(uv_tcp_init(&loop, &S.lis), 0);
+    S.lis_open = true;
+    uv_ip6_addr("::1", 0, &sa);
+    if (uv_tcp_bind(&S.lis, (const struct sockaddr *)&sa, 0) != 0 ||
+        uv_listen((uv_stream_t *)&S.lis, 8, srv_accept) != 0) {
+        srv_stop();
+        uv_run(&loop, UV_RUN_DEFAULT);
+        ck_assert_int_eq(uv_loop_close(&loop), 0);
+        return;
+    }
+    ck_assert_int_eq(uv_tcp_getsockname(&S.lis, (struct sockaddr *)&got, &len), 0);
+    snprintf(addr, sizeof addr, "[::1]:%u", ntohs(((struct sockaddr_in6 *)&got)->sin6_port));
+    S.mode = SRV_REPLY;
+    S.reply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nv6";
+    S.reply_len = strlen(S.reply);
+    fetch_get("/", 0, 0);
+    ck_assert_int_eq(R.rc, 0);
+    ck_assert_str_eq(R.body, "v6");
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("fetch");
+    TCase *tc = tcase_create("fetch");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_get_content_length);
+    tcase_add_test(tc, test_post_body_echoed);
+    tcase_add_test(tc, test_put_without_body_sends_length_zero);
+    tcase_add_test(tc, test_chunked);
+    tcase_add_test(tc, test_close_delimited);
+    tcase_add_test(tc, test_interim_1xx_skipped);
+    tcase_add_test(tc, test_localhost_and_head);
+    tcase_add_test(tc, test_trickled_response);
+    tcase_add_test(tc, test_trickled_length_body);
+    tcase_add_test(tc, test_huge_head_is_eproto);
+    tcase_add_test(tc, test_connection_refused);
+    tcase_add_test(tc, test_timeout);
+    tcase_add_test(tc, test_over_max_body_length);
+    tcase_add_test(tc, test_at_max_body_length);
+    tcase_add_test(tc, test_over_max_body_chunked);
+    tcase_add_test(tc, test_over_max_body_close_delimited);
+    tcase_add_test(tc, test_garbage_is_eproto);
+    tcase_add_test(tc, test_bad_framing_is_eproto);
+    tcase_add_test(tc, test_bad_chunk_is_eproto);
+    tcase_add_test(tc, test_truncated_body_is_eproto);
+    tcase_add_test(tc, test_closed_without_answer_is_eproto);
+    tcase_add_test(tc, test_switching_protocols_is_eproto);
+    tcase_add_test(tc, test_cancel_while_waiting_for_response);
+    tcase_add_test(tc, test_cancel_before_connect);
+    tcase_add_test(tc, test_bad_arguments);
+    tcase_add_test(tc, test_ipv6_loopback);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN); /* as proxyd does: a peer closing first is an error, not a kill */
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
