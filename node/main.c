@@ -9,6 +9,8 @@
 #include <uv.h>
 
 #include "node/admin/admin.h"
+#include "node/admin/api_cluster.h"
+#include "node/sync.h"
 #include "node/base/diag.h"
 #include "node/base/log.h"
 #include "node/node.h"
@@ -29,6 +31,8 @@ static const char usage[] =
     "  --admin-address ADDR   admin API address (default 127.0.0.1:9900)\n"
     "  --bootstrap ID=ADDR,.. form a new cluster from these peers\n"
     "  --join ADDR            join a running cluster through a member's admin address\n"
+    "  --force-new-cluster    restart this survivor of a lost quorum as a one-member\n"
+    "                         cluster keeping its state (README: recovery)\n"
     "  --log-level LEVEL      DEBUG, INFO, WARN or ERROR\n"
     "  --version, --help\n";
 
@@ -40,6 +44,8 @@ struct run {
     uv_work_t drain;
     struct node *node;
     struct admin *admin;
+    struct sync *sync;
+    struct api_cluster *api;
     bool stopping;
 };
 
@@ -51,16 +57,29 @@ static void drain_work(uv_work_t *w)
     node_stop(r->node);
 }
 
+static void on_sync_closed(void *arg)
+{
+    struct run *r = arg;
+    r->sync = NULL;
+    if (r->admin != NULL) {
+        admin_close(r->admin);
+    }
+    api_cluster_destroy(r->api);
+    r->api = NULL;
+    uv_close((uv_handle_t *)&r->sigterm, NULL);
+    uv_close((uv_handle_t *)&r->sigint, NULL);
+    uv_close((uv_handle_t *)&r->accept_grace, NULL);
+}
+
 static void drain_done(uv_work_t *w, int status)
 {
     struct run *r = w->data;
     (void)status;
-    if (r->admin != NULL) {
-        admin_close(r->admin);
+    if (r->sync != NULL) {
+        sync_close(r->sync, on_sync_closed, r); /* hands leadership over first */
+    } else {
+        on_sync_closed(r);
     }
-    uv_close((uv_handle_t *)&r->sigterm, NULL);
-    uv_close((uv_handle_t *)&r->sigint, NULL);
-    uv_close((uv_handle_t *)&r->accept_grace, NULL);
 }
 
 static void stop_now(struct run *r)
@@ -69,6 +88,7 @@ static void stop_now(struct run *r)
              (unsigned long long)node_grace_ms(r->node));
     if (r->admin != NULL) {
         admin_set_ready(r->admin, false);
+        admin_set_handler(r->admin, NULL, NULL);
     }
     node_unwatch(r->node);
     r->drain.data = r;
@@ -119,6 +139,41 @@ static int start_admin(struct run *r, const struct static_config *sc)
     return rc;
 }
 
+static void on_ready(void *arg, bool ready)
+{
+    struct run *r = arg;
+    if (r->admin != NULL && !r->stopping) {
+        admin_set_ready(r->admin, ready);
+    }
+    if (ready) {
+        log_info("proxyd %s ready", CONCORD_VERSION);
+    }
+}
+
+/* The cluster side: raftstore, the providers' proposals, the cluster API. */
+static int start_sync(struct run *r, const struct static_config *sc, bool force_new_cluster)
+{
+    struct sync_opts o = {.sc = sc,
+                          .node = r->node,
+                          .admin_address = admin_bound_address(r->admin),
+                          .force_new_cluster = force_new_cluster,
+                          .on_ready = on_ready,
+                          .arg = r};
+    struct err e = {0, ""};
+    int rc = sync_open(&r->loop, &o, &r->sync, &e);
+    if (rc != 0) {
+        log_error("cluster: %s", e.msg);
+        return rc;
+    }
+    r->api = api_cluster_create(r->sync);
+    if (r->api == NULL) {
+        return -ENOMEM;
+    }
+    admin_set_handler(r->admin, api_cluster_handle, r->api);
+    admin_set_peer(r->admin, api_cluster_peer_ok, r->api);
+    return 0;
+}
+
 static void node_view_of(void *arg, struct node_view *out)
 {
     node_view(arg, out);
@@ -137,7 +192,7 @@ static int set_log_level(const char *s)
 }
 
 enum { OPT_CONFIG = 1, OPT_CHECK, OPT_WORKERS, OPT_NODE_ID, OPT_DATA_DIR, OPT_RAFT, OPT_ADMIN,
-       OPT_BOOTSTRAP, OPT_JOIN, OPT_LOG, OPT_VERSION, OPT_HELP };
+       OPT_BOOTSTRAP, OPT_JOIN, OPT_FORCE_NEW, OPT_LOG, OPT_VERSION, OPT_HELP };
 
 static const struct option options[] = {
     {"config", required_argument, NULL, OPT_CONFIG},
@@ -149,6 +204,7 @@ static const struct option options[] = {
     {"admin-address", required_argument, NULL, OPT_ADMIN},
     {"bootstrap", required_argument, NULL, OPT_BOOTSTRAP},
     {"join", required_argument, NULL, OPT_JOIN},
+    {"force-new-cluster", no_argument, NULL, OPT_FORCE_NEW},
     {"log-level", required_argument, NULL, OPT_LOG},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, OPT_HELP},
@@ -165,6 +221,7 @@ static void replace(char **field, const char *value)
 struct flags {
     const char *config, *workers, *node_id, *data_dir, *raft, *admin, *bootstrap, *join, *log;
     bool check;
+    bool force_new_cluster;
 };
 
 static int parse_flags(int argc, char **argv, struct flags *f)
@@ -182,6 +239,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
         case OPT_ADMIN: f->admin = optarg; break;
         case OPT_BOOTSTRAP: f->bootstrap = optarg; break;
         case OPT_JOIN: f->join = optarg; break;
+        case OPT_FORCE_NEW: f->force_new_cluster = true; break;
         case OPT_LOG: f->log = optarg; break;
         case OPT_VERSION: printf("proxyd %s\n", CONCORD_VERSION); exit(0);
         case OPT_HELP: fputs(usage, stdout); exit(0);
@@ -211,8 +269,28 @@ static int apply_flags(const struct flags *f, struct static_config *sc)
     if (f->raft) replace(&sc->raft_address, f->raft);
     if (f->admin) replace(&sc->admin_address, f->admin);
     if (f->join) replace(&sc->join, f->join);
-    if (f->bootstrap) {
-        log_warn("--bootstrap: clustering is not built yet; running as a single node");
+    if (f->bootstrap) { /* "n1=addr,n2=addr" */
+        char *list = strdup(f->bootstrap), *save = NULL;
+        for (uint32_t i = 0; i < sc->n_bootstrap; i++) {
+            free(sc->bootstrap[i]);
+        }
+        free(sc->bootstrap);
+        sc->bootstrap = NULL;
+        sc->n_bootstrap = 0;
+        for (char *t = strtok_r(list, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+            char **grown = realloc(sc->bootstrap, (sc->n_bootstrap + 1) * sizeof *grown);
+            if (grown == NULL || strchr(t, '=') == NULL) {
+                fprintf(stderr, "proxyd: --bootstrap: expected id=host:port,...\n");
+                if (grown != NULL) {
+                    sc->bootstrap = grown;
+                }
+                free(list);
+                return -EINVAL;
+            }
+            sc->bootstrap = grown;
+            sc->bootstrap[sc->n_bootstrap++] = strdup(t);
+        }
+        free(list);
     }
     if (f->log != NULL && set_log_level(f->log) != 0) {
         fprintf(stderr, "proxyd: --log-level: expected DEBUG, INFO, WARN or ERROR\n");
@@ -277,15 +355,13 @@ int main(int argc, char **argv)
         if (rc != 0) {
             log_error("starting workers: %s", uv_strerror(rc));
         } else {
-            rc = node_watch(r.node, &r.loop);
+            rc = start_sync(&r, &sc, f.force_new_cluster);
         }
     }
     if (rc != 0) {
         exit_code = 1;
+        r.stopping = true;
         stop_now(&r);
-    } else {
-        admin_set_ready(r.admin, true);
-        log_info("proxyd %s ready", CONCORD_VERSION);
     }
     uv_run(&r.loop, UV_RUN_DEFAULT);
     rc = uv_loop_close(&r.loop);

@@ -15,6 +15,7 @@
 #include "providers/decode.h"
 #include "providers/file.h"
 #include "providers/file_watch.h"
+#include "raftstore/raftstore.h"
 
 struct node {
     const struct static_config *sc; /* owned by the caller, outlives the node */
@@ -30,8 +31,13 @@ struct node {
      * listeners exist (an entry point on port 0 learns its port then). */
     struct table_ep_http *ep_http;
     /* What the live table was compiled from, kept for the admin API (node_view). */
-    Concord__Config__Config *cfg;
+    struct table_source *srcs;
+    char **nss;
+    Concord__Config__Config **cfgs;
+    size_t nsrcs;
     struct diags diags;
+    void (*on_file_change)(void *arg);
+    void *on_file_change_arg;
 };
 
 static void log_diags(const struct diags *d)
@@ -69,17 +75,6 @@ static void to_proxy_entrypoint(const struct entrypoint_config *in, struct proxy
     o->max_headers = in->max_header_count;
     o->max_body = in->max_request_body_bytes;
     o->fd = -1;
-}
-
-static int compile_source(struct node *n, struct table **out, size_t *nerrors, struct err *e);
-
-/* Compiles the file provider's current content (an empty config when none is configured)
- * into a new table generation. A document that does not parse is refused here, so the caller
- * keeps its running table. */
-static int compile_current(struct node *n, struct table **out, struct err *e)
-{
-    size_t nerrors;
-    return compile_source(n, out, &nerrors, e);
 }
 
 /* Fills n->ep_http from the static config; `bound`: the proxy's listeners exist and give the
@@ -132,79 +127,175 @@ static bool redirect_needs_bound_port(const struct node *n)
     return false;
 }
 
-/* out == NULL: a dry run (nothing built, nothing counted as a generation). */
-static int compile_source(struct node *n, struct table **out, size_t *nerrors, struct err *e)
+/* Compiles `srcs` into a table of generation `gen`; out == NULL: a dry run. The diagnostics
+ * go to `d`. Load and compile times are logged: the benchmark (tests/bench/routers.sh) reads
+ * them. */
+static int compile_srcs(struct node *n, const struct table_source *srcs, uint32_t nsrcs,
+                        uint64_t gen, struct table **out, struct diags *d)
 {
-    Concord__Config__Config empty = CONCORD__CONFIG__CONFIG__INIT;
-    Concord__Config__Config *cfg = NULL;
-    struct table_source src = {.ns = "file", .cfg = &empty};
     struct table_compile_opts o = {.entrypoints = (const char *const *)n->ep_names,
                                    .n_entrypoints = n->n_eps,
                                    .ep_http = n->ep_http,
-                                   .generation = n->generation + 1};
-    struct diags d;
-    int rc = 0;
-    /* load and compile times are logged: the benchmark (tests/bench/routers.sh) reads them */
-    uint64_t t0 = uv_hrtime(), t1, t2;
+                                   .generation = gen};
+    return table_compile(srcs, nsrcs, &o, out, d);
+}
 
+/* The empty table a node serves until the committed state gives it one. */
+static int compile_empty(struct node *n, struct table **out, struct err *e)
+{
+    Concord__Config__Config empty = CONCORD__CONFIG__CONFIG__INIT;
+    struct table_source src = {.ns = "file", .cfg = &empty};
+    struct diags d;
+    int rc;
     diags_init(&d);
-    if (n->sc->file.enabled) {
-        rc = file_provider_load(&n->sc->file, &cfg, &d);
-        if (cfg != NULL) {
-            src.cfg = cfg;
-        }
-    }
-    t1 = uv_hrtime();
-    if (rc == 0) {
-        rc = table_compile(&src, 1, &o, out, &d);
-    }
-    t2 = uv_hrtime();
-    log_diags(&d);
-    *nerrors = d.nerrors;
-    if (rc == 0 && out != NULL) { /* every caller publishes the table it gets */
-        diags_fini(&n->diags);
-        n->diags = d;
-        decode_config_free(n->cfg);
-        n->cfg = cfg;
-    } else {
-        diags_fini(&d);
-        decode_config_free(cfg);
-    }
-    if (rc != 0) {
-        return err_set(e, rc, "the dynamic configuration could not be loaded");
-    }
-    if (out == NULL) {
+    rc = compile_srcs(n, &src, 1, 0, out, &d);
+    diags_fini(&d);
+    return rc != 0 ? err_set(e, rc, "the empty routing table could not be built") : 0;
+}
+
+int node_file_load(struct node *n, Concord__Config__Config **out, struct diags *d)
+{
+    *out = NULL;
+    if (!n->sc->file.enabled) {
         return 0;
     }
-    n->generation++;
-    log_info("routing table generation %llu: %u router(s), %u server(s); config loaded in "
-             "%.2f ms, table compiled in %.2f ms",
-             (unsigned long long)table_generation(*out), table_nrouters(*out),
-             table_nservers(*out), (double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6);
+    return file_provider_load(&n->sc->file, out, d);
+}
+
+bool node_file_enabled(const struct node *n)
+{
+    return n->sc->file.enabled;
+}
+
+static void merged_free(struct node *n)
+{
+    for (size_t i = 0; i < n->nsrcs; i++) {
+        decode_config_free(n->cfgs[i]);
+        free(n->nss[i]);
+    }
+    free(n->cfgs);
+    free(n->nss);
+    free(n->srcs);
+    n->cfgs = NULL;
+    n->nss = NULL;
+    n->srcs = NULL;
+    n->nsrcs = 0;
+}
+
+/* Moves the merged namespaces' configs out of `m` into table sources. */
+static int take_sources(struct rs_merged *m, struct table_source **srcs, char ***nss,
+                        Concord__Config__Config ***cfgs)
+{
+    size_t k = m->n ? m->n : 1;
+    *srcs = calloc(k, sizeof **srcs);
+    *nss = calloc(k, sizeof **nss);
+    *cfgs = calloc(k, sizeof **cfgs);
+    if (*srcs == NULL || *nss == NULL || *cfgs == NULL) {
+        free(*srcs);
+        free(*nss);
+        free(*cfgs);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        (*nss)[i] = m->v[i].ns;
+        (*cfgs)[i] = m->v[i].cfg;
+        m->v[i].ns = NULL;
+        m->v[i].cfg = NULL;
+        (*srcs)[i].ns = (*nss)[i];
+        (*srcs)[i].cfg = (*cfgs)[i];
+    }
     return 0;
+}
+
+int node_publish(struct node *n, struct rs_merged *m, uint64_t generation, struct err *e)
+{
+    struct table_source *srcs;
+    Concord__Config__Config **cfgs;
+    char **nss;
+    struct table *t = NULL;
+    struct diags d;
+    uint64_t t0 = uv_hrtime(), t1;
+    int rc;
+    if (take_sources(m, &srcs, &nss, &cfgs) != 0) {
+        return err_set(e, -ENOMEM, "out of memory");
+    }
+    diags_init(&d);
+    for (size_t i = 0; i < m->nerrors; i++) {
+        diags_add(&d, DIAG_ERROR, "", 0, 0, "", "%s", m->errors[i]);
+    }
+    rc = compile_srcs(n, srcs, (uint32_t)m->n, generation, &t, &d);
+    t1 = uv_hrtime();
+    log_diags(&d);
+    if (rc != 0) {
+        diags_fini(&d);
+        for (size_t i = 0; i < m->n; i++) {
+            decode_config_free(cfgs[i]);
+            free(nss[i]);
+        }
+        free(srcs);
+        free(nss);
+        free(cfgs);
+        return err_set(e, rc, "the committed configuration could not be compiled");
+    }
+    merged_free(n);
+    n->srcs = srcs;
+    n->nss = nss;
+    n->cfgs = cfgs;
+    n->nsrcs = m->n;
+    diags_fini(&n->diags);
+    n->diags = d;
+    n->generation = generation;
+    proxy_set_table(n->proxy, t);
+    table_unref(n->table);
+    n->table = t;
+    log_info("routing table generation %llu: %u router(s), %u server(s); table compiled in "
+             "%.2f ms",
+             (unsigned long long)generation, table_nrouters(t), table_nservers(t),
+             (double)(t1 - t0) / 1e6);
+    return 0;
+}
+
+int node_dry_run(struct node *n, const struct rs_merged *m, struct diags *d)
+{
+    struct table_source *srcs = calloc(m->n ? m->n : 1, sizeof *srcs);
+    int rc;
+    if (srcs == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        srcs[i].ns = m->v[i].ns;
+        srcs[i].cfg = m->v[i].cfg;
+    }
+    for (size_t i = 0; i < m->nerrors; i++) {
+        diags_add(d, DIAG_ERROR, "", 0, 0, "", "%s", m->errors[i]);
+    }
+    rc = compile_srcs(n, srcs, (uint32_t)m->n, 0, NULL, d);
+    free(srcs);
+    return rc;
+}
+
+uint64_t node_table_generation(const struct node *n)
+{
+    return n->generation;
 }
 
 static void on_file_change(void *arg)
 {
     struct node *n = arg;
-    struct table *t = NULL;
-    struct err e = {0, ""};
-    if (compile_current(n, &t, &e) != 0) {
-        log_error("file provider: %s; the running table stays", e.msg);
-        return;
+    if (n->on_file_change != NULL) {
+        n->on_file_change(n->on_file_change_arg);
     }
-    proxy_set_table(n->proxy, t);
-    table_unref(n->table);
-    n->table = t;
 }
 
-int node_watch(struct node *n, uv_loop_t *loop)
+int node_watch(struct node *n, uv_loop_t *loop, void (*cb)(void *arg), void *arg)
 {
     struct err e = {0, ""};
     int rc;
     if (!n->sc->file.enabled || !n->sc->file.watch) {
         return 0;
     }
+    n->on_file_change = cb;
+    n->on_file_change_arg = arg;
     rc = file_watch_start(loop, &n->sc->file, n->sc->providers_throttle_ms, on_file_change, n,
                           &n->watch, &e);
     if (rc != 0) {
@@ -261,7 +352,7 @@ int node_create(const struct static_config *sc, struct node **out, struct err *e
         rc = err_set(e, -ENOMEM, "out of memory");
         goto err_after_alloc;
     }
-    rc = compile_current(n, &n->table, e);
+    rc = compile_empty(n, &n->table, e);
     if (rc != 0) {
         goto err_after_alloc;
     }
@@ -270,17 +361,9 @@ int node_create(const struct static_config *sc, struct node **out, struct err *e
         goto err_after_alloc;
     }
     if (redirect_needs_bound_port(n)) {
-        /* A redirection to an entry point on port 0: compile again with the bound port,
-         * before the workers start. */
-        struct table *t = NULL;
+        /* A redirection to an entry point on port 0: every later compile uses the bound port
+         * (the first committed table comes after the listeners exist). */
         build_ep_http(n, true);
-        rc = compile_current(n, &t, e);
-        if (rc != 0) {
-            goto err_after_alloc;
-        }
-        proxy_set_table(n->proxy, t);
-        table_unref(n->table);
-        n->table = t;
     }
     free(pc.entrypoints);
     *out = n;
@@ -314,15 +397,15 @@ void node_destroy(struct node *n)
     free(n->ep_names);
     free(n->ep_http);
     diags_fini(&n->diags);
-    decode_config_free(n->cfg);
+    merged_free(n);
     free(n);
 }
 
 void node_view(const struct node *n, struct node_view *out)
 {
     out->table = n->table;
-    out->cfg = n->cfg;
-    out->ns = "file";
+    out->srcs = n->srcs;
+    out->nsrcs = (uint32_t)n->nsrcs;
     out->diags = &n->diags;
     out->entrypoints = (const char *const *)n->ep_names;
     out->n_entrypoints = n->n_eps;
@@ -341,8 +424,10 @@ uint64_t node_accept_grace_ms(const struct node *n)
 int node_check(const struct static_config *sc)
 {
     struct node n;
-    struct err e = {0, ""};
-    size_t nerrors = 0;
+    Concord__Config__Config empty = CONCORD__CONFIG__CONFIG__INIT;
+    Concord__Config__Config *cfg = NULL;
+    struct table_source src = {.ns = "file", .cfg = &empty};
+    struct diags d;
     int rc;
     memset(&n, 0, sizeof n);
     n.sc = sc;
@@ -354,15 +439,25 @@ int node_check(const struct static_config *sc)
     for (uint32_t i = 0; i < n.n_eps; i++) {
         n.ep_names[i] = sc->entrypoints[i].name;
     }
+    diags_init(&d);
     rc = build_ep_http(&n, false);
     if (rc == 0) {
-        rc = compile_source(&n, NULL, &nerrors, &e);
+        rc = node_file_load(&n, &cfg, &d);
     }
+    if (rc == 0) {
+        src.cfg = cfg != NULL ? cfg : &empty;
+        rc = compile_srcs(&n, &src, 1, 0, NULL, &d);
+    }
+    log_diags(&d);
     free(n.ep_names);
     free(n.ep_http);
+    decode_config_free(cfg);
     if (rc != 0) {
-        log_error("%s", e.msg);
+        diags_fini(&d);
+        log_error("the dynamic configuration could not be loaded");
         return 1;
     }
-    return nerrors > 0 ? 1 : 0;
+    rc = d.nerrors > 0 ? 1 : 0;
+    diags_fini(&d);
+    return rc;
 }

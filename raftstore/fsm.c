@@ -75,7 +75,16 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     if (rc == -ENOMEM) {
         return RAFT_NOMEM;
     }
-    return rc == 0 ? 0 : RAFT_MALFORMED;
+    if (rc != 0) {
+        return RAFT_MALFORMED;
+    }
+    if (f->on_apply != NULL) { /* the state jumped: its users must look again */
+        f->last.code = RS_APPLIED;
+        f->last.revision = 0;
+        f->last.msg[0] = '\0';
+        f->on_apply(f->arg, rs_state_applied_index(f->state), &f->last);
+    }
+    return 0;
 }
 
 int rs_fsm_init(struct rs_fsm *f)

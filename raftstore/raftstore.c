@@ -9,35 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
 #include "node/base/log.h"
 #include "raftstore/entry.h"
-#include "raftstore/fsm.h"
-#include "raftstore/transport.h"
+#include "raftstore/raftstore-int.h"
 
 #define TMPFS_MAGIC_ 0x01021994
-
-struct raftstore {
-    uv_loop_t *loop;
-    struct raft_uv_transport tcp;
-    struct auth_transport auth;
-    bool use_auth;
-    struct raft_io io;
-    struct rs_fsm fsm;
-    struct raft raft;
-    uv_check_t check; /* notices leadership changes (libraft has no callback for them) */
-    struct raft_barrier barrier;
-    bool was_leader;
-    bool barrier_pending;
-    bool ready;
-    void (*on_apply)(void *arg, uint64_t index);
-    void *arg;
-    void (*close_cb)(void *arg);
-    void *close_arg;
-    int closing_handles;
-};
 
 struct proposal {
     struct raft_apply req;
@@ -83,6 +63,16 @@ bool raftstore_leader_ready(const struct raftstore *rs)
 }
 
 /* ---- applying ---- */
+
+uint64_t raftstore_raft_id(const char *node_id)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const unsigned char *p = (const unsigned char *)node_id; *p; p++) {
+        h = (h ^ *p) * 0x100000001b3ULL;
+    }
+    h &= 0x7fffffffffffffffULL; /* fits every signed 64-bit consumer (JSON readers too) */
+    return h != 0 ? h : 1;
+}
 
 static void on_fsm_apply(void *arg, uint64_t index, const struct rs_result *res)
 {
@@ -139,6 +129,25 @@ int raftstore_propose(struct raftstore *rs, const Concord__Raftlog__Entry *e,
 uint64_t raftstore_applied_index(const struct raftstore *rs)
 {
     return raft_last_applied((struct raft *)&rs->raft);
+}
+
+int raftstore_preview(const struct raftstore *rs, const Concord__Raftlog__Entry *e,
+                      struct rs_result *res, struct rs_merged *out_merged)
+{
+    struct rs_state *scratch = rs_state_create();
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (scratch == NULL || rs_state_snapshot(rs->fsm.state, &buf, &len) != 0 ||
+        rs_state_restore(scratch, buf, len) != 0) {
+        abort(); /* as in state.c: the state's copy never fails but for memory */
+    }
+    free(buf);
+    rs_state_apply(scratch, rs_state_applied_index(scratch) + 1, e, res);
+    if (out_merged != NULL) {
+        rs_state_merged(scratch, out_merged);
+    }
+    rs_state_destroy(scratch);
+    return 0;
 }
 
 const struct rs_state *raftstore_state(const struct raftstore *rs)
@@ -223,6 +232,27 @@ static int bootstrap(struct raftstore *rs, const struct raftstore_opts *o, struc
     return 0;
 }
 
+/* raft_recover with this node alone as voter: it appends the new configuration to the log,
+ * so it must run before raft_start and exactly once (proxyd's flag, not a config key). */
+static int force_new_cluster(struct raftstore *rs, const struct raftstore_opts *o,
+                             struct err *e)
+{
+    struct raft_configuration conf;
+    int rc;
+    raft_configuration_init(&conf);
+    rc = raft_configuration_add(&conf, o->raft_id, o->raft_address, RAFT_VOTER);
+    if (rc == 0) {
+        rc = raft_recover(&rs->raft, &conf);
+    }
+    raft_configuration_close(&conf);
+    if (rc != 0) {
+        return err_set(e, -EIO, "force new cluster: %s", raft_errmsg(&rs->raft));
+    }
+    log_warn("raft: --force-new-cluster: this node is now the only voter; its state is kept, "
+             "the other nodes must join again with empty data dirs");
+    return 0;
+}
+
 int raftstore_open(uv_loop_t *loop, const struct raftstore_opts *o, struct raftstore **out,
                    struct err *e)
 {
@@ -234,6 +264,9 @@ int raftstore_open(uv_loop_t *loop, const struct raftstore_opts *o, struct rafts
     }
     if (o->nbootstrap > 1 && o->secret_len == 0) {
         return err_set(e, -EINVAL, "a cluster of more than one node needs cluster.secretFile");
+    }
+    if (o->secret_len > PA_SECRET_MAX) {
+        return err_set(e, -EINVAL, "cluster secret: longer than %d bytes", PA_SECRET_MAX);
     }
     if ((rc = check_dir(o, e)) != 0) {
         return rc;
@@ -253,13 +286,25 @@ int raftstore_open(uv_loop_t *loop, const struct raftstore_opts *o, struct rafts
         free(rs);
         return err_set(e, -ENOMEM, "raft transport: out of memory");
     }
-    rs->use_auth = o->secret_len > 0;
-    if (rs->use_auth &&
-        auth_transport_init(&rs->auth, loop, &rs->tcp, o->secret, o->secret_len) != 0) {
+    /* The raft port always authenticates: without a configured secret a random one is used,
+     * so no other process can talk to a single node's Raft (a forged AppendEntries with a
+     * higher term would depose it). */
+    rs->use_auth = true;
+    rs->has_secret = o->secret_len > 0;
+    if (rs->has_secret) {
+        memcpy(rs->secret, o->secret, o->secret_len);
+        rs->secret_len = o->secret_len;
+    } else if (getrandom(rs->secret, 32, 0) != 32) {
+        rc = err_set(e, -EIO, "no randomness for the raft secret");
+        goto err_after_tcp;
+    } else {
+        rs->secret_len = 32;
+    }
+    if (auth_transport_init(&rs->auth, loop, &rs->tcp, rs->secret, rs->secret_len) != 0) {
         rc = err_set(e, -EINVAL, "cluster secret: empty or longer than %d bytes", PA_SECRET_MAX);
         goto err_after_tcp;
     }
-    if (raft_uv_init(&rs->io, loop, o->data_dir, rs->use_auth ? &rs->auth.t : &rs->tcp) != 0) {
+    if (raft_uv_init(&rs->io, loop, o->data_dir, &rs->auth.t) != 0) {
         rc = err_set(e, -EIO, "raft io: %s", rs->io.errmsg);
         goto err_after_tcp;
     }
@@ -274,9 +319,12 @@ int raftstore_open(uv_loop_t *loop, const struct raftstore_opts *o, struct rafts
     raft_set_heartbeat_timeout(&rs->raft, 50);
     raft_set_pre_vote(&rs->raft, true);
     raft_set_install_snapshot_timeout(&rs->raft, 3000);
-    raft_set_snapshot_threshold(&rs->raft, 4096);
-    raft_set_snapshot_trailing(&rs->raft, 1024);
+    raft_set_snapshot_threshold(&rs->raft, o->snapshot_threshold ? o->snapshot_threshold : 4096);
+    raft_set_snapshot_trailing(&rs->raft, o->snapshot_trailing ? o->snapshot_trailing : 1024);
     if ((rc = bootstrap(rs, o, e)) != 0) {
+        goto err_after_raft;
+    }
+    if (o->force_new_cluster && (rc = force_new_cluster(rs, o, e)) != 0) {
         goto err_after_raft;
     }
     if (raft_start(&rs->raft) != 0) {
@@ -306,9 +354,8 @@ err_after_tcp:
 
 /* ---- close ---- */
 
-static void on_check_closed(uv_handle_t *h)
+static void finish_close(struct raftstore *rs)
 {
-    struct raftstore *rs = h->data;
     void (*cb)(void *) = rs->close_cb;
     void *arg = rs->close_arg;
     rs_fsm_fini(&rs->fsm);
@@ -316,6 +363,11 @@ static void on_check_closed(uv_handle_t *h)
     if (cb != NULL) {
         cb(arg);
     }
+}
+
+static void on_check_closed(uv_handle_t *h)
+{
+    finish_close(h->data);
 }
 
 static void on_raft_closed(struct raft *r)
@@ -327,7 +379,7 @@ static void on_raft_closed(struct raft *r)
     if (rs->check.data == rs) {
         uv_close((uv_handle_t *)&rs->check, on_check_closed);
     } else {
-        on_check_closed((uv_handle_t *)&rs->check);
+        finish_close(rs); /* raft_start never ran: there is no check handle */
     }
 }
 

@@ -25,6 +25,7 @@ struct rs_state {
     size_t nmembers, capmembers;
     uint32_t feature_level;
     uint64_t applied_index;
+    uint64_t config_index; /* the last entry that changed a contribution */
     struct reqid recent[RS_RECENT_MAX]; /* ring: the oldest at `head` once full */
     size_t head, nrecent;
 };
@@ -104,6 +105,11 @@ void rs_state_destroy(struct rs_state *s)
 uint64_t rs_state_applied_index(const struct rs_state *s)
 {
     return s->applied_index;
+}
+
+uint64_t rs_state_config_index(const struct rs_state *s)
+{
+    return s->config_index;
 }
 
 uint32_t rs_state_feature_level(const struct rs_state *s)
@@ -437,8 +443,20 @@ int rs_state_apply(struct rs_state *s, uint64_t index, const Concord__Raftlog__E
     }
     /* Only applied requests are remembered: a refused one changed nothing, so its retry is
      * judged afresh (and gets the same answer unless the state moved on). */
-    if (apply_command(s, index, e, out) == RS_APPLIED && e->request_id.len > 0) {
+    if (apply_command(s, index, e, out) != RS_APPLIED) {
+        return 0;
+    }
+    if (e->request_id.len > 0) {
         recent_add(s, e->request_id.data, e->request_id.len);
+    }
+    switch (e->command_case) {
+    case CONCORD__RAFTLOG__ENTRY__COMMAND_SET_CONTRIBUTION:
+    case CONCORD__RAFTLOG__ENTRY__COMMAND_DELETE_CONTRIBUTION:
+    case CONCORD__RAFTLOG__ENTRY__COMMAND_REMOVE_MEMBER:
+        s->config_index = index;
+        break;
+    default:
+        break;
     }
     return 0;
 }
@@ -452,6 +470,7 @@ int rs_state_snapshot(const struct rs_state *s, uint8_t **buf, size_t *len)
     settings.feature_level = s->feature_level;
     snap.format_version = RS_SNAPSHOT_FORMAT;
     snap.applied_index = s->applied_index;
+    snap.config_index = s->config_index;
     snap.n_contributions = s->ncontribs;
     snap.contributions = s->contribs;
     snap.n_members = s->nmembers;
@@ -489,6 +508,7 @@ static int member_ptr_cmp(const void *a, const void *b)
 static int fill_from(struct rs_state *t, const Concord__Raftlog__Snapshot *snap)
 {
     t->applied_index = snap->applied_index;
+    t->config_index = snap->config_index;
     t->feature_level = snap->settings && snap->settings->feature_level
                            ? snap->settings->feature_level
                            : RS_FORMAT_VERSION;

@@ -79,6 +79,10 @@ int rs_state_apply(struct rs_state *s, uint64_t index, const Concord__Raftlog__E
                    struct rs_result *out);
 
 uint64_t rs_state_applied_index(const struct rs_state *s);
+/* The index of the last applied entry that changed a contribution (a SetContribution,
+ * DeleteContribution or RemoveMember that applied): the merged configuration is the same at
+ * every index from there to applied_index. Nodes compare tables by it (tableGeneration). */
+uint64_t rs_state_config_index(const struct rs_state *s);
 uint32_t rs_state_feature_level(const struct rs_state *s);
 
 /* Read access; the pointers stay valid until the next apply or restore. Contributions are in

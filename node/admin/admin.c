@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "node/admin/api_http.h"
@@ -21,6 +22,7 @@
 #define ADMIN_BUF 8192
 #define ADMIN_MAX_HEADERS 64
 #define ADMIN_READ_MS 10000
+#define ADMIN_MAX_BODY (64u << 20) /* a config of tens of thousands of routers */
 
 struct admin {
     uv_tcp_t listener;
@@ -31,6 +33,11 @@ struct admin {
     int handles; /* the listener plus open connections */
     admin_view_fn view_fn;
     void *view_arg;
+    admin_handler_fn handler;
+    void *handler_arg;
+    admin_peer_fn peer_fn;
+    void *peer_arg;
+    char bound[80];
 };
 
 struct aconn {
@@ -40,9 +47,13 @@ struct aconn {
     struct admin *a;
     char buf[ADMIN_BUF];
     size_t len;
+    size_t head_len;
+    uint8_t *body; /* the request body (Content-Length only) */
+    size_t body_len, body_want;
     char *reply;
-    int handles;
+    int handles; /* tcp, timer, and one while a handler owes its reply */
     bool done;
+    bool pending; /* a handler took the request and will call admin_reply */
 };
 
 static void admin_unref(struct admin *a)
@@ -62,6 +73,7 @@ static void on_aconn_closed(uv_handle_t *h)
     }
     struct admin *a = c->a;
     free(c->reply);
+    free(c->body);
     free(c);
     admin_unref(a);
 }
@@ -85,6 +97,9 @@ static void on_written(uv_write_t *req, int status)
 static void respond_n(struct aconn *c, int status, const char *reason, const char *ctype,
                       const char *body, size_t blen)
 {
+    if (c->done) { /* the client left (or timed out) while a handler worked */
+        return;
+    }
     size_t cap = blen + 256;
     uv_buf_t b;
     int n;
@@ -119,8 +134,22 @@ static const char *reason_of(int status)
         return "OK";
     case 400:
         return "Bad Request";
+    case 401:
+        return "Unauthorized";
     case 404:
         return "Not Found";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 422:
+        return "Unprocessable Content";
+    case 502:
+        return "Bad Gateway";
+    case 504:
+        return "Gateway Timeout";
     case 405:
         return "Method Not Allowed";
     case 503:
@@ -172,6 +201,38 @@ static bool token_ok(const struct admin *a, const struct h1_msg *m)
     return diff == 0;
 }
 
+/* Node-to-node calls carry "X-Concord-Peer: TIME HEXMAC", an HMAC under the cluster secret
+ * of "METHOD TARGET\nTIME\n" followed by the body; raftstore checks it (the secret stays
+ * there). The time bounds how long a recorded call can be replayed. */
+static bool peer_ok(struct aconn *c, const struct h1_msg *m)
+{
+    struct admin *a = c->a;
+    const struct h1_header *h = h1_find(m, "x-concord-peer");
+    char line[2048], mac[65];
+    const char *sp;
+    long long t;
+    int n;
+    if (h == NULL || a->peer_fn == NULL || h->value_len > 100) {
+        return false;
+    }
+    sp = memchr(h->value, ' ', h->value_len);
+    if (sp == NULL || (size_t)(h->value + h->value_len - sp - 1) != 64) {
+        return false;
+    }
+    t = strtoll(h->value, NULL, 10);
+    if (llabs(t - (long long)time(NULL)) > 120) {
+        return false;
+    }
+    memcpy(mac, sp + 1, 64);
+    mac[64] = '\0';
+    n = snprintf(line, sizeof line, "%.*s %.*s\n%lld\n", (int)m->method_len, m->method_str,
+                 (int)m->target_len, m->target, t);
+    if (n < 0 || (size_t)n >= sizeof line) {
+        return false;
+    }
+    return a->peer_fn(a->peer_arg, line, (size_t)n, c->body, c->body_len, mac);
+}
+
 static void route(struct aconn *c, const struct h1_msg *m)
 {
     struct admin *a = c->a;
@@ -187,10 +248,29 @@ static void route(struct aconn *c, const struct h1_msg *m)
         }
         return;
     }
-    if (!token_ok(a, m)) {
+    bool peer = peer_ok(c, m);
+    if (!peer && !token_ok(a, m)) {
         respond(c, 401, "Unauthorized", "application/json",
                 "{\"error\":\"missing or wrong bearer token\"}");
         return;
+    }
+    if (a->handler != NULL) {
+        struct admin_http h = {.method = m->method_str,
+                               .method_len = m->method_len,
+                               .path = m->target,
+                               .plen = plen,
+                               .query = q ? q + 1 : "",
+                               .qlen = q ? m->target_len - plen - 1 : 0,
+                               .body = c->body,
+                               .body_len = c->body_len,
+                               .peer = peer};
+        c->pending = true;
+        c->handles++;
+        if (a->handler(a->handler_arg, (struct admin_req *)c, &h)) {
+            return;
+        }
+        c->pending = false;
+        c->handles--;
     }
     if (plen == 12 && memcmp(m->target, "/api/version", 12) == 0 && m->method == H1_M_GET) {
         snprintf(body, sizeof body, "{\"Version\":\"%s\",\"Codename\":\"concord\"}", a->version);
@@ -207,8 +287,27 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     struct aconn *c = h->data;
     (void)suggested;
+    if (c->body != NULL) {
+        buf->base = (char *)c->body + c->body_len;
+        buf->len = c->body_want - c->body_len;
+        return;
+    }
     buf->base = c->buf + c->len;
     buf->len = sizeof c->buf - c->len;
+}
+
+static void dispatch(struct aconn *c)
+{
+    struct h1_header hdrs[ADMIN_MAX_HEADERS];
+    struct h1_limits lim;
+    struct h1_msg m;
+    h1_limits_default(&lim);
+    lim.max_head = ADMIN_BUF;
+    /* The head is parsed again: its fields point into c->buf, which did not move. */
+    h1_parse_request(c->buf, c->head_len, &lim, hdrs, ADMIN_MAX_HEADERS, &m);
+    uv_timer_stop(&c->timer);
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    route(c, &m);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -226,6 +325,13 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         aconn_close(c);
         return;
     }
+    if (c->body != NULL) {
+        c->body_len += (size_t)nread;
+        if (c->body_len == c->body_want) {
+            dispatch(c);
+        }
+        return;
+    }
     c->len += (size_t)nread;
     h1_limits_default(&lim);
     lim.max_head = ADMIN_BUF;
@@ -237,8 +343,46 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         respond(c, 400, "Bad Request", "text/plain; charset=utf-8", "bad request");
         return;
     }
-    uv_timer_stop(&c->timer);
-    route(c, &m);
+    c->head_len = (size_t)rc;
+    if (m.body == H1_BODY_CHUNKED) {
+        respond(c, 411, reason_of(411), "application/json",
+                "{\"error\":\"send the body with Content-Length\"}");
+        return;
+    }
+    if (m.body == H1_BODY_LENGTH && m.content_length > 0) {
+        size_t have = c->len - c->head_len;
+        if (m.content_length > ADMIN_MAX_BODY) {
+            respond(c, 413, reason_of(413), "application/json",
+                    "{\"error\":\"request body over 64 MiB\"}");
+            return;
+        }
+        c->body_want = (size_t)m.content_length;
+        c->body = malloc(c->body_want + 1);
+        if (c->body == NULL) {
+            aconn_close(c);
+            return;
+        }
+        if (have > c->body_want) {
+            have = c->body_want; /* pipelined bytes: one request per connection, ignored */
+        }
+        memcpy(c->body, c->buf + c->head_len, have);
+        c->body_len = have;
+        c->body[c->body_want] = 0;
+        if (c->body_len < c->body_want) {
+            return;
+        }
+    }
+    dispatch(c);
+}
+
+void admin_reply(struct admin_req *r, int status, const char *ctype, const void *body,
+                 size_t len)
+{
+    struct aconn *c = (struct aconn *)r;
+    c->pending = false;
+    respond_n(c, status, reason_of(status), ctype, body, len);
+    /* the handler's hold on the connection ends; a closed one is freed here */
+    on_aconn_closed((uv_handle_t *)&c->timer);
 }
 
 static void on_timeout(uv_timer_t *t)
@@ -328,9 +472,27 @@ int admin_start(uv_loop_t *loop, const char *address, const char *token, const c
         ((struct sockaddr_in6 *)&ss)->sin6_port = htons(net_bound_port(fd));
     }
     net_format_addr((struct sockaddr *)&ss, shown, sizeof shown);
+    snprintf(a->bound, sizeof a->bound, "%s", shown);
     log_info("listener admin addr=%s", shown);
     *out = a;
     return 0;
+}
+
+void admin_set_handler(struct admin *a, admin_handler_fn fn, void *arg)
+{
+    a->handler = fn;
+    a->handler_arg = arg;
+}
+
+void admin_set_peer(struct admin *a, admin_peer_fn fn, void *arg)
+{
+    a->peer_fn = fn;
+    a->peer_arg = arg;
+}
+
+const char *admin_bound_address(const struct admin *a)
+{
+    return a->bound;
 }
 
 void admin_set_ready(struct admin *a, bool ready)

@@ -11,6 +11,8 @@
 #define CONCORD_ADMIN_ADMIN_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "node/base/err.h"
@@ -27,6 +29,37 @@ int admin_start(uv_loop_t *loop, const char *address, const char *token, const c
                 struct admin **out, struct err *e);
 
 void admin_set_ready(struct admin *a, bool ready);
+
+/* A request handed to the cluster handler (node/admin/api_cluster.c): it answers exactly once
+ * with admin_reply(), now or later (the connection is kept until then, even if the client
+ * left). */
+struct admin_req;
+struct admin_http {
+    const char *method;
+    size_t method_len;
+    const char *path; /* the target up to '?' */
+    size_t plen;
+    const char *query; /* after '?', not decoded */
+    size_t qlen;
+    const uint8_t *body; /* NULL when none; NUL-terminated */
+    size_t body_len;
+    bool peer; /* authenticated by the cluster secret (a node), not by the token */
+};
+/* Returns true when it took the request (and will call admin_reply), false to let the built-in
+ * reads answer. Called after authentication, for every path but /ping. */
+typedef bool (*admin_handler_fn)(void *arg, struct admin_req *r, const struct admin_http *h);
+void admin_set_handler(struct admin *a, admin_handler_fn fn, void *arg);
+void admin_reply(struct admin_req *r, int status, const char *ctype, const void *body,
+                 size_t len);
+
+/* Checks a node-to-node call: `signed_part` ("METHOD TARGET\nTIME\n") then the body under
+ * the 64-hex-digit `mac`. */
+typedef bool (*admin_peer_fn)(void *arg, const char *signed_part, size_t len,
+                              const uint8_t *body, size_t body_len, const char *mac);
+void admin_set_peer(struct admin *a, admin_peer_fn fn, void *arg);
+
+/* "127.0.0.1:PORT" as bound (port 0 resolved). */
+const char *admin_bound_address(const struct admin *a);
 
 /* Where the /api/http, /api/overview and /api/rawdata reads get the node's state; until it is
  * set they answer 503. */

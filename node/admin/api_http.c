@@ -12,6 +12,7 @@
 #include "node/admin/pbjson.h"
 #include "node/base/diag.h"
 #include "node/table/mw_conf.h"
+#include "node/table/compile.h"
 #include "node/table/table.h"
 #include "proto/config.pb-c.h"
 
@@ -454,8 +455,11 @@ static void overview(struct jw *w, const struct api_model *m)
     jw_end(w);
     jw_key(w, "providers");
     jw_arr(w);
-    if (m->v->cfg != NULL) {
-        jw_str(w, "File");
+    for (uint32_t i = 0; i < m->v->nsrcs; i++) { /* Traefik's provider names: "File" */
+        char name[64];
+        snprintf(name, sizeof name, "%s", m->v->srcs[i].ns);
+        name[0] = (char)toupper((unsigned char)name[0]);
+        jw_str(w, name);
     }
     jw_aend(w);
     jw_kint(w, "tableGeneration", m->v->table ? (int64_t)table_generation(m->v->table) : 0);

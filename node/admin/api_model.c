@@ -9,6 +9,7 @@
 
 #include "node/base/diag.h"
 #include "node/table/mw_conf.h"
+#include "node/table/compile.h"
 #include "node/table/table.h"
 #include "proto/config.pb-c.h"
 
@@ -100,17 +101,21 @@ static void merge(struct objs *l)
 
 static int collect(const struct node_view *v, struct objs l[API_NSECTIONS])
 {
-    const Concord__Config__HttpConfig *h = v->cfg ? v->cfg->http : NULL;
     const struct table *t = v->table;
     int rc = 0;
-    for (size_t i = 0; h != NULL && i < h->n_routers && rc == 0; i++) {
-        rc = add_cfg(&l[API_ROUTERS], h->routers[i]->name, &h->routers[i]->base, v->ns);
-    }
-    for (size_t i = 0; h != NULL && i < h->n_services && rc == 0; i++) {
-        rc = add_cfg(&l[API_SERVICES], h->services[i]->name, &h->services[i]->base, v->ns);
-    }
-    for (size_t i = 0; h != NULL && i < h->n_middlewares && rc == 0; i++) {
-        rc = add_cfg(&l[API_MIDDLEWARES], h->middlewares[i]->name, &h->middlewares[i]->base, v->ns);
+    for (uint32_t k = 0; k < v->nsrcs && rc == 0; k++) {
+        const Concord__Config__HttpConfig *h = v->srcs[k].cfg ? v->srcs[k].cfg->http : NULL;
+        const char *ns = v->srcs[k].ns;
+        for (size_t i = 0; h != NULL && i < h->n_routers && rc == 0; i++) {
+            rc = add_cfg(&l[API_ROUTERS], h->routers[i]->name, &h->routers[i]->base, ns);
+        }
+        for (size_t i = 0; h != NULL && i < h->n_services && rc == 0; i++) {
+            rc = add_cfg(&l[API_SERVICES], h->services[i]->name, &h->services[i]->base, ns);
+        }
+        for (size_t i = 0; h != NULL && i < h->n_middlewares && rc == 0; i++) {
+            rc = add_cfg(&l[API_MIDDLEWARES], h->middlewares[i]->name, &h->middlewares[i]->base,
+                         ns);
+        }
     }
     for (uint32_t i = 0; t != NULL && i < table_nrouters(t) && rc == 0; i++) {
         const struct table_router *r = table_router_at(t, i);

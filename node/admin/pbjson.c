@@ -167,12 +167,18 @@ static void repeated(struct jw *w, const ProtobufCFieldDescriptor *f, const Prot
 
 void pbjson_message(struct jw *w, const ProtobufCMessage *m)
 {
+    pbjson_message_skip(w, m, NULL);
+}
+
+void pbjson_message_skip(struct jw *w, const ProtobufCMessage *m, const char *skip)
+{
     char key[128];
     jw_obj(w);
     for (unsigned i = 0; m != NULL && i < m->descriptor->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &m->descriptor->fields[i];
         const void *p = at(m, f->offset);
-        if (strcmp(f->name, "mark") == 0 || strncmp(f->name, "has_", 4) == 0) {
+        if (strcmp(f->name, "mark") == 0 || strncmp(f->name, "has_", 4) == 0 ||
+            (skip != NULL && strcmp(f->name, skip) == 0)) {
             continue;
         }
         pbjson_key(f->name, key, sizeof key);

@@ -17,6 +17,8 @@
 
 /* Writes `m` as a JSON object (an empty one for NULL). */
 void pbjson_message(struct jw *w, const ProtobufCMessage *m);
+/* The same without the field `skip` (proto name, e.g. "name" for an object keyed by it). */
+void pbjson_message_skip(struct jw *w, const ProtobufCMessage *m, const char *skip);
 
 /* The Traefik key of a proto field name ("load_balancer" -> "loadBalancer") into buf. */
 void pbjson_key(const char *proto_name, char *buf, size_t size);

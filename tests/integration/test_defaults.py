@@ -18,7 +18,7 @@ ip link set lo up
 "$PROXYD" >proxyd.log 2>&1 &
 pid=$!
 for i in $(seq 1 100); do
-    curl -s -o /dev/null http://127.0.0.1:9900/ping && break
+    curl -sf -o /dev/null http://127.0.0.1:9900/ping && break
     sleep 0.05
 done
 echo "ping $(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9900/ping)"

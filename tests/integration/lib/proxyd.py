@@ -182,7 +182,8 @@ class Proxyd:
             "entryPoints": {"web": self.entrypoint},
             "serversTransport": self.transport,
             "providers": {"file": {"filename": os.path.join(self.tmpdir, "dynamic.yaml")}},
-            "cluster": {"dataDir": os.path.join(self.tmpdir, "data")},
+            "cluster": {"dataDir": os.path.join(self.tmpdir, "data"),
+                        "raftAddress": "127.0.0.1:%d" % util.free_port()},
             "admin": {"address": "127.0.0.1:0"},
         }
         return deep_merge(st, self.static_extra)

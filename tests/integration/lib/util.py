@@ -117,3 +117,22 @@ def show(b, limit=160):
     if len(b) > limit:
         r += "...(%d bytes)" % len(b)
     return r
+
+
+def free_port():
+    """A loopback TCP port that was free a moment ago, for listeners that cannot take port 0
+    (Raft: the other nodes dial a fixed address). Ports are drawn from a high range at random
+    so that parallel tests rarely collide; callers retry on a bind failure if they must."""
+    import random
+    import socket
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise RuntimeError("no free port found")

@@ -42,6 +42,7 @@ struct fixture {
     Concord__Config__Config *cfg;
     struct table *t;
     struct diags d;
+    struct table_source src;
     struct node_view v;
 };
 
@@ -55,7 +56,8 @@ static void setup(struct fixture *f, const char *yaml)
     ck_assert_int_eq(decode_dynamic_string("t.yml", yaml, strlen(yaml), &f->cfg, &f->d), 0);
     src.cfg = f->cfg;
     ck_assert_int_eq(table_compile(&src, 1, &o, &f->t, &f->d), 0);
-    f->v = (struct node_view){f->t, f->cfg, "file", &f->d, eps, 1};
+    f->src = src;
+    f->v = (struct node_view){f->t, &f->src, 1, &f->d, eps, 1};
 }
 
 static void teardown(struct fixture *f)

@@ -1,0 +1,80 @@
+/* struct sync, shared by node/sync.c (table, submitting, calls) and node/sync_node.c (open and
+ * close, the file provider, this node's membership, read waiters). Internal to node/. */
+#ifndef CONCORD_NODE_SYNC_INT_H
+#define CONCORD_NODE_SYNC_INT_H
+
+#include "node/sync.h"
+#include "proto/config.pb-c.h"
+#include "raftstore/raftstore.h"
+
+enum file_state {
+    FILE_NONE,     /* no file provider */
+    FILE_UNSYNCED, /* the document differs from this node's contribution */
+    FILE_INFLIGHT, /* proposed, waiting for the answer */
+    FILE_SYNCED,   /* the state holds it */
+};
+
+struct waiter {
+    uint64_t index;
+    uint64_t deadline_ms;
+    sync_done_cb cb;
+    void *arg;
+    struct waiter *next;
+};
+
+struct call;
+
+struct sync {
+    uv_loop_t *loop;
+    const struct static_config *sc;
+    struct node *node;
+    struct raftstore *rs;
+    char node_id[64];
+    uint64_t raft_id;
+    char admin_address[128];
+    char raft_address[128];
+    uv_timer_t tick;
+    uv_timer_t compile;
+    int handles;
+    bool closing;
+    bool compile_pending;
+    bool ready;
+    bool was_member;
+    bool removed;
+    uint64_t table_gen;
+    uint64_t file_committed_min; /* table generation that holds our file contribution */
+    void (*on_ready)(void *arg, bool ready);
+    void *arg;
+    /* the file provider: the document last read, packed, and its proposal */
+    enum file_state file_state;
+    uint8_t *file_cfg; /* packed Config */
+    size_t file_cfg_len;
+    uint8_t file_req[16]; /* the request id of the current proposal (retries reuse it) */
+    uint64_t file_retry_at;
+    char file_error[512];
+    /* this node's member record */
+    bool member_inflight;
+    uint64_t member_retry_at;
+    /* joining: cluster.join */
+    bool join_inflight;
+    bool joined;
+    uint64_t join_retry_at;
+    struct waiter *waiters;
+    struct call *calls;
+    void (*close_cb)(void *arg);
+    void *close_arg;
+};
+
+/* sync.c */
+void sync_on_apply(void *arg, uint64_t index); /* raftstore's on_apply */
+void sync_set_ready(struct sync *s);          /* latches readiness once it holds */
+void sync_calls_cancel(struct sync *s);       /* every call in flight fails with -ECANCELED */
+
+/* sync_node.c */
+void sync_file_check(struct sync *s);
+void sync_waiters_check(struct sync *s);
+/* A strict proposal: 0 when the merged configuration afterwards has no error that the current
+ * one lacks; otherwise -EINVAL with the new errors, one per line, in *why (malloc'd). */
+int sync_strict_check(struct sync *s, const struct rs_merged *after, char **why);
+
+#endif

@@ -1,0 +1,36 @@
+/* struct raftstore, shared by raftstore.c and membership.c (internal to raftstore/). */
+#ifndef CONCORD_RAFTSTORE_RAFTSTORE_INT_H
+#define CONCORD_RAFTSTORE_RAFTSTORE_INT_H
+
+#include <raft.h>
+#include <raft/uv.h>
+
+#include "raftstore/fsm.h"
+#include "raftstore/peer_auth.h"
+#include "raftstore/raftstore.h"
+#include "raftstore/transport.h"
+
+struct raftstore {
+    uv_loop_t *loop;
+    struct raft_uv_transport tcp;
+    struct auth_transport auth;
+    bool use_auth;     /* always, from this issue on: a random secret when none is given */
+    bool has_secret;   /* the secret came from the configuration */
+    uint8_t secret[PA_SECRET_MAX];
+    size_t secret_len;
+    struct raft_io io;
+    struct rs_fsm fsm;
+    struct raft raft;
+    uv_check_t check; /* notices leadership changes (libraft has no callback for them) */
+    struct raft_barrier barrier;
+    bool was_leader;
+    bool barrier_pending;
+    bool ready;
+    void (*on_apply)(void *arg, uint64_t index);
+    void *arg;
+    void (*close_cb)(void *arg);
+    void *close_arg;
+    int closing_handles;
+};
+
+#endif
