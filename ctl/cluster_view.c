@@ -33,7 +33,7 @@ static const char *cell(const struct jv *o, const char *key)
     switch (v->t) {
     case JV_STR:
     case JV_NUM:
-        return v->s;
+        return v->s[0] != '\0' ? v->s : NULL; /* "" prints as "-" */
     case JV_BOOL:
         return v->b ? "true" : "false";
     default:

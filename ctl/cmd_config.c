@@ -52,6 +52,10 @@ struct config_args {
     uint64_t wait_ms;     /* --wait-timeout */
 };
 
+/* Returns CTL_EXIT_OK to go on, or the exit code to stop with: PARSE_HELP after --help (the
+ * command then exits 0), CTL_EXIT_USAGE after printing why. */
+#define PARSE_HELP (-1)
+
 static int parse(const char *who, int argc, char **argv, struct config_args *c, bool need_file)
 {
     const struct ctl_opt opts[] = {
@@ -71,7 +75,7 @@ static int parse(const char *who, int argc, char **argv, struct config_args *c, 
     rc = ctl_args(who, config_usage, argc, argv, opts, sizeof opts / sizeof opts[0], pos, 0, 0,
                   &npos);
     if (rc != CTL_ARGS_OK) {
-        return ctl_args_exit(rc);
+        return rc == CTL_ARGS_HELP ? PARSE_HELP : CTL_EXIT_USAGE;
     }
     if (need_file && c->file == NULL) {
         fprintf(stderr, "%s: -f FILE is required\n%s", who, config_usage);
@@ -232,6 +236,9 @@ int cmd_config_apply(const struct ctl_globals *g, int argc, char **argv)
     size_t len = 0;
     uint64_t rev = 0;
     int rc = parse(who, argc, argv, &c, true);
+    if (rc == PARSE_HELP) {
+        return CTL_EXIT_OK;
+    }
     if (rc != CTL_EXIT_OK || (rc = config_path(who, &c, path, sizeof path)) != CTL_EXIT_OK ||
         (rc = load_file(who, c.file, &text, &len, &doc)) != CTL_EXIT_OK) {
         return rc;
@@ -270,6 +277,9 @@ int cmd_config_delete(const struct ctl_globals *g, int argc, char **argv)
     char path[512];
     uint64_t index = 0;
     int rc = parse(who, argc, argv, &c, false);
+    if (rc == PARSE_HELP) {
+        return CTL_EXIT_OK;
+    }
     if (rc != CTL_EXIT_OK || (rc = config_path(who, &c, path, sizeof path)) != CTL_EXIT_OK) {
         return rc;
     }
@@ -322,7 +332,7 @@ int cmd_config_get(const struct ctl_globals *g, int argc, char **argv)
     struct jv merged;
     int rc = parse(who, argc, argv, &c, false);
     if (rc != CTL_EXIT_OK) {
-        return rc;
+        return rc == PARSE_HELP ? CTL_EXIT_OK : rc;
     }
     if (c.file != NULL || c.revision != NULL || c.force || c.wait) {
         fprintf(stderr, "%s: only --namespace and --stale apply to get\n%s", who, config_usage);
@@ -354,7 +364,7 @@ int cmd_config_diff(const struct ctl_globals *g, int argc, char **argv)
     size_t len = 0;
     int rc = parse(who, argc, argv, &c, true);
     if (rc != CTL_EXIT_OK) {
-        return rc;
+        return rc == PARSE_HELP ? CTL_EXIT_OK : rc;
     }
     if (c.revision != NULL || c.force || c.wait) {
         fprintf(stderr, "%s: only -f, --namespace and --stale apply to diff\n%s", who,
