@@ -41,8 +41,8 @@ static const char *cell(const struct jv *o, const char *key)
     }
 }
 
-static void table(FILE *out, const struct jv *doc, const char *const *head,
-                  const char *const *keys, size_t ncols)
+static void table(FILE *out, const struct jv *doc, const char *const *head, const char *const *keys,
+                  size_t ncols)
 {
     const struct jv *ms = jv_get(doc, "members");
     size_t n = ms != NULL && ms->t == JV_ARR ? ms->n : 0;
@@ -64,11 +64,10 @@ void cluster_print_status(FILE *out, const struct jv *status)
 {
     static const char *const head[] = {"ID",     "ROLE",      "STATE", "REACHABLE", "APPLIED",
                                        "COMMIT", "TABLE-GEN", "RAFT",  "ADMIN"};
-    static const char *const keys[] = {"id",          "role",
-                                       "state",       "reachable",
-                                       "appliedIndex", "commitIndex",
-                                       "tableGeneration", "raftAddress",
-                                       "adminAddress"};
+    static const char *const keys[] = {
+        "id",           "role",        "state",           "reachable",
+        "appliedIndex", "commitIndex", "tableGeneration", "raftAddress",
+        "adminAddress"};
     const char *leader = jv_str(jv_get(status, "leader")), *term = cell(status, "term");
     const struct jv *ps = jv_get(status, "providers");
     fprintf(out, "leader: %s  term: %s\n", leader != NULL ? leader : "none",

@@ -39,7 +39,8 @@ static const char config_usage[] =
     "  `+ key.path: value` for FILE's, sorted by key path. Scalars compare by text and empty\n"
     "  values count as absent; durations are not normalised (\"60s\" differs from \"1m\").\n"
     "exit codes: 0 done (diff: no difference)\n"
-    "            1 refused (config errors, revision mismatch, --wait timed out; diff: differences)\n"
+    "            1 refused (config errors, revision mismatch, --wait timed out; diff: "
+    "differences)\n"
     "            2 usage error, FILE unreadable or not valid YAML/config, bad token file\n"
     "            3 no endpoint reachable or the token was refused\n";
 
@@ -48,8 +49,8 @@ static const char config_usage[] =
 struct config_args {
     const char *file, *ns, *revision, *wait_timeout;
     bool stale, force, wait;
-    uint64_t rev;         /* --revision, when given */
-    uint64_t wait_ms;     /* --wait-timeout */
+    uint64_t rev;     /* --revision, when given */
+    uint64_t wait_ms; /* --wait-timeout */
 };
 
 /* Returns CTL_EXIT_OK to go on, or the exit code to stop with: PARSE_HELP after --help (the
@@ -90,8 +91,9 @@ static int parse(const char *who, int argc, char **argv, struct config_args *c, 
         return CTL_EXIT_USAGE;
     }
     if (ctl_parse_duration_ms(c->wait_timeout, &c->wait_ms) != 0) {
-        fprintf(stderr, "%s: --wait-timeout: expected a duration such as 10s or 500ms, got \"%s\"\n",
-                who, c->wait_timeout);
+        fprintf(stderr,
+                "%s: --wait-timeout: expected a duration such as 10s or 500ms, got \"%s\"\n", who,
+                c->wait_timeout);
         return CTL_EXIT_USAGE;
     }
     return CTL_EXIT_OK;
@@ -180,8 +182,7 @@ static int load_file(const char *who, const char *file, char **text, size_t *len
     int rc = doc_read_file(file, text, len);
     memset(doc, 0, sizeof *doc);
     if (rc != 0) {
-        fprintf(stderr, "%s: %s: %s\n", who, file,
-                rc == -EFBIG ? "file too large" : strerror(-rc));
+        fprintf(stderr, "%s: %s: %s\n", who, file, rc == -EFBIG ? "file too large" : strerror(-rc));
         return CTL_EXIT_USAGE;
     }
     diags_init(&d);
@@ -193,8 +194,7 @@ static int load_file(const char *who, const char *file, char **text, size_t *len
     diags_print(&d, stderr);
     diags_fini(&d);
     if (rc != 0) {
-        fprintf(stderr, "%s: %s is not a valid dynamic configuration; nothing sent\n", who,
-                file);
+        fprintf(stderr, "%s: %s is not a valid dynamic configuration; nothing sent\n", who, file);
         free(*text);
         *text = NULL;
         doc_fini(doc);

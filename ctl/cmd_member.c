@@ -31,8 +31,8 @@ static int member_write(const struct ctl_globals *g, const char *who, const char
                         const char *path, const char *body, const char *verb, const char *id,
                         const char *role)
 {
-    struct ctl_req rq = {.method = method, .path = path, .body = body,
-                         .len = body != NULL ? strlen(body) : 0};
+    struct ctl_req rq = {
+        .method = method, .path = path, .body = body, .len = body != NULL ? strlen(body) : 0};
     struct ctl_answer a;
     int rc = ctl_call(g, who, &rq, &a);
     if (rc == CTL_EXIT_OK && a.status != 200) {
@@ -53,8 +53,7 @@ static int member_write(const struct ctl_globals *g, const char *who, const char
 }
 
 /* "/api/cluster/members/ID" + suffix into buf; CTL_EXIT_USAGE (printed) when too long. */
-static int member_path(const char *who, char *buf, size_t size, const char *id,
-                       const char *suffix)
+static int member_path(const char *who, char *buf, size_t size, const char *id, const char *suffix)
 {
     snprintf(buf, size, "/api/cluster/members/");
     if (ctl_escape(buf, size, id) != 0 || strlen(buf) + strlen(suffix) >= size) {

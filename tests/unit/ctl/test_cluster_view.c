@@ -48,18 +48,17 @@ START_TEST(status_table)
 {
     char *s = render(cluster_print_status, status_doc);
     ck_assert_str_eq(
-        s,
-        "leader: n1  term: 3\n"
-        "ID  ROLE   STATE        REACHABLE  APPLIED  COMMIT  TABLE-GEN  RAFT            ADMIN\n"
-        "n1  voter  leader       true       42       42      42         127.0.0.1:7001  "
-        "127.0.0.1:9001\n"
-        "n2  voter  unavailable  false      0        0       0          127.0.0.1:7002  "
-        "127.0.0.1:9002\n"
-        "n3  voter  follower     true       41       42      41         127.0.0.1:7003  "
-        "127.0.0.1:9003\n"
-        "n4  spare  follower     true       3        3       3          127.0.0.1:7004  "
-        "127.0.0.1:9004\n"
-        "provider docker on n3: cannot reach the socket\n");
+        s, "leader: n1  term: 3\n"
+           "ID  ROLE   STATE        REACHABLE  APPLIED  COMMIT  TABLE-GEN  RAFT            ADMIN\n"
+           "n1  voter  leader       true       42       42      42         127.0.0.1:7001  "
+           "127.0.0.1:9001\n"
+           "n2  voter  unavailable  false      0        0       0          127.0.0.1:7002  "
+           "127.0.0.1:9002\n"
+           "n3  voter  follower     true       41       42      41         127.0.0.1:7003  "
+           "127.0.0.1:9003\n"
+           "n4  spare  follower     true       3        3       3          127.0.0.1:7004  "
+           "127.0.0.1:9004\n"
+           "provider docker on n3: cannot reach the socket\n");
     free(s);
     s = render(cluster_print_status, "{\"leader\": null, \"term\": 5, \"members\": []}");
     ck_assert_str_eq(s, "leader: none  term: 5\n"
@@ -92,9 +91,10 @@ START_TEST(lagging_voters)
     ck_assert_int_eq(cluster_lagging(&j, 42, tiny, sizeof tiny), 2); /* cut, still counted */
     ck_assert_uint_eq(strlen(tiny), sizeof tiny - 1);
     jv_free(&j);
-    parse("{\"members\": [{\"id\": \"n1\", \"role\": \"voter\", \"reachable\": true,"
-          " \"tableGeneration\": 9}, {\"id\": \"n9\", \"role\": \"standby\", \"reachable\": false}]}",
-          &j);
+    parse(
+        "{\"members\": [{\"id\": \"n1\", \"role\": \"voter\", \"reachable\": true,"
+        " \"tableGeneration\": 9}, {\"id\": \"n9\", \"role\": \"standby\", \"reachable\": false}]}",
+        &j);
     ck_assert_int_eq(cluster_lagging(&j, 9, why, sizeof why), 0);
     ck_assert_str_eq(why, "");
     jv_free(&j);
@@ -111,7 +111,7 @@ START_TEST(durations)
         const char *s;
         uint64_t ms;
     } ok[] = {{"10s", 10000}, {"500ms", 500}, {"1m30s", 90000}, {"2", 2000},
-              {"1.5s", 1500}, {"0", 0},       {"1h", 3600000}, {"10", 10000}};
+              {"1.5s", 1500}, {"0", 0},       {"1h", 3600000},  {"10", 10000}};
     static const char *const bad[] = {"", "s", "10x", "-1s", "1s5", "ms", " 1s"};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         ck_assert_msg(ctl_parse_duration_ms(ok[i].s, &ms) == 0 && ms == ok[i].ms, "%s", ok[i].s);
