@@ -298,7 +298,7 @@ int ctl_do(const struct ctl_globals *g, const char *who, const struct ctl_req *r
         rc = one(ep, rq, token, out, &sent, err, sizeof err);
         if (rc == 0 && out->status == 401) {
             fprintf(stderr, "%s: %s refused the token from %s (401)\n", who, ep, g->token_file);
-            ctl_resp_free(out);
+            ctl_resp_free(out); /* out->status stays 401 for callers that poll */
             free(list);
             return CTL_EXIT_UNREACHABLE;
         }

@@ -41,8 +41,8 @@ struct ctl_req {
 /* Sends `rq` to the first endpoint that answers. Returns CTL_EXIT_OK with *out filled (any
  * status but 401 and 503: the caller judges it), CTL_EXIT_USAGE when the token file cannot
  * be read, CTL_EXIT_UNREACHABLE when no endpoint answered, the token was refused, or a write
- * was sent and no answer came; the reason is printed on stderr prefixed with `who`
- * ("proxyctl status"). */
+ * was sent and no answer came (out->status is 401 when the token was refused); the reason
+ * is printed on stderr prefixed with `who` ("proxyctl status"). */
 int ctl_do(const struct ctl_globals *g, const char *who, const struct ctl_req *rq,
            struct ctl_resp *out);
 

@@ -158,8 +158,8 @@ static int wait_applied(const struct ctl_globals *g, const char *who, const stru
         } else if (rc == CTL_EXIT_OK) {
             const char *e = jv_str(jv_get(&a.doc, "error"));
             snprintf(why, sizeof why, "status answered %d: %s", a.status, e != NULL ? e : "");
-        } else if (rc == CTL_EXIT_USAGE) {
-            ctl_answer_fini(&a);
+        } else if (rc == CTL_EXIT_USAGE || a.raw.status == 401) {
+            ctl_answer_fini(&a); /* the token cannot be read or was refused: said already */
             return rc;
         }
         ctl_answer_fini(&a);
@@ -191,7 +191,11 @@ static int load_file(const char *who, const char *file, char **text, size_t *len
         rc = decode_dynamic(doc->root, &cfg, &d);
     }
     decode_config_free(cfg);
-    diags_print(&d, stderr);
+    if (rc != 0) {
+        /* Warnings are printed only with the errors: an accepted file's warnings come back
+         * in the server's answer, which would print them twice. */
+        diags_print(&d, stderr);
+    }
     diags_fini(&d);
     if (rc != 0) {
         fprintf(stderr, "%s: %s is not a valid dynamic configuration; nothing sent\n", who, file);

@@ -14,10 +14,25 @@ static const char snapshot_usage[] =
     "usage: proxyctl snapshot save FILE\n"
     "Downloads a consistent copy of the replicated state (GET /api/cluster/snapshot, taken by\n"
     "the leader after a barrier; protobuf concord.raftlog.Snapshot) into FILE. The bytes go\n"
-    "to FILE.tmp first, which is synced and then renamed over FILE, so FILE is never half\n"
-    "written.\n"
+    "to FILE.tmp first, which is synced and then renamed over FILE (and the folder synced), so\n"
+    "FILE is never half written.\n"
     "exit codes: 0 saved, 1 the endpoint answered with an error, 2 usage error, FILE cannot be\n"
     "            written, or unreadable token file, 3 no endpoint reachable or token refused\n";
+
+/* Makes the rename durable: syncs the folder that holds `path` (best effort: a folder that
+ * cannot be opened for reading still got the file). */
+static void sync_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir =
+        slash == NULL ? strdup(".") : strndup(path, slash == path ? 1 : (size_t)(slash - path));
+    int fd = dir != NULL ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(dir);
+}
 
 /* Writes the bytes to path.tmp, syncs, renames over path. 0 or -errno. */
 static int save_atomically(const char *path, const char *data, size_t len)
@@ -50,6 +65,9 @@ static int save_atomically(const char *path, const char *data, size_t len)
     }
     if (rc == 0 && rename(tmp, path) != 0) {
         rc = -errno;
+    }
+    if (rc == 0) {
+        sync_dir(path);
     }
     if (rc != 0) {
         unlink(tmp);
