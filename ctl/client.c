@@ -16,6 +16,8 @@
 
 #define CONNECT_MS 3000
 #define REPLY_MS 15000
+/* Writes answer once done: a member add waits for the new member to catch up. */
+#define WRITE_REPLY_MS 120000
 #define MAX_REPLY (256u << 20)
 
 static int read_token(const char *path, char *tok, size_t size)
@@ -114,24 +116,34 @@ static int dial(const char *ep, char *err, size_t errlen)
     return fd;
 }
 
-/* Sends the request and reads the reply until the peer closes (Connection: close). */
-static int exchange(int fd, const char *req, char **buf, size_t *len, char *err, size_t errlen)
+/* Writes all of buf[0..n) before the deadline; 0, or < 0 with err saying why. */
+static int send_all(int fd, const char *buf, size_t n, long long deadline, char *err,
+                    size_t errlen)
 {
-    long long deadline = now_ms() + REPLY_MS;
-    size_t off = 0, n = strlen(req), cap = 16384;
+    size_t off = 0;
     int rc;
     while (off < n) {
-        ssize_t w = send(fd, req + off, n - off, MSG_NOSIGNAL);
+        ssize_t w = send(fd, buf + off, n - off, MSG_NOSIGNAL);
         if (w > 0) {
             off += (size_t)w;
         } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
-            snprintf(err, errlen, "sending: %s", strerror(errno));
-            return -errno;
+            rc = -errno;
+            snprintf(err, errlen, "sending: %s", strerror(-rc));
+            return rc;
         } else if ((rc = wait_fd(fd, POLLOUT, deadline)) != 0) {
             snprintf(err, errlen, "sending: %s", strerror(-rc));
             return rc;
         }
     }
+    return 0;
+}
+
+/* Reads the reply until the peer closes (Connection: close). */
+static int read_all(int fd, long long deadline, char **buf, size_t *len, char *err,
+                    size_t errlen)
+{
+    size_t cap = 16384;
+    int rc;
     *len = 0;
     if ((*buf = malloc(cap)) == NULL) {
         return -ENOMEM;
@@ -154,8 +166,9 @@ static int exchange(int fd, const char *req, char **buf, size_t *len, char *err,
         if (r > 0) {
             *len += (size_t)r;
         } else if (errno != EAGAIN && errno != EINTR) {
-            snprintf(err, errlen, "reading: %s", strerror(errno));
-            return -errno;
+            rc = -errno;
+            snprintf(err, errlen, "reading: %s", strerror(-rc));
+            return rc;
         } else if ((rc = wait_fd(fd, POLLIN, deadline)) != 0) {
             snprintf(err, errlen, "reading: %s", strerror(-rc));
             return rc;
@@ -194,22 +207,51 @@ static int parse_reply(char *raw, size_t len, struct ctl_resp *out)
     return 0;
 }
 
-/* One endpoint: 0 with *out filled, or < 0 with err saying why. */
-static int get_one(const char *ep, const char *path, const char *token, struct ctl_resp *out,
-                   char *err, size_t errlen)
+static bool is_read(const char *method)
 {
-    char req[4096];
+    return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+}
+
+/* One endpoint: 0 with *out filled, or < 0 with err saying why. *sent tells whether the whole
+ * request left before the failure (a write may then have been applied). */
+static int one(const char *ep, const struct ctl_req *rq, const char *token, struct ctl_resp *out,
+               bool *sent, char *err, size_t errlen)
+{
+    char head[4096];
     char *raw = NULL;
     size_t len = 0;
-    int fd = dial(ep, err, errlen), rc;
-    if (fd < 0) {
+    long long deadline;
+    int fd, rc, n;
+    *sent = false;
+    n = snprintf(head, sizeof head,
+                 "%s %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
+                 "User-Agent: proxyctl\r\nConnection: close\r\n",
+                 rq->method, rq->path, ep, token);
+    if (!is_read(rq->method) || rq->len > 0) {
+        n += snprintf(head + n, n < (int)sizeof head ? sizeof head - (size_t)n : 0,
+                      "Content-Type: %s\r\nContent-Length: %zu\r\n",
+                      rq->content_type != NULL ? rq->content_type : "application/json", rq->len);
+    }
+    n += snprintf(head + n, n < (int)sizeof head ? sizeof head - (size_t)n : 0, "\r\n");
+    if (n >= (int)sizeof head) {
+        snprintf(err, errlen, "request head too long");
+        return -ENAMETOOLONG;
+    }
+    if ((fd = dial(ep, err, errlen)) < 0) {
         return fd;
     }
-    snprintf(req, sizeof req,
-             "GET %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
-             "User-Agent: proxyctl\r\nConnection: close\r\n\r\n",
-             path, ep, token);
-    rc = exchange(fd, req, &raw, &len, err, errlen);
+    deadline = now_ms() + (is_read(rq->method) ? REPLY_MS : WRITE_REPLY_MS);
+    if (rq->deadline_ms > 0 && rq->deadline_ms < deadline) {
+        deadline = rq->deadline_ms;
+    }
+    rc = send_all(fd, head, (size_t)n, deadline, err, errlen);
+    if (rc == 0 && rq->len > 0) {
+        rc = send_all(fd, rq->body, rq->len, deadline, err, errlen);
+    }
+    if (rc == 0) {
+        *sent = true;
+        rc = read_all(fd, deadline, &raw, &len, err, errlen);
+    }
     close(fd);
     if (rc == 0 && (rc = parse_reply(raw, len, out)) != 0) {
         snprintf(err, errlen, "not an HTTP reply");
@@ -218,10 +260,24 @@ static int get_one(const char *ep, const char *path, const char *token, struct c
     return rc;
 }
 
-int ctl_get(const struct ctl_globals *g, const char *who, const char *path, struct ctl_resp *out)
+/* The `error` sentence of a JSON answer, into buf ("" when there is none). */
+static void answer_error(const struct ctl_resp *r, char *buf, size_t size)
+{
+    struct jv doc;
+    buf[0] = '\0';
+    if (r->body != NULL && jv_parse(r->body, r->len, &doc) == 0) {
+        const char *e = jv_str(jv_get(&doc, "error"));
+        snprintf(buf, size, "%s", e != NULL ? e : "");
+        jv_free(&doc);
+    }
+}
+
+int ctl_do(const struct ctl_globals *g, const char *who, const struct ctl_req *rq,
+           struct ctl_resp *out)
 {
     char token[1024], err[300], tried[2048] = "";
     char *list, *save = NULL;
+    bool quiet = (rq->flags & CTL_QUIET) != 0;
     int rc = read_token(g->token_file, token, sizeof token);
     memset(out, 0, sizeof out[0]);
     if (rc != 0) {
@@ -234,14 +290,15 @@ int ctl_get(const struct ctl_globals *g, const char *who, const char *path, stru
     }
     for (char *ep = strtok_r(list, ",", &save); ep != NULL; ep = strtok_r(NULL, ",", &save)) {
         size_t tl = strlen(tried);
+        bool sent;
         ep += strspn(ep, " ");
         if (ep[0] == '\0') {
             continue;
         }
-        rc = get_one(ep, path, token, out, err, sizeof err);
+        rc = one(ep, rq, token, out, &sent, err, sizeof err);
         if (rc == 0 && out->status == 401) {
             fprintf(stderr, "%s: %s refused the token from %s (401)\n", who, ep, g->token_file);
-            ctl_resp_free(out);
+            ctl_resp_free(out); /* out->status stays 401 for callers that poll */
             free(list);
             return CTL_EXIT_UNREACHABLE;
         }
@@ -250,15 +307,46 @@ int ctl_get(const struct ctl_globals *g, const char *who, const char *path, stru
             free(list);
             return CTL_EXIT_OK;
         }
+        if (rc != 0 && sent && !is_read(rq->method)) {
+            /* The write reached this endpoint and may have been applied: sending it again
+             * elsewhere could apply it twice (or fail a compare-and-set that succeeded). */
+            fprintf(stderr,
+                    "%s: %s: %s after the request was sent; it may or may not have been "
+                    "applied\n",
+                    who, ep, err);
+            free(list);
+            return CTL_EXIT_UNREACHABLE;
+        }
         if (rc == 0) {
-            snprintf(err, sizeof err, "503 (starting or draining)");
+            char why[200];
+            answer_error(out, why, sizeof why);
+            snprintf(err, sizeof err, "503 %s", why[0] ? why : "(not ready)");
             ctl_resp_free(out);
         }
         snprintf(tried + tl, sizeof tried - tl, "%s%s: %s", tl ? "; " : "", ep, err);
     }
     free(list);
-    fprintf(stderr, "%s: no endpoint answered (%s)\n", who, tried[0] ? tried : "none given");
+    if (!quiet) {
+        fprintf(stderr, "%s: no endpoint answered (%s)\n", who, tried[0] ? tried : "none given");
+    }
     return CTL_EXIT_UNREACHABLE;
+}
+
+int ctl_request(const struct ctl_globals *g, const char *who, const char *method,
+                const char *path, const char *body, size_t len, const char *content_type,
+                struct ctl_resp *out)
+{
+    struct ctl_req rq = {.method = method,
+                         .path = path,
+                         .body = body,
+                         .len = len,
+                         .content_type = content_type};
+    return ctl_do(g, who, &rq, out);
+}
+
+int ctl_get(const struct ctl_globals *g, const char *who, const char *path, struct ctl_resp *out)
+{
+    return ctl_request(g, who, "GET", path, NULL, 0, NULL, out);
 }
 
 void ctl_resp_free(struct ctl_resp *r)
@@ -319,4 +407,73 @@ int ctl_list(const struct ctl_globals *g, const char *who, const char *usage, co
     jv_free(&doc);
     ctl_resp_free(&r);
     return rc;
+}
+
+int ctl_call(const struct ctl_globals *g, const char *who, const struct ctl_req *rq,
+             struct ctl_answer *a)
+{
+    int rc;
+    memset(a, 0, sizeof *a);
+    rc = ctl_do(g, who, rq, &a->raw);
+    if (rc != CTL_EXIT_OK) {
+        return rc;
+    }
+    a->status = a->raw.status;
+    snprintf(a->endpoint, sizeof a->endpoint, "%s", a->raw.endpoint);
+    if (a->raw.len == 0) {
+        return CTL_EXIT_OK;
+    }
+    if (jv_parse(a->raw.body, a->raw.len, &a->doc) != 0) {
+        fprintf(stderr, "%s: %s answered %d with something that is not JSON\n", who, a->endpoint,
+                a->status);
+        return CTL_EXIT_NO;
+    }
+    return CTL_EXIT_OK;
+}
+
+void ctl_answer_fini(struct ctl_answer *a)
+{
+    jv_free(&a->doc);
+    ctl_resp_free(&a->raw);
+}
+
+int ctl_refused(const char *who, const struct ctl_answer *a)
+{
+    const char *e = jv_str(jv_get(&a->doc, "error"));
+    fprintf(stderr, "%s: %s answered %d: %s\n", who, a->endpoint, a->status,
+            e != NULL ? e : a->raw.body != NULL ? a->raw.body : "");
+    return CTL_EXIT_NO;
+}
+
+int ctl_escape(char *buf, size_t size, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = strlen(buf);
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        bool plain = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+                     (*p >= '0' && *p <= '9') || strchr("-._~", *p) != NULL;
+        if (o + (plain ? 1 : 3) >= size) {
+            buf[o] = '\0';
+            return -ENAMETOOLONG;
+        }
+        if (plain) {
+            buf[o++] = (char)*p;
+        } else {
+            buf[o++] = '%';
+            buf[o++] = hex[*p >> 4];
+            buf[o++] = hex[*p & 15];
+        }
+    }
+    buf[o] = '\0';
+    return 0;
+}
+
+bool ctl_print_doc(const struct ctl_globals *g, const struct jv *doc)
+{
+    if (g->output == CTL_OUT_JSON) {
+        jv_print_json(stdout, doc);
+    } else if (g->output == CTL_OUT_YAML) {
+        jv_print_yaml(stdout, doc);
+    }
+    return g->output != CTL_OUT_TABLE;
 }

@@ -32,4 +32,21 @@ int cmd_route_explain(const struct ctl_globals *g, int argc, char **argv);
 int cmd_routers_list(const struct ctl_globals *g, int argc, char **argv);
 int cmd_services_list(const struct ctl_globals *g, int argc, char **argv);
 
+/* The cluster commands, through the admin cluster API (/work/cluster-contract.md):
+ * `status` (ctl/cmd_status.c), `member list|add|remove|promote|demote` (ctl/cmd_member.c),
+ * `leader transfer` (ctl/cmd_leader.c), `config get|apply|delete|diff` (ctl/cmd_config.c),
+ * `snapshot save` (ctl/cmd_snapshot.c). */
+int cmd_status(const struct ctl_globals *g, int argc, char **argv);
+int cmd_member_list(const struct ctl_globals *g, int argc, char **argv);
+int cmd_member_add(const struct ctl_globals *g, int argc, char **argv);
+int cmd_member_remove(const struct ctl_globals *g, int argc, char **argv);
+int cmd_member_promote(const struct ctl_globals *g, int argc, char **argv);
+int cmd_member_demote(const struct ctl_globals *g, int argc, char **argv);
+int cmd_leader_transfer(const struct ctl_globals *g, int argc, char **argv);
+int cmd_config_get(const struct ctl_globals *g, int argc, char **argv);
+int cmd_config_apply(const struct ctl_globals *g, int argc, char **argv);
+int cmd_config_delete(const struct ctl_globals *g, int argc, char **argv);
+int cmd_config_diff(const struct ctl_globals *g, int argc, char **argv);
+int cmd_snapshot_save(const struct ctl_globals *g, int argc, char **argv);
+
 #endif

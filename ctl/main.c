@@ -25,6 +25,14 @@ static const char usage[] =
     "                         which router a request takes, and why not the others\n"
     "  routers list           the live HTTP routers (admin API)\n"
     "  services list          the live HTTP services (admin API)\n"
+    "cluster commands (admin API; each takes --help):\n"
+    "  status [--stale]       leader, term and members with their indexes\n"
+    "  member list|add|remove|promote|demote\n"
+    "                         the cluster's members and their roles\n"
+    "  leader transfer [ID]   hand the leadership to another voter\n"
+    "  config get|apply|delete|diff\n"
+    "                         a namespace's dynamic config (default namespace api)\n"
+    "  snapshot save FILE     a consistent copy of the replicated state\n"
     "exit codes: 0 done, 1 the answer is no, 2 usage or input error,\n"
     "            3 the cluster could not be reached or refused the token\n";
 
@@ -38,6 +46,18 @@ static const struct command commands[] = {
     {{"route", "explain"}, cmd_route_explain},
     {{"routers", "list"}, cmd_routers_list},
     {{"services", "list"}, cmd_services_list},
+    {{"status", NULL}, cmd_status},
+    {{"member", "list"}, cmd_member_list},
+    {{"member", "add"}, cmd_member_add},
+    {{"member", "remove"}, cmd_member_remove},
+    {{"member", "promote"}, cmd_member_promote},
+    {{"member", "demote"}, cmd_member_demote},
+    {{"leader", "transfer"}, cmd_leader_transfer},
+    {{"config", "get"}, cmd_config_get},
+    {{"config", "apply"}, cmd_config_apply},
+    {{"config", "delete"}, cmd_config_delete},
+    {{"config", "diff"}, cmd_config_diff},
+    {{"snapshot", "save"}, cmd_snapshot_save},
 };
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
@@ -172,6 +192,12 @@ int main(int argc, char **argv)
         return CTL_EXIT_OK;
     }
     k = find_command(argc, argv, &nwords);
+    for (size_t c = 0; k == NULL && c < sizeof commands / sizeof commands[0]; c++) {
+        if (commands[c].words[1] != NULL && strcmp(argv[1], commands[c].words[0]) == 0) {
+            return usage_error(argc > 2 ? "%s: unknown verb \"%s\"" : "%s: missing verb%s",
+                               argv[1], argc > 2 ? argv[2] : "");
+        }
+    }
     if (k == NULL) {
         return usage_error(argv[1][0] == '-' ? "unknown flag \"%s\"" : "unknown command \"%s\"",
                            argv[1]);
