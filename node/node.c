@@ -274,6 +274,17 @@ int node_dry_run(struct node *n, const struct rs_merged *m, struct diags *d)
     return rc;
 }
 
+int node_decode_config(const char *name, const char *text, size_t len,
+                       Concord__Config__Config **out, struct diags *d)
+{
+    return decode_dynamic_string(name, text, len, out, d);
+}
+
+void node_config_free(Concord__Config__Config *cfg)
+{
+    decode_config_free(cfg);
+}
+
 uint64_t node_table_generation(const struct node *n)
 {
     return n->generation;

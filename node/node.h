@@ -4,6 +4,7 @@
 #define CONCORD_NODE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -64,6 +65,12 @@ int node_publish(struct node *n, struct rs_merged *m, uint64_t generation, struc
  * Returns 0 or a negative code when it cannot be compiled at all. */
 int node_dry_run(struct node *n, const struct rs_merged *m, struct diags *d);
 uint64_t node_table_generation(const struct node *n);
+
+/* A dynamic configuration sent to the admin API (YAML or JSON), decoded as the file provider
+ * decodes a file; `name` names it in diagnostics. Errors: -EINVAL with the errors in d. */
+int node_decode_config(const char *name, const char *text, size_t len,
+                       struct Concord__Config__Config **out, struct diags *d);
+void node_config_free(struct Concord__Config__Config *cfg);
 uint64_t node_grace_ms(const struct node *n);
 uint64_t node_accept_grace_ms(const struct node *n);
 

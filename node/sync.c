@@ -20,7 +20,6 @@
 #include "node/sync-int.h"
 #include "providers/decode.h"
 #include "providers/static_config.h"
-#include "raftstore/entry.h"
 #include "raftstore/raftstore.h"
 
 /* ---- small helpers ---- */
@@ -272,7 +271,7 @@ void sync_submit_packed(struct sync *s, const uint8_t *buf, size_t len, sync_cb 
 
 void sync_submit(struct sync *s, Concord__Raftlog__Entry *e, sync_cb cb, void *arg)
 {
-    static uint8_t idbuf[RS_REQUEST_ID_LEN]; /* copied by pack/propose before return */
+    static uint8_t idbuf[16]; /* copied by pack/propose before return */
     const char *leader_id = NULL;
     const char *addr;
     struct fwd *f;
@@ -283,9 +282,9 @@ void sync_submit(struct sync *s, Concord__Raftlog__Entry *e, sync_cb cb, void *a
         deliver(cb, arg, -ECANCELED, 0, 0, 0, "the node is stopping");
         return;
     }
-    if (e->request_id.len == 0 && rs_request_id(idbuf) == 0) {
+    if (e->request_id.len == 0 && raftstore_request_id(idbuf) == 0) {
         e->request_id.data = idbuf;
-        e->request_id.len = RS_REQUEST_ID_LEN;
+        e->request_id.len = 16;
     }
     if (e->format_version == 0) {
         e->format_version = RS_FORMAT_VERSION;

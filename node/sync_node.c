@@ -15,7 +15,6 @@
 #include "node/sync-int.h"
 #include "providers/decode.h"
 #include "providers/static_config.h"
-#include "raftstore/entry.h"
 
 #define TICK_MS 100
 #define READ_WAIT_MS 5000 /* a follower's wait to apply the leader's read index */
@@ -126,7 +125,7 @@ static void file_reload(struct sync *s)
         concord__config__config__pack(cfg, s->file_cfg);
     }
     decode_config_free(cfg);
-    rs_request_id(s->file_req); /* a new content: a new request */
+    raftstore_request_id(s->file_req); /* a new content: a new request */
     s->file_state = FILE_UNSYNCED;
     s->file_retry_at = 0;
 }

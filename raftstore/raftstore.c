@@ -64,6 +64,11 @@ bool raftstore_leader_ready(const struct raftstore *rs)
 
 /* ---- applying ---- */
 
+int raftstore_request_id(uint8_t out[16])
+{
+    return rs_request_id(out);
+}
+
 uint64_t raftstore_raft_id(const char *node_id)
 {
     uint64_t h = 0xcbf29ce484222325ULL;

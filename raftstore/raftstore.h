@@ -60,6 +60,9 @@ struct raftstore_opts {
     void *arg;
 };
 
+/* 16 random bytes: a proposal's request id (Entry.request_id). Returns 0 or -EIO. */
+int raftstore_request_id(uint8_t out[16]);
+
 /* libraft's numeric id for a node id: a 63-bit FNV-1a hash, never 0. Every node computes the
  * same number from the same name, so a bootstrap list or a join needs only names. */
 uint64_t raftstore_raft_id(const char *node_id);

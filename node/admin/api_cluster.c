@@ -14,7 +14,7 @@
 #include "node/admin/pbjson.h"
 #include "node/base/diag.h"
 #include "node/sync.h"
-#include "providers/decode.h"
+#include "node/node.h"
 #include "raftstore/raftstore.h"
 
 #define STATUS_PROBE_MS 1000
@@ -662,7 +662,7 @@ static void config_put(struct ctx *c, const struct admin_http *h)
         snprintf(name, sizeof name, "request");
     }
     diags_init(&d);
-    rc = decode_dynamic_string(name, h->body ? (const char *)h->body : "", h->body_len, &cfg, &d);
+    rc = node_decode_config(name, h->body ? (const char *)h->body : "", h->body_len, &cfg, &d);
     if (rc != 0) {
         struct jw w;
         jw_init(&w);
@@ -697,7 +697,7 @@ static void config_put(struct ctx *c, const struct admin_http *h)
     e.command_case = CONCORD__RAFTLOG__ENTRY__COMMAND_SET_CONTRIBUTION;
     e.set_contribution = &set;
     sync_submit(c->ac->s, &e, on_config_written, c);
-    decode_config_free(cfg);
+    node_config_free(cfg);
 }
 
 static void config_delete(struct ctx *c, const struct admin_http *h)
