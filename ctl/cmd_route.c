@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "ctl/client.h"
 #include "ctl/cmd.h"
 #include "ctl/output.h"
 #include "node/base/diag.h"
@@ -21,11 +22,13 @@
 #include "providers/file.h"
 
 static const char explain_usage[] =
-    "usage: proxyctl route explain --config FILE [--config FILE]... [--entrypoint NAME]\n"
+    "usage: proxyctl route explain [--config FILE]... [--entrypoint NAME]\n"
     "                              [--header 'Name: value']... [--client-ip IP] METHOD URL\n"
-    "Loads the dynamic config FILEs offline (several files form one namespace \"file\", as the\n"
-    "file provider's directory mode does), compiles them as proxyd would, and routes one\n"
-    "request: URL is absolute (http://host[:port]/path?query: its host wins over a Host\n"
+    "Without --config, asks the cluster (--endpoints): the answering node routes the request\n"
+    "through its live table (the JSON below plus \"tableGeneration\"; exit 3 when no endpoint\n"
+    "answers). With --config, loads the dynamic config FILEs offline (several files form one\n"
+    "namespace \"file\", as the file provider's directory mode does), compiles them as proxyd\n"
+    "would, and routes one request: URL is absolute (http://host[:port]/path?query: its host wins over a Host\n"
     "header) or origin-form (/path?query: the host comes from --header 'Host: ...'). The host\n"
     "is lower-cased without port and the path normalised, as the proxy does; --client-ip\n"
     "defaults to 127.0.0.1. Without --entrypoint, routers of every entry point are candidates.\n"
@@ -145,9 +148,8 @@ static int parse_args(int argc, char **argv, struct explain_args *a)
             return usage_fail("missing value for", name);
         }
     }
-    if (a->nfiles == 0 || npos != 2) {
-        fprintf(stderr, "proxyctl route explain: %s\n%s",
-                a->nfiles == 0 ? "--config FILE is required" : "METHOD and URL are required",
+    if (npos != 2) {
+        fprintf(stderr, "proxyctl route explain: METHOD and URL are required\n%s",
                 explain_usage);
         return CTL_EXIT_USAGE;
     }
@@ -388,18 +390,71 @@ static void print_json(const struct table *t, const struct table_request *r)
     fputs(first ? "]}\n" : "\n]}\n", stdout);
 }
 
+/* The live table: the normalised request as lines (api_explain.c's format) to the cluster. */
+static int explain_live(const struct ctl_globals *g, const struct explain_args *a,
+                        const struct request *q)
+{
+    static const char who[] = "proxyctl route explain";
+    char *body = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&body, &len);
+    struct ctl_resp resp;
+    int rc;
+    if (f == NULL) {
+        return fail("%s", "out of memory");
+    }
+    fprintf(f, "method %s\nhost %.*s\npath %.*s\nclient %s\n", a->method,
+            (int)q->r.host_len, q->r.host, (int)q->r.path_len, q->r.path, a->client_ip);
+    if (q->r.query != NULL) {
+        fprintf(f, "query %.*s\n", (int)q->r.query_len, q->r.query);
+    }
+    if (a->entrypoint != NULL) {
+        fprintf(f, "entrypoint %s\n", a->entrypoint);
+    }
+    for (uint32_t i = 0; i < a->nheaders; i++) {
+        fprintf(f, "header %.*s: %.*s\n", (int)a->headers[i].name_len, a->headers[i].name,
+                (int)a->headers[i].value_len, a->headers[i].value);
+    }
+    fclose(f);
+    if (strpbrk(a->method, "\r\n") != NULL) {
+        free(body);
+        return fail("%s", "bad METHOD");
+    }
+    memset(&resp, 0, sizeof resp);
+    rc = ctl_request(g, who, "POST", "/api/cluster/explain", body, len, "text/plain", &resp);
+    free(body);
+    if (rc != CTL_EXIT_OK) {
+        return rc;
+    }
+    if (resp.status != 200) {
+        fprintf(stderr, "%s: %s answered %d: %s\n", who, resp.endpoint, resp.status,
+                resp.body ? resp.body : "");
+        rc = CTL_EXIT_NO;
+    } else {
+        fputs(resp.body, stdout);
+        fputs("\n", stdout);
+    }
+    ctl_resp_free(&resp);
+    return rc;
+}
+
 int cmd_route_explain(const struct ctl_globals *g, int argc, char **argv)
 {
     struct explain_args a;
     struct request q;
     struct table *t = NULL;
     int rc;
-    (void)g; /* the output is always JSON: -o is ignored */
+    /* the output is always JSON: -o is ignored */
     memset(&a, 0, sizeof a);
     memset(&q, 0, sizeof q);
     rc = parse_args(argc, argv, &a);
     if (rc == 0) {
         rc = build_request(&a, &q);
+    }
+    if (rc == 0 && a.nfiles == 0) {
+        rc = explain_live(g, &a, &q);
+        free(q.path);
+        return rc;
     }
     if (rc == 0) {
         rc = load_table(&a, &t, &q.r.entrypoint);

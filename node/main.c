@@ -165,7 +165,7 @@ static int start_sync(struct run *r, const struct static_config *sc, bool force_
         log_error("cluster: %s", e.msg);
         return rc;
     }
-    r->api = api_cluster_create(r->sync);
+    r->api = api_cluster_create(r->sync, r->node);
     if (r->api == NULL) {
         return -ENOMEM;
     }

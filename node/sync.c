@@ -42,13 +42,14 @@ const char *sync_leader_admin(const struct sync *s, const char **leader_id)
     const Concord__Raftlog__Member *m;
     raftstore_info(s->rs, &info);
     *leader_id = NULL;
+    if (info.leader_id == s->raft_id) { /* known before its own record is applied */
+        *leader_id = s->node_id;
+        return s->admin_address;
+    }
     if (info.leader_id == 0 || (m = member_by_raft_id(s, info.leader_id)) == NULL) {
         return "";
     }
     *leader_id = m->id;
-    if (info.leader_id == s->raft_id) {
-        return s->admin_address;
-    }
     return m->admin_address;
 }
 
@@ -102,6 +103,10 @@ void sync_set_ready(struct sync *s)
         return;
     }
     if (s->file_state != FILE_SYNCED && s->file_state != FILE_NONE) {
+        return;
+    }
+    /* Its own record too: the others (and status) find its admin address there. */
+    if (rs_state_member(raftstore_state(s->rs), s->node_id) == NULL) {
         return;
     }
     s->ready = true;

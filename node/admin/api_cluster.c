@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "node/admin/api_explain.h"
 #include "node/admin/json.h"
 #include "node/admin/pbjson.h"
 #include "node/base/diag.h"
@@ -160,6 +161,7 @@ struct ctx {
 
 struct api_cluster {
     struct sync *s;
+    struct node *node;
 };
 
 static struct ctx *ctx_new(struct api_cluster *ac, struct admin_req *r)
@@ -1076,6 +1078,15 @@ bool api_cluster_handle(void *arg, struct admin_req *r, const struct admin_http 
     } else if (path_is(h, "/api/cluster/snapshot") && is(h, "GET")) {
         c->step = 11;
         sync_read(ac->s, on_read_point, c);
+    } else if (path_is(h, "/api/cluster/explain") && is(h, "POST")) {
+        struct node_view v;
+        struct jw w;
+        int st;
+        node_view(ac->node, &v);
+        jw_init(&w);
+        st = api_explain(&v, h->body ? (const char *)h->body : "", h->body_len, &w);
+        reply_json(r, st, &w);
+        free(c);
     } else if (path_is(h, "/api/cluster/propose") && is(h, "POST") && h->peer) {
         sync_submit_packed(ac->s, h->body, h->body_len, on_proposal_done, c);
     } else if (path_is(h, "/api/cluster/readindex") && is(h, "POST") && h->peer) {
@@ -1087,11 +1098,12 @@ bool api_cluster_handle(void *arg, struct admin_req *r, const struct admin_http 
     return true;
 }
 
-struct api_cluster *api_cluster_create(struct sync *s)
+struct api_cluster *api_cluster_create(struct sync *s, struct node *node)
 {
     struct api_cluster *ac = calloc(1, sizeof *ac);
     if (ac != NULL) {
         ac->s = s;
+        ac->node = node;
     }
     return ac;
 }

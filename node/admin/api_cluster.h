@@ -11,8 +11,9 @@
 
 struct api_cluster;
 struct sync;
+struct node;
 
-struct api_cluster *api_cluster_create(struct sync *s);
+struct api_cluster *api_cluster_create(struct sync *s, struct node *node);
 void api_cluster_destroy(struct api_cluster *ac);
 
 /* An admin_handler_fn (arg: the api_cluster). */

@@ -215,3 +215,25 @@ def test_cluster_snapshot_save():
         check(rc == 0 and size > 0 and out == "saved snapshot (%d bytes) to %s\n" % (size, path),
               "snapshot save: rc %d, %r, %r, size %d" % (rc, out, err, size))
         check(not os.path.exists(path + ".tmp"), "snapshot save left its .tmp file")
+
+
+def test_cluster_route_explain_live():
+    """Without --config, route explain asks the node: its live table decides, also for
+    config applied through the API (which no file on disk holds)."""
+    with cluster_env() as env:
+        ctl = Ctl(env)
+        path = ctl.file("api.yaml", api_config("live.test", env.be["A"].url))
+        rc, out, err = ctl("config", "apply", "-f", path)
+        check(rc == 0, "apply: %d %r" % (rc, err))
+        rc, out, err = ctl("route", "explain", "GET", "http://live.test/x")
+        check(rc == 0, "explain: %d %r" % (rc, err))
+        doc = json.loads(out)
+        check(doc["router"] == "viaapi@api" and doc["service"] == "backend@api",
+              "explain: %r" % doc)
+        check(doc["tableGeneration"] > 0 and doc["candidates"][-1]["matched"] is True,
+              "explain: %r" % doc)
+        rc, out, err = ctl("route", "explain", "--header", "Host: other.test", "GET", "/")
+        doc = json.loads(out)
+        check(rc == 0 and doc["router"] is None, "no match: %d %r" % (rc, out))
+        rc, out, err = ctl("route", "explain", "--entrypoint", "nope", "GET", "http://a/")
+        check(rc == 1 and "entry point" in err, "bad entry point: %d %r" % (rc, err))
