@@ -343,8 +343,16 @@ int cmd_config_get(const struct ctl_globals *g, int argc, char **argv)
         return CTL_EXIT_USAGE;
     }
     if ((rc = get_config(g, who, &c, &a)) == CTL_EXIT_OK) {
+        const struct jv *contribs = jv_get(&a.doc, "contributions");
+        const struct jv *source = contribs != NULL && contribs->t == JV_ARR && contribs->n == 1
+                                      ? jv_get(&contribs->v[0], "source")
+                                      : NULL;
         if (g->output == CTL_OUT_JSON) {
             jv_print_json(stdout, &a.doc);
+        } else if (source != NULL && jv_str(source) != NULL) {
+            /* one contribution written by config apply: the document as applied, comments
+             * and all */
+            fputs(jv_str(source), stdout);
         } else if (confjson_merge(&a.doc, &merged) == 0) {
             jv_print_yaml(stdout, &merged);
             jv_free(&merged);

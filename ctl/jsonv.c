@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ctl/output.h"
 
@@ -399,8 +400,32 @@ static bool nested(const struct jv *j)
     return (j->t == JV_ARR || j->t == JV_OBJ) && j->n > 0;
 }
 
-/* Block YAML: strings double-quoted (JSON escapes are valid there), keys quoted too. An array
- * element that is itself a collection starts on the "- " line (`inline_first`). */
+/* A key YAML reads as the same plain string: letters, digits and "_-.@/", not starting with
+ * a character YAML gives a meaning to, and not a word YAML reads as a bool or null. */
+static bool plain_key(const char *k)
+{
+    static const char *const words[] = {"true", "false", "yes", "no", "on", "off", "null", "y",
+                                        "n", "~"};
+    if (k[0] == '\0' || strchr("-.@/", k[0]) != NULL) {
+        return false;
+    }
+    for (const char *p = k; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              strchr("_-.@/", *p) != NULL)) {
+            return false;
+        }
+    }
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        if (strcasecmp(k, words[i]) == 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Block YAML: strings double-quoted (JSON escapes are valid there), keys plain when that reads
+ * back the same, else quoted. An array element that is itself a collection starts on the "- "
+ * line (`inline_first`). */
 static void yaml_at(FILE *out, const struct jv *j, int ind, bool inline_first)
 {
     for (size_t i = 0; i < j->n; i++) {
@@ -411,7 +436,11 @@ static void yaml_at(FILE *out, const struct jv *j, int ind, bool inline_first)
         if (j->t == JV_ARR) {
             fputs("-", out);
         } else {
-            output_quote(out, j->keys[i]);
+            if (plain_key(j->keys[i])) {
+                fputs(j->keys[i], out);
+            } else {
+                output_quote(out, j->keys[i]);
+            }
             fputs(":", out);
         }
         if (!nested(e)) {

@@ -182,6 +182,11 @@ void sync_file_check(struct sync *s)
         s->file_state = FILE_SYNCED;
         return;
     }
+    /* A node contributes once it is a known member: its record comes first, so whoever sees
+     * its routes can also reach it (status, forwarding). */
+    if (rs_state_member(raftstore_state(s->rs), s->node_id) == NULL) {
+        return;
+    }
     cfg = concord__config__config__unpack(NULL, s->file_cfg_len, s->file_cfg);
     if (cfg == NULL) {
         return;

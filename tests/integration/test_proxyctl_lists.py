@@ -72,7 +72,7 @@ def test_routers_list_table_json_yaml():
         check({o["name"]: o["status"] for o in doc}["badrule@file"] == "disabled", "json status")
 
         rc, out, err = ctl("--endpoints", ep, "--token-file", tok, "routers", "list", "-oyaml")
-        check(rc == 0 and out.startswith("- ") and '"name": "r0@file"' in out,
+        check(rc == 0 and out.startswith("- ") and 'name: "r0@file"' in out,
               "routers list -o yaml: rc %d, %r" % (rc, out[:200]))
 
 

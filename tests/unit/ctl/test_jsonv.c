@@ -62,7 +62,11 @@ static char *printed(void (*fn)(FILE *, const struct jv *), const char *text)
 START_TEST(printers)
 {
     char *s = printed(jv_print_yaml, "[{\"a\":1,\"b\":[\"x\"]},{}]");
-    ck_assert_str_eq(s, "- \"a\": 1\n  \"b\":\n    - \"x\"\n- {}\n");
+    ck_assert_str_eq(s, "- a: 1\n  b:\n    - \"x\"\n- {}\n");
+    free(s);
+    /* keys YAML would read differently stay quoted */
+    s = printed(jv_print_yaml, "{\"on\":1,\"a b\":2,\"-x\":3,\"web@file\":4}");
+    ck_assert_str_eq(s, "\"on\": 1\n\"a b\": 2\n\"-x\": 3\nweb@file: 4\n");
     free(s);
     s = printed(jv_print_json, "{\"a\":[1,{}],\"b\":\"\\t\"}");
     ck_assert_str_eq(s, "{\n  \"a\": [\n    1,\n    {}\n  ],\n  \"b\": \"\\t\"\n}\n");
