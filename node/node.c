@@ -127,17 +127,100 @@ static bool redirect_needs_bound_port(const struct node *n)
     return false;
 }
 
+/* A file a config refers to, from the copies the proposals carried (merged per namespace):
+ * every node compiles the same bytes, whatever its own disk holds. */
+static int read_carried(void *arg, const char *ns, const char *path, char **data, size_t *len)
+{
+    const struct rs_merged *m = arg;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < m->n; i++) {
+            if (pass == 0 && strcmp(m->v[i].ns, ns) != 0) {
+                continue; /* the namespace's own copy first, then any */
+            }
+            for (size_t k = 0; k < m->v[i].nfiles; k++) {
+                const Concord__Raftlog__FileBlob *b = m->v[i].files[k];
+                if (strcmp(b->path, path) == 0) {
+                    *data = malloc(b->content.len + 1);
+                    if (*data == NULL) {
+                        return -ENOMEM;
+                    }
+                    memcpy(*data, b->content.data, b->content.len);
+                    *len = b->content.len;
+                    return 0;
+                }
+            }
+        }
+    }
+    return -ENOENT;
+}
+
 /* Compiles `srcs` into a table of generation `gen`; out == NULL: a dry run. The diagnostics
- * go to `d`. Load and compile times are logged: the benchmark (tests/bench/routers.sh) reads
- * them. */
+ * go to `d`. `carried`: the merged state whose file copies usersFile reads (NULL: the disk). */
 static int compile_srcs(struct node *n, const struct table_source *srcs, uint32_t nsrcs,
-                        uint64_t gen, struct table **out, struct diags *d)
+                        uint64_t gen, const struct rs_merged *carried, struct table **out,
+                        struct diags *d)
 {
     struct table_compile_opts o = {.entrypoints = (const char *const *)n->ep_names,
                                    .n_entrypoints = n->n_eps,
                                    .ep_http = n->ep_http,
-                                   .generation = gen};
+                                   .generation = gen,
+                                   .read_file = carried ? read_carried : NULL,
+                                   .read_arg = (void *)carried};
     return table_compile(srcs, nsrcs, &o, out, d);
+}
+
+int node_carry_files(const Concord__Config__Config *cfg, Concord__Raftlog__FileBlob ***out,
+                     size_t *n, struct diags *d)
+{
+    const Concord__Config__HttpConfig *h = cfg ? cfg->http : NULL;
+    *out = NULL;
+    *n = 0;
+    for (size_t i = 0; h != NULL && i < h->n_middlewares; i++) {
+        const Concord__Config__Middleware *mw = h->middlewares[i];
+        const char *path;
+        Concord__Raftlog__FileBlob *b, **grown;
+        FILE *f;
+        if (mw->kind_case != CONCORD__CONFIG__MIDDLEWARE__KIND_BASIC_AUTH ||
+            mw->basic_auth == NULL || mw->basic_auth->users_file == NULL ||
+            mw->basic_auth->users_file[0] == '\0') {
+            continue;
+        }
+        path = mw->basic_auth->users_file;
+        if ((f = fopen(path, "rb")) == NULL) {
+            /* the compile says "the proposal did not carry it" on every node */
+            diags_add(d, DIAG_WARNING, "", 0, 0, "", "usersFile \"%s\": %s", path,
+                      strerror(errno));
+            continue;
+        }
+        b = calloc(1, sizeof *b);
+        grown = realloc(*out, (*n + 1) * sizeof *grown);
+        if (b == NULL || grown == NULL) {
+            free(b);
+            fclose(f);
+            return -ENOMEM;
+        }
+        *out = grown;
+        concord__raftlog__file_blob__init(b);
+        b->path = strdup(path);
+        b->content.data = malloc(4u << 20);
+        b->content.len = b->content.data ? fread(b->content.data, 1, 4u << 20, f) : 0;
+        fclose(f);
+        (*out)[(*n)++] = b;
+        if (b->path == NULL || b->content.data == NULL) {
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+void node_carried_free(Concord__Raftlog__FileBlob **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i]->path);
+        free(v[i]->content.data);
+        free(v[i]);
+    }
+    free(v);
 }
 
 /* The empty table a node serves until the committed state gives it one. */
@@ -148,7 +231,7 @@ static int compile_empty(struct node *n, struct table **out, struct err *e)
     struct diags d;
     int rc;
     diags_init(&d);
-    rc = compile_srcs(n, &src, 1, 0, out, &d);
+    rc = compile_srcs(n, &src, 1, 0, NULL, out, &d);
     diags_fini(&d);
     return rc != 0 ? err_set(e, rc, "the empty routing table could not be built") : 0;
 }
@@ -197,10 +280,19 @@ static int take_sources(struct rs_merged *m, struct table_source **srcs, char **
         return -ENOMEM;
     }
     for (size_t i = 0; i < m->n; i++) {
-        (*nss)[i] = m->v[i].ns;
+        (*nss)[i] = strdup(m->v[i].ns); /* m keeps its names: its file copies are read by them */
         (*cfgs)[i] = m->v[i].cfg;
-        m->v[i].ns = NULL;
         m->v[i].cfg = NULL;
+        if ((*nss)[i] == NULL) {
+            for (size_t j = 0; j <= i; j++) {
+                decode_config_free((*cfgs)[j]);
+                free((*nss)[j]);
+            }
+            free(*srcs);
+            free(*nss);
+            free(*cfgs);
+            return -ENOMEM;
+        }
         (*srcs)[i].ns = (*nss)[i];
         (*srcs)[i].cfg = (*cfgs)[i];
     }
@@ -223,7 +315,7 @@ int node_publish(struct node *n, struct rs_merged *m, uint64_t generation, struc
     for (size_t i = 0; i < m->nerrors; i++) {
         diags_add(&d, DIAG_ERROR, "", 0, 0, "", "%s", m->errors[i]);
     }
-    rc = compile_srcs(n, srcs, (uint32_t)m->n, generation, &t, &d);
+    rc = compile_srcs(n, srcs, (uint32_t)m->n, generation, m, &t, &d);
     t1 = uv_hrtime();
     log_diags(&d);
     if (rc != 0) {
@@ -269,7 +361,7 @@ int node_dry_run(struct node *n, const struct rs_merged *m, struct diags *d)
     for (size_t i = 0; i < m->nerrors; i++) {
         diags_add(d, DIAG_ERROR, "", 0, 0, "", "%s", m->errors[i]);
     }
-    rc = compile_srcs(n, srcs, (uint32_t)m->n, 0, NULL, d);
+    rc = compile_srcs(n, srcs, (uint32_t)m->n, 0, m, NULL, d);
     free(srcs);
     return rc;
 }
@@ -457,7 +549,7 @@ int node_check(const struct static_config *sc)
     }
     if (rc == 0) {
         src.cfg = cfg != NULL ? cfg : &empty;
-        rc = compile_srcs(&n, &src, 1, 0, NULL, &d);
+        rc = compile_srcs(&n, &src, 1, 0, NULL, NULL, &d);
     }
     log_diags(&d);
     free(n.ep_names);

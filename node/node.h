@@ -71,6 +71,15 @@ uint64_t node_table_generation(const struct node *n);
 int node_decode_config(const char *name, const char *text, size_t len,
                        struct Concord__Config__Config **out, struct diags *d);
 void node_config_free(struct Concord__Config__Config *cfg);
+
+/* The files `cfg` refers to (basicAuth.usersFile), read now by this proposing node, as blobs
+ * for the proposal (DESIGN.md "Files referenced from config"). One that cannot be read is a
+ * warning in d and is left out (every node's compile then says so). Returns 0 or -ENOMEM;
+ * free with node_carried_free either way. */
+struct Concord__Raftlog__FileBlob;
+int node_carry_files(const struct Concord__Config__Config *cfg,
+                     struct Concord__Raftlog__FileBlob ***out, size_t *n, struct diags *d);
+void node_carried_free(struct Concord__Raftlog__FileBlob **v, size_t n);
 uint64_t node_grace_ms(const struct node *n);
 uint64_t node_accept_grace_ms(const struct node *n);
 

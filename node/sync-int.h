@@ -49,6 +49,8 @@ struct sync {
     enum file_state file_state;
     uint8_t *file_cfg; /* packed Config */
     size_t file_cfg_len;
+    Concord__Raftlog__FileBlob **file_blobs; /* the files it refers to, as read */
+    size_t file_nblobs;
     uint8_t file_req[16]; /* the request id of the current proposal (retries reuse it) */
     uint64_t file_retry_at;
     char file_error[512];

@@ -118,6 +118,16 @@ static void file_reload(struct sync *s)
     if (cfg == NULL) {
         cfg = decode_config_new();
     }
+    node_carried_free(s->file_blobs, s->file_nblobs);
+    diags_init(&d);
+    if (node_carry_files(cfg, &s->file_blobs, &s->file_nblobs, &d) != 0) {
+        log_error("file provider: out of memory reading the files the config refers to");
+    }
+    for (size_t i = 0; i < d.n; i++) {
+        diag_format(&d.v[i], line, sizeof line);
+        log_warn("file provider: %s", line);
+    }
+    diags_fini(&d);
     free(s->file_cfg);
     s->file_cfg_len = concord__config__config__get_packed_size(cfg);
     s->file_cfg = malloc(s->file_cfg_len ? s->file_cfg_len : 1);
@@ -146,8 +156,13 @@ static bool file_in_state(struct sync *s)
         return false;
     }
     concord__config__config__pack(c->config, b);
-    same = memcmp(b, s->file_cfg, n) == 0;
+    same = memcmp(b, s->file_cfg, n) == 0 && c->n_files == s->file_nblobs;
     free(b);
+    for (size_t i = 0; same && i < c->n_files; i++) {
+        const Concord__Raftlog__FileBlob *x = c->files[i], *y = s->file_blobs[i];
+        same = strcmp(x->path, y->path) == 0 && x->content.len == y->content.len &&
+               memcmp(x->content.data, y->content.data, x->content.len) == 0;
+    }
     return same;
 }
 
@@ -194,6 +209,8 @@ void sync_file_check(struct sync *s)
     set.namespace_ = "file";
     set.node_id = s->node_id;
     set.config = cfg;
+    set.files = s->file_blobs;
+    set.n_files = s->file_nblobs;
     e.format_version = RS_FORMAT_VERSION;
     e.request_id.data = s->file_req;
     e.request_id.len = sizeof s->file_req;
@@ -673,6 +690,7 @@ static void on_handle_closed(uv_handle_t *h)
     void (*cb)(void *) = s->close_cb;
     void *arg = s->close_arg;
     free(s->file_cfg);
+    node_carried_free(s->file_blobs, s->file_nblobs);
     free(s);
     if (cb != NULL) {
         cb(arg);

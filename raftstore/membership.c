@@ -127,7 +127,7 @@ struct op {
     void *arg;
 };
 
-static int map_err(int rc)
+int rs_raft_errno(int rc)
 {
     switch (rc) {
     case 0:
@@ -180,7 +180,7 @@ static void on_change(struct raft_change *req, int status)
     int rc;
     if (status != 0) {
         snprintf(msg, sizeof msg, "membership change failed: %s", raft_strerror(status));
-        op_done(o, map_err(status), msg);
+        op_done(o, rs_raft_errno(status), msg);
         return;
     }
     if (!o->second_step && ((o->kind == OP_ADD && o->role != RAFTSTORE_SPARE) ||
@@ -189,7 +189,7 @@ static void on_change(struct raft_change *req, int status)
         rc = op_next(o);
         if (rc != 0) {
             snprintf(msg, sizeof msg, "membership change failed: %s", raft_strerror(rc));
-            op_done(o, map_err(rc), msg);
+            op_done(o, rs_raft_errno(rc), msg);
         }
         return;
     }
@@ -229,7 +229,7 @@ int raftstore_add(struct raftstore *rs, uint64_t raft_id, const char *address,
     rc = raft_add(&rs->raft, &o->req.change, raft_id, address, on_change);
     if (rc != 0) {
         free(o);
-        return map_err(rc);
+        return rs_raft_errno(rc);
     }
     return 0;
 }
@@ -257,7 +257,7 @@ int raftstore_assign(struct raftstore *rs, uint64_t raft_id, enum raftstore_role
     rc = raft_assign(&rs->raft, &o->req.change, raft_id, to_raft_role(role), on_change);
     if (rc != 0) {
         free(o);
-        return map_err(rc);
+        return rs_raft_errno(rc);
     }
     return 0;
 }
@@ -288,7 +288,7 @@ int raftstore_remove(struct raftstore *rs, uint64_t raft_id, raftstore_done_cb c
     }
     if (rc != 0) {
         free(o);
-        return map_err(rc);
+        return rs_raft_errno(rc);
     }
     return 0;
 }
@@ -335,7 +335,7 @@ int raftstore_transfer(struct raftstore *rs, uint64_t raft_id, raftstore_done_cb
     rc = raft_transfer(&rs->raft, &o->req.transfer, raft_id, on_transfer);
     if (rc != 0) {
         free(o);
-        return map_err(rc);
+        return rs_raft_errno(rc);
     }
     /* The barrier is done for this term; the next leader will run its own. */
     return 0;
@@ -344,7 +344,7 @@ int raftstore_transfer(struct raftstore *rs, uint64_t raft_id, raftstore_done_cb
 static void on_read_barrier(struct raft_barrier *req, int status)
 {
     struct op *o = req->data;
-    op_done(o, map_err(status), status != 0 ? raft_strerror(status) : "");
+    op_done(o, rs_raft_errno(status), status != 0 ? raft_strerror(status) : "");
 }
 
 int raftstore_barrier(struct raftstore *rs, raftstore_done_cb cb, void *arg)
@@ -361,7 +361,7 @@ int raftstore_barrier(struct raftstore *rs, raftstore_done_cb cb, void *arg)
     rc = raft_barrier(&rs->raft, &o->req.barrier, on_read_barrier);
     if (rc != 0) {
         free(o);
-        return map_err(rc);
+        return rs_raft_errno(rc);
     }
     return 0;
 }

@@ -33,4 +33,8 @@ struct raftstore {
     int closing_handles;
 };
 
+/* A libraft error code as a negative errno (raftstore.h's convention): -EAGAIN for "not the
+ * leader (any more)", -EBUSY, -EEXIST, -ENOENT, -EALREADY, -ECANCELED, -ENOMEM, else -EIO. */
+int rs_raft_errno(int rc);
+
 #endif

@@ -93,8 +93,14 @@ static void on_applied(struct raft_apply *req, int status, void *result)
     struct proposal *p = req->data;
     const struct rs_result *res = result;
     if (status != 0 || res == NULL) {
-        p->cb(p->arg, -(status != 0 ? status : RAFT_IOERR), req->index, -1,
-              status != 0 ? raft_strerror(status) : "no result");
+        /* LEADERSHIPLOST does not mean "not applied" (raft-notes.md P5): the message says
+         * so, and a retry with the same request id applies once. */
+        p->cb(p->arg, status != 0 ? rs_raft_errno(status) : -EIO, req->index, -1,
+              status == RAFT_LEADERSHIPLOST
+                  ? "leadership was lost before the entry committed; it may still apply: "
+                    "retry with the same request id"
+              : status != 0 ? raft_strerror(status)
+                            : "no result");
     } else {
         p->cb(p->arg, 0, req->index, (int)res->code, res->msg);
     }

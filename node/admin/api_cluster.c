@@ -292,6 +292,11 @@ static void on_member_added(void *arg, int status, const char *msg)
         free(c);
         return;
     }
+    if (rs_state_member(raftstore_state(sync_raftstore(c->ac->s)), c->id) != NULL) {
+        reply_member(c); /* it wrote its own record already (a retried join) */
+        free(c);
+        return;
+    }
     m.id = c->id;
     m.raft_id = raftstore_raft_id(c->id);
     m.raft_address = c->raft_addr;
@@ -329,8 +334,16 @@ static void members_post(struct ctx *c, const struct admin_http *h)
     rc = raftstore_add(sync_raftstore(c->ac->s), raftstore_raft_id(c->id), c->raft_addr, c->role,
                        on_member_added, c);
     if (rc == -EEXIST) {
-        reply_member(c); /* a join retried after its answer was lost: already there */
-        free(c);
+        /* A join retried after its answer was lost, or after the promotion failed (the node
+         * was not caught up in time): give it the role it asked for. */
+        rc = raftstore_assign(sync_raftstore(c->ac->s), raftstore_raft_id(c->id), c->role,
+                              on_member_added, c);
+        if (rc == -EALREADY) {
+            on_member_added(c, 0, "");
+        } else if (rc != 0) {
+            reply_error(c->r, status_of(rc), "the member could not be given its role");
+            free(c);
+        }
     } else if (rc != 0) {
         reply_error(c->r, status_of(rc), rc == -EBUSY ? "another membership change is running"
                                                       : "the member could not be added");
@@ -649,7 +662,8 @@ static void config_put(struct ctx *c, const struct admin_http *h)
     Concord__Raftlog__Entry e = CONCORD__RAFTLOG__ENTRY__INIT;
     Concord__Raftlog__SetContribution set = CONCORD__RAFTLOG__SET_CONTRIBUTION__INIT;
     Concord__Raftlog__FileBlob src = CONCORD__RAFTLOG__FILE_BLOB__INIT;
-    Concord__Raftlog__FileBlob *files[1] = {&src};
+    Concord__Raftlog__FileBlob **files = NULL, **carried = NULL;
+    size_t ncarried = 0;
     Concord__Config__Config *cfg = NULL;
     struct diags d;
     char name[160], line[1200];
@@ -686,6 +700,18 @@ static void config_put(struct ctx *c, const struct admin_http *h)
         return;
     }
     diags_fini(&d);
+    /* This node proposes, so it reads the files the config names (usersFile). */
+    diags_init(&d);
+    if (node_carry_files(cfg, &carried, &ncarried, &d) != 0 ||
+        (files = calloc(ncarried + 1, sizeof *files)) == NULL) {
+        diags_fini(&d);
+        node_carried_free(carried, ncarried);
+        node_config_free(cfg);
+        reply_error(c->r, 500, "out of memory");
+        free(c);
+        return;
+    }
+    diags_fini(&d);
     set.namespace_ = c->ns;
     set.node_id = "api";
     set.config = cfg;
@@ -694,11 +720,17 @@ static void config_put(struct ctx *c, const struct admin_http *h)
     src.path = SOURCE_PATH;
     src.content.data = (uint8_t *)(h->body ? h->body : (const uint8_t *)"");
     src.content.len = h->body_len;
-    set.n_files = 1;
+    files[0] = &src;
+    for (size_t i = 0; i < ncarried; i++) {
+        files[i + 1] = carried[i];
+    }
+    set.n_files = ncarried + 1;
     set.files = files;
     e.command_case = CONCORD__RAFTLOG__ENTRY__COMMAND_SET_CONTRIBUTION;
     e.set_contribution = &set;
     sync_submit(c->ac->s, &e, on_config_written, c);
+    free(files);
+    node_carried_free(carried, ncarried);
     node_config_free(cfg);
 }
 

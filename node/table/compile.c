@@ -438,7 +438,8 @@ static void compile_one_mw(struct cctx *c, struct cand *k, struct mwinfo *mi)
         return;
     }
     mc = (struct mwc_ctx){.d = c->d, .mark = k->mark, .path = path, .ns = k->ns, .dry = c->dry,
-                          .find_service = mw_find_service, .arg = c};
+                          .find_service = mw_find_service, .arg = c,
+                          .read_file = c->o->read_file, .read_arg = c->o->read_arg};
     rc = fn(&mc, m, &mi->built);
     if (rc == -ENOMEM) {
         c->rc = rc;

@@ -83,6 +83,11 @@ struct table_compile_opts {
     uint64_t generation;            /* stamped on the table (later: the raft index) */
     table_resolve_fn resolve;       /* NULL: getaddrinfo (tests inject their own) */
     void *resolve_arg;
+    /* Files a config refers to (basicAuth.usersFile): NULL reads the disk (offline tools);
+     * proxyd reads the copies the proposal carried (DESIGN.md "Files referenced from
+     * config"). Returns 0 with a malloc'd *data, or a negative errno. */
+    int (*read_file)(void *arg, const char *ns, const char *path, char **data, size_t *len);
+    void *read_arg;
 };
 
 /* middlewares: every object of http.middlewares is compiled by its type (compile_mw.h);

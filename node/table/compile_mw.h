@@ -32,6 +32,9 @@ struct mwc_ctx {
     const struct table_service *(*find_service)(void *arg, const char *ns, const char *ref,
                                                 const char **why);
     void *arg;
+    /* table_compile_opts.read_file (NULL: the disk) */
+    int (*read_file)(void *arg, const char *ns, const char *path, char **data, size_t *len);
+    void *read_arg;
 };
 
 /* Adds a diagnostic at `m` (the object's mark when NULL) for `field` under c->path ("" for

@@ -136,6 +136,32 @@ static int add_line(struct mwc_ctx *c, const Mark *m, const char *field, const c
     return 0;
 }
 
+/* Reads a file of at most USERS_FILE_MAX bytes; 0 or a positive errno (EFBIG above). */
+static int read_disk(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    int err = 0;
+    *out = NULL;
+    *len = 0;
+    if (f == NULL) {
+        return errno;
+    }
+    if ((buf = malloc(USERS_FILE_MAX + 1)) == NULL) {
+        err = ENOMEM;
+    } else {
+        *len = fread(buf, 1, USERS_FILE_MAX + 1, f);
+        err = ferror(f) ? EIO : *len > USERS_FILE_MAX ? EFBIG : 0;
+    }
+    fclose(f);
+    if (err != 0) {
+        free(buf);
+        return err;
+    }
+    *out = buf;
+    return 0;
+}
+
 /* Reads usersFile as Traefik does: one "user:hash" per line, lines trimmed, blank lines and
  * lines starting with '#' skipped. A relative path is relative to the working directory of the
  * process, as Traefik's (it opens the path as written). */
@@ -143,24 +169,26 @@ static int read_users_file(struct mwc_ctx *c, const BasicAuth *in, struct mwc_ba
                            uint32_t *cap)
 {
     const char *path = in->users_file;
-    FILE *f = fopen(path, "rb");
     char *buf = NULL;
     size_t len = 0, lineno = 0;
-    int rc = 0;
-    if (f != NULL && (buf = malloc(USERS_FILE_MAX + 1)) != NULL) {
-        len = fread(buf, 1, USERS_FILE_MAX + 1, f);
-    }
-    if (f == NULL || buf == NULL || ferror(f) || len > USERS_FILE_MAX) {
-        int err = f == NULL ? errno : buf == NULL ? ENOMEM : len > USERS_FILE_MAX ? EFBIG : EIO;
-        mwc_error(c, in->mark, "usersFile", "cannot read \"%s\": %s", path,
-                  err == EFBIG ? "larger than 4 MiB" : strerror(err));
-        free(buf);
-        if (f != NULL) {
-            fclose(f);
+    int rc = 0, err;
+    if (c->read_file != NULL) {
+        err = -c->read_file(c->read_arg, c->ns, path, &buf, &len);
+        if (err == 0 && len > USERS_FILE_MAX) {
+            err = EFBIG;
         }
+    } else {
+        err = read_disk(path, &buf, &len);
+    }
+    if (err != 0) {
+        mwc_error(c, in->mark, "usersFile", "cannot read \"%s\": %s", path,
+                  err == EFBIG    ? "larger than 4 MiB"
+                  : err == ENOENT && c->read_file != NULL
+                      ? "the proposal did not carry it (the proposing node could not read it)"
+                      : strerror(err));
+        free(buf);
         return err == ENOMEM ? -ENOMEM : -EINVAL;
     }
-    fclose(f);
     for (size_t at = 0; at < len && rc != -ENOMEM;) {
         const char *nl = memchr(buf + at, '\n', len - at);
         size_t end = nl ? (size_t)(nl - buf) : len, s = at, e = end;

@@ -237,3 +237,35 @@ def test_cluster_route_explain_live():
         check(rc == 0 and doc["router"] is None, "no match: %d %r" % (rc, out))
         rc, out, err = ctl("route", "explain", "--entrypoint", "nope", "GET", "http://a/")
         check(rc == 1 and "entry point" in err, "bad entry point: %d %r" % (rc, err))
+
+
+def test_cluster_users_file_travels_in_the_proposal():
+    """basicAuth.usersFile is read by the proposing node and its content is carried in the
+    entry: once applied, the route keeps authenticating after the file is gone from disk and
+    the table has been rebuilt (DESIGN.md "Files referenced from config")."""
+    with cluster_env() as env:
+        ctl = Ctl(env)
+        users = ctl.file("users.htpasswd",
+                         "# one user\nu:$2b$04$abcdefghijklmnopqrstuuzHQ8m4CjsGQzbsANLXy/iqXJ57cNNAW\n")
+        cfg = api_config("auth.test", env.be["A"].url).replace(
+            "      entryPoints: [web]\n",
+            "      entryPoints: [web]\n      middlewares: [auth]\n") + (
+            "  middlewares:\n"
+            "    auth:\n"
+            "      basicAuth:\n"
+            "        usersFile: \"%s\"\n" % users)
+        rc, out, err = ctl("config", "apply", "-f", ctl.file("auth.yaml", cfg))
+        check(rc == 0, "apply: %d %r" % (rc, err))
+        os.unlink(users)
+        # another namespace's write rebuilds the table from the state
+        rc, out, err = ctl("config", "apply", "--namespace", "other", "-f",
+                           ctl.file("other.yaml", api_config("other.test", env.be["A"].url)))
+        check(rc == 0, "apply other: %d %r" % (rc, err))
+
+        def req(auth):
+            with Client(env.addr) as c:
+                c.send(("GET / HTTP/1.1\r\nHost: auth.test\r\n%s\r\n" % auth).encode())
+                return c.read_response(method=b"GET")
+        check(req("").status == 401, "no credentials: 401")
+        r = req("Authorization: Basic dTpmYXN0\r\n")
+        check(r.status == 200, "the carried users file still authenticates: %s" % r.status)
