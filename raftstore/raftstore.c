@@ -95,7 +95,11 @@ static void on_applied(struct raft_apply *req, int status, void *result)
     if (status != 0 || res == NULL) {
         /* LEADERSHIPLOST does not mean "not applied" (raft-notes.md P5): the message says
          * so, and a retry with the same request id applies once. */
-        p->cb(p->arg, status != 0 ? rs_raft_errno(status) : -EIO, req->index, -1,
+        p->cb(p->arg,
+              status == RAFT_LEADERSHIPLOST ? -ETIMEDOUT /* outcome unknown, not "refused" */
+              : status != 0                 ? rs_raft_errno(status)
+                                            : -EIO,
+              req->index, -1,
               status == RAFT_LEADERSHIPLOST
                   ? "leadership was lost before the entry committed; it may still apply: "
                     "retry with the same request id"

@@ -74,8 +74,9 @@ int raftstore_open(uv_loop_t *loop, const struct raftstore_opts *o, struct rafts
 bool raftstore_leader_ready(const struct raftstore *rs);
 
 /* The result of a proposal: `code` is an rs_code (raftstore/state.h: 0 = applied), `msg` says
- * why not; status is 0, or a negative code when the entry was not committed here (not the
- * leader, leadership lost: it may still apply, retry with the same request id). */
+ * why not; status is 0, or a negative code when the entry was not committed here: -ETIMEDOUT
+ * when leadership was lost after the append (it may still apply: retry with the same request
+ * id), else the libraft failure as rs_raft_errno says. */
 typedef void (*raftstore_propose_cb)(void *arg, int status, uint64_t index, int code,
                                      const char *msg);
 
