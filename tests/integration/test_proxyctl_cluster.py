@@ -173,10 +173,15 @@ def test_cluster_config_invalid_rule_refused_unless_forced():
     with cluster_env() as env:
         ctl = Ctl(env)
         f = ctl.file("bad.yaml", api_config("bad.test", env.A.url, rule="Host(`bad.test`"))
+        before = ctl.json("status")["members"][0]["tableGeneration"]
         rc, out, err = ctl("config", "apply", "-f", f)
         check(rc == 1 and "422" in err and "rule" in err,
               "an invalid rule: rc %d, %r" % (rc, err))
         check(ctl.json("config", "get")["revision"] == 0, "a refused config was stored")
+        # refused on the leader before the append: no configuration entry was applied (reads
+        # add barrier entries to the log, so its length is not the measure)
+        after = ctl.json("status")["members"][0]["tableGeneration"]
+        check(after == before, "a refused proposal changed the state: %d -> %d" % (before, after))
         rc, out, err = ctl("config", "apply", "-f", f, "--force", "--wait")
         check(rc == 0 and out.startswith("applied namespace api"),
               "--force: rc %d, %r, %r" % (rc, out, err))
