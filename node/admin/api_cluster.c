@@ -197,12 +197,12 @@ static bool forward(struct ctx *c, const struct admin_http *h)
     const char *addr = sync_leader_admin(c->ac->s, &leader_id);
     char method[16], target[1024];
     if (addr[0] == '\0' || leader_id == NULL ||
-        strcmp(leader_id, sync_node_id(c->ac->s)) == 0 || h->peer) {
-        return false; /* a forwarded call is never forwarded again */
+        strcmp(leader_id, sync_node_id(c->ac->s)) == 0 || query_true(h, "forwarded")) {
+        return false; /* a forwarded call is never forwarded again (no loops) */
     }
     snprintf(method, sizeof method, "%.*s", (int)h->method_len, h->method);
-    snprintf(target, sizeof target, "%.*s%s%.*s", (int)h->plen, h->path, h->qlen ? "?" : "",
-             (int)h->qlen, h->query);
+    snprintf(target, sizeof target, "%.*s?%.*s%sforwarded=1", (int)h->plen, h->path,
+             (int)h->qlen, h->query, h->qlen ? "&" : "");
     return sync_call(c->ac->s, addr, method, target, h->body, h->body_len, 60000,
                      on_forward_answer, c) == 0;
 }
