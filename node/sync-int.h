@@ -15,6 +15,7 @@ enum file_state {
 };
 
 struct waiter {
+    bool table; /* wait for the table built from the state at index, not only the apply */
     uint64_t index;
     uint64_t deadline_ms;
     sync_done_cb cb;
@@ -57,6 +58,9 @@ struct sync {
     /* this node's member record */
     bool member_inflight;
     uint64_t member_retry_at;
+    /* --force-new-cluster: the records of the members left behind are removed once leading */
+    bool reconcile_pending;
+    int reconcile_inflight;
     /* joining: cluster.join */
     bool join_inflight;
     bool joined;

@@ -102,6 +102,9 @@ void sync_set_ready(struct sync *s)
     if (info.leader_id == 0 || s->compile_pending || s->table_gen < s->file_committed_min) {
         return;
     }
+    if (info.leader_id == s->raft_id && !info.ready) {
+        return; /* a new leader serves reads after its barrier */
+    }
     if (s->file_state != FILE_SYNCED && s->file_state != FILE_NONE) {
         return;
     }
@@ -135,6 +138,7 @@ static void on_compile_timer(uv_timer_t *t)
     }
     rs_merged_fini(&m);
     sync_file_check(s);
+    sync_waiters_check(s);
     sync_set_ready(s);
 }
 
@@ -160,6 +164,11 @@ void sync_on_apply(void *arg, uint64_t index)
 {
     struct sync *s = arg;
     (void)index;
+    if (s->rs == NULL) {
+        /* libraft applies inside raft_start (a lone voter leads at once, a snapshot is
+         * restored): raftstore_open has not returned yet; sync_open looks once it has. */
+        return;
+    }
     if (rs_state_config_index(raftstore_state(s->rs)) != s->table_gen && !s->compile_pending &&
         !s->closing) {
         s->compile_pending = true;

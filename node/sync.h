@@ -83,6 +83,12 @@ void sync_submit_packed(struct sync *s, const uint8_t *buf, size_t len, sync_cb 
 typedef void (*sync_done_cb)(void *arg, int status, const char *msg);
 void sync_read(struct sync *s, sync_done_cb cb, void *arg);
 
+/* Calls back once this node serves a table built from the state at `index` or later (or after
+ * about 5 s when it cannot: the callback still says 0, the write being done). May fire before
+ * it returns. The admin API answers a config write after it, so the node written to serves
+ * the change when the call returns. */
+void sync_wait_table(struct sync *s, uint64_t index, sync_done_cb cb, void *arg);
+
 /* The leader's read index (the leader's side of sync_read on a follower). */
 void sync_read_index(struct sync *s, void (*cb)(void *arg, int status, uint64_t index),
                      void *arg);

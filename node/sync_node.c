@@ -277,6 +277,53 @@ static void member_check(struct sync *s)
     sync_submit(s, &e, on_member_upserted, s);
 }
 
+/* ---- after --force-new-cluster ---- */
+
+static void on_stale_removed(void *arg, const struct sync_result *r)
+{
+    struct sync *s = arg;
+    s->reconcile_inflight--;
+    if (r->status != 0 || (r->code != RS_APPLIED && r->code != RS_DUPLICATE)) {
+        s->reconcile_pending = true; /* the next tick tries again */
+    }
+}
+
+/* The members a lost quorum left behind are not in the new configuration: their records and
+ * contributions go (DESIGN.md: a removed node's contributions are deleted); they come back
+ * when they join again. */
+static void reconcile_check(struct sync *s)
+{
+    struct raftstore_server sv[64];
+    const struct rs_state *st = raftstore_state(s->rs);
+    size_t n;
+    if (!s->reconcile_pending || s->reconcile_inflight > 0 || s->closing ||
+        !raftstore_leader_ready(s->rs)) {
+        return;
+    }
+    s->reconcile_pending = false;
+    n = raftstore_servers(s->rs, sv, 64);
+    for (size_t i = 0; i < rs_state_nmembers(st); i++) {
+        const Concord__Raftlog__Member *m = rs_state_member_at(st, i);
+        Concord__Raftlog__Entry e = CONCORD__RAFTLOG__ENTRY__INIT;
+        Concord__Raftlog__RemoveMember rm = CONCORD__RAFTLOG__REMOVE_MEMBER__INIT;
+        bool in = false;
+        for (size_t k = 0; k < n && k < 64; k++) {
+            in = in || sv[k].raft_id == m->raft_id;
+        }
+        if (in) {
+            continue;
+        }
+        log_info("cluster: removing %s, left behind by --force-new-cluster", m->id);
+        rm.id = m->id;
+        e.command_case = CONCORD__RAFTLOG__ENTRY__COMMAND_REMOVE_MEMBER;
+        e.remove_member = &rm;
+        s->reconcile_inflight++;
+        s->reconcile_pending = true; /* the next tick looks for another */
+        sync_submit(s, &e, on_stale_removed, s);
+        break; /* one per tick: the state's member array changes with each */
+    }
+}
+
 /* ---- joining ---- */
 
 static void on_join_answer(void *arg, int rc, int status, const uint8_t *body, size_t len)
@@ -327,12 +374,17 @@ void sync_waiters_check(struct sync *s)
 {
     uint64_t applied = raftstore_applied_index(s->rs);
     uint64_t now = now_ms(s);
+    bool table_current = !s->compile_pending &&
+                         s->table_gen == rs_state_config_index(raftstore_state(s->rs));
     struct waiter **pp = &s->waiters;
     while (*pp != NULL) {
         struct waiter *w = *pp;
-        if (w->index <= applied || now >= w->deadline_ms || s->closing) {
+        bool done = w->index <= applied && (!w->table || table_current);
+        if (done || now >= w->deadline_ms || s->closing) {
             *pp = w->next;
-            if (w->index <= applied) {
+            if (done || (w->table && w->index <= applied)) {
+                /* a table that could not be built (its errors are logged) keeps the old one:
+                 * the write itself is done */
                 w->cb(w->arg, 0, "");
             } else {
                 w->cb(w->arg, s->closing ? -ECANCELED : -ETIMEDOUT,
@@ -343,6 +395,23 @@ void sync_waiters_check(struct sync *s)
             pp = &w->next;
         }
     }
+}
+
+void sync_wait_table(struct sync *s, uint64_t index, sync_done_cb cb, void *arg)
+{
+    struct waiter *w = calloc(1, sizeof *w);
+    if (w == NULL) {
+        cb(arg, 0, ""); /* the write is done; only the wait is lost */
+        return;
+    }
+    w->table = true;
+    w->index = index;
+    w->deadline_ms = now_ms(s) + READ_WAIT_MS;
+    w->cb = cb;
+    w->arg = arg;
+    w->next = s->waiters;
+    s->waiters = w;
+    sync_waiters_check(s);
 }
 
 struct readctx {
@@ -521,6 +590,7 @@ static void on_tick(uv_timer_t *t)
 {
     struct sync *s = t->data;
     join_check(s);
+    reconcile_check(s);
     member_check(s);
     sync_file_check(s);
     sync_waiters_check(s);
@@ -528,6 +598,23 @@ static void on_tick(uv_timer_t *t)
 }
 
 /* ---- open ---- */
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct sync *s = h->data;
+    if (--s->handles > 0) {
+        return;
+    }
+    void (*cb)(void *) = s->close_cb;
+    void *arg = s->close_arg;
+    free(s->file_cfg);
+    node_carried_free(s->file_blobs, s->file_nblobs);
+    free(s);
+    if (cb != NULL) {
+        cb(arg);
+    }
+}
+
 
 static int parse_peer(const char *spec, char *id, size_t idsize, const char **addr)
 {
@@ -652,27 +739,34 @@ int sync_open(uv_loop_t *loop, const struct sync_opts *o, struct sync **out, str
     ro.force_new_cluster = o->force_new_cluster;
     ro.on_apply = sync_on_apply;
     ro.arg = s;
-    rc = raftstore_open(loop, &ro, &s->rs, e);
-    memset(secret, 0, sizeof secret);
-    free(peers);
-    peers = NULL;
-    if (rc != 0) {
-        goto err;
-    }
-    log_info("listener raft addr=%s node=%s", s->raft_address, s->node_id);
     uv_timer_init(loop, &s->tick);
     uv_timer_init(loop, &s->compile);
     s->tick.data = s;
     s->compile.data = s;
     s->handles = 2;
+    rc = raftstore_open(loop, &ro, &s->rs, e);
+    memset(secret, 0, sizeof secret);
+    free(peers);
+    peers = NULL;
+    if (rc != 0) {
+        goto err_after_timers;
+    }
+    log_info("listener raft addr=%s node=%s", s->raft_address, s->node_id);
     file_reload(s);
     if (o->force_new_cluster) {
         s->joined = true;
+        s->reconcile_pending = true;
     }
+    sync_on_apply(s, raftstore_applied_index(s->rs)); /* what raft_start applied already */
     uv_timer_start(&s->tick, on_tick, TICK_MS, TICK_MS);
     node_watch(s->node, loop, on_file_change, s);
     *out = s;
     return 0;
+err_after_timers:
+    /* the handles close on the loop; s goes with the last one (no callback to call) */
+    uv_close((uv_handle_t *)&s->tick, on_handle_closed);
+    uv_close((uv_handle_t *)&s->compile, on_handle_closed);
+    return rc;
 err:
     free(peers);
     free(s);
@@ -680,22 +774,6 @@ err:
 }
 
 /* ---- close ---- */
-
-static void on_handle_closed(uv_handle_t *h)
-{
-    struct sync *s = h->data;
-    if (--s->handles > 0) {
-        return;
-    }
-    void (*cb)(void *) = s->close_cb;
-    void *arg = s->close_arg;
-    free(s->file_cfg);
-    node_carried_free(s->file_blobs, s->file_nblobs);
-    free(s);
-    if (cb != NULL) {
-        cb(arg);
-    }
-}
 
 static void on_rs_closed(void *arg)
 {

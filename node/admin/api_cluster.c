@@ -151,6 +151,7 @@ struct ctx {
     char raft_addr[128];
     char admin_addr[128];
     enum raftstore_role role;
+    uint64_t index;
     bool stale;
     int step;
     /* status */
@@ -599,24 +600,40 @@ static void on_read_point(void *arg, int status, const char *msg)
     free(c);
 }
 
+static void on_table_swapped(void *arg, int status, const char *msg)
+{
+    struct ctx *c = arg;
+    struct jw w;
+    (void)status;
+    (void)msg;
+    jw_init(&w);
+    jw_obj(&w);
+    jw_kstr(&w, "namespace", c->ns);
+    jw_key(&w, "revision");
+    jw_uint(&w, c->index);
+    jw_key(&w, "index");
+    jw_uint(&w, c->index);
+    jw_end(&w);
+    reply_json(c->r, 200, &w);
+    free(c);
+}
+
 static void on_config_written(void *arg, const struct sync_result *res)
 {
     struct ctx *c = arg;
     struct jw w;
+    if (res->status == 0 && (res->code == RS_APPLIED || res->code == RS_DUPLICATE)) {
+        /* answered once this node serves it */
+        c->index = res->index;
+        sync_wait_table(c->ac->s, res->index, on_table_swapped, c);
+        return;
+    }
     jw_init(&w);
     jw_obj(&w);
     if (res->status != 0) {
         jw_kstr(&w, "error", res->msg);
         jw_end(&w);
         reply_json(c->r, status_of(res->status), &w);
-    } else if (res->code == RS_APPLIED || res->code == RS_DUPLICATE) {
-        jw_kstr(&w, "namespace", c->ns);
-        jw_key(&w, "revision");
-        jw_uint(&w, res->index);
-        jw_key(&w, "index");
-        jw_uint(&w, res->index);
-        jw_end(&w);
-        reply_json(c->r, 200, &w);
     } else if (res->code == RS_REVISION_MISMATCH) {
         jw_kstr(&w, "error", res->msg);
         jw_key(&w, "revision");
