@@ -47,6 +47,7 @@ struct run {
     struct sync *sync;
     struct api_cluster *api;
     bool stopping;
+    int stop_pending;
 };
 
 /* Draining blocks until the workers are done, so it runs on libuv's thread pool: the control
@@ -57,10 +58,13 @@ static void drain_work(uv_work_t *w)
     node_stop(r->node);
 }
 
-static void on_sync_closed(void *arg)
+/* Both the data plane's drain and the cluster's close must end before the admin listener and
+ * the signal handles close (then the loop ends). */
+static void stop_step_done(struct run *r)
 {
-    struct run *r = arg;
-    r->sync = NULL;
+    if (--r->stop_pending > 0) {
+        return;
+    }
     if (r->admin != NULL) {
         admin_close(r->admin);
     }
@@ -71,30 +75,43 @@ static void on_sync_closed(void *arg)
     uv_close((uv_handle_t *)&r->accept_grace, NULL);
 }
 
-static void drain_done(uv_work_t *w, int status)
+static void on_sync_closed(void *arg)
 {
-    struct run *r = w->data;
-    (void)status;
-    if (r->sync != NULL) {
-        sync_close(r->sync, on_sync_closed, r); /* hands leadership over first */
-    } else {
-        on_sync_closed(r);
+    struct run *r = arg;
+    r->sync = NULL;
+    if (r->admin != NULL) {
+        admin_set_handler(r->admin, NULL, NULL);
+        admin_set_peer(r->admin, NULL, NULL);
     }
+    stop_step_done(r);
 }
 
+static void drain_done(uv_work_t *w, int status)
+{
+    (void)status;
+    stop_step_done(w->data);
+}
+
+/* The data plane drains (on the thread pool) while the cluster side hands leadership over and
+ * closes: a leader that is stopping must not hold writes up for a whole grace period. */
 static void stop_now(struct run *r)
 {
     log_info("stopping: finishing in-flight requests (grace %llu ms)",
              (unsigned long long)node_grace_ms(r->node));
     if (r->admin != NULL) {
         admin_set_ready(r->admin, false);
-        admin_set_handler(r->admin, NULL, NULL);
     }
     node_unwatch(r->node);
+    r->stop_pending = 2;
     r->drain.data = r;
     if (uv_queue_work(&r->loop, &r->drain, drain_work, drain_done) != 0) {
         drain_work(&r->drain);
         drain_done(&r->drain, 0);
+    }
+    if (r->sync != NULL) {
+        sync_close(r->sync, on_sync_closed, r); /* hands leadership over first */
+    } else {
+        stop_step_done(r);
     }
 }
 

@@ -53,6 +53,11 @@ const char *sync_leader_admin(const struct sync *s, const char **leader_id)
     return m->admin_address;
 }
 
+bool sync_closing(const struct sync *s)
+{
+    return s->closing;
+}
+
 bool sync_is_leader(const struct sync *s)
 {
     return raftstore_leader_ready(s->rs);

@@ -106,6 +106,9 @@ int sync_call(struct sync *s, const char *address, const char *method, const cha
 /* The leader's admin address ("" when no leader or its record is not known yet), and id. */
 const char *sync_leader_admin(const struct sync *s, const char **leader_id);
 
+/* sync_close() was called: the cluster API answers 503 from then on. */
+bool sync_closing(const struct sync *s);
+
 /* Whether this node is the leader and has passed its barrier. */
 bool sync_is_leader(const struct sync *s);
 

@@ -1059,6 +1059,10 @@ bool api_cluster_handle(void *arg, struct admin_req *r, const struct admin_http 
     if (h->plen < 12 || memcmp(h->path, "/api/cluster", 12) != 0) {
         return false;
     }
+    if (sync_closing(ac->s)) {
+        reply_error(r, 503, "this node is stopping");
+        return true;
+    }
     if ((c = ctx_new(ac, r)) == NULL) {
         return true;
     }
