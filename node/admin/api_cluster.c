@@ -187,20 +187,23 @@ static void on_forward_answer(void *arg, int rc, int status, const uint8_t *body
     free(c);
 }
 
-/* Sends the request as it came to the leader (signed by this node); false when there is no
- * leader to send it to (the caller answers 503). */
+/* Sends the request as it came to the leader (signed by this node), marked "forwarded";
+ * false when there is no leader to send it to (the caller answers 503). A forwarded call is
+ * never forwarded again (two nodes naming each other leader would ping-pong it), but a
+ * node's own call (a join sent to a follower) is forwarded once. */
 static bool forward(struct ctx *c, const struct admin_http *h)
 {
     const char *leader_id = NULL;
     const char *addr = sync_leader_admin(c->ac->s, &leader_id);
     char method[16], target[1024];
     if (addr[0] == '\0' || leader_id == NULL ||
-        strcmp(leader_id, sync_node_id(c->ac->s)) == 0 || h->peer) {
-        return false; /* a forwarded call is never forwarded again */
+        strcmp(leader_id, sync_node_id(c->ac->s)) == 0 ||
+        (h->peer && query_true(h, "forwarded"))) {
+        return false;
     }
     snprintf(method, sizeof method, "%.*s", (int)h->method_len, h->method);
-    snprintf(target, sizeof target, "%.*s%s%.*s", (int)h->plen, h->path, h->qlen ? "?" : "",
-             (int)h->qlen, h->query);
+    snprintf(target, sizeof target, "%.*s?%.*s%sforwarded=true", (int)h->plen, h->path,
+             (int)h->qlen, h->query, h->qlen ? "&" : "");
     return sync_call(c->ac->s, addr, method, target, h->body, h->body_len, 60000,
                      on_forward_answer, c) == 0;
 }

@@ -121,9 +121,7 @@ def test_cluster_join_then_remove():
         _put(c, 0, api_config("join.test", a.url))
         n4 = c.add_node(via=1)
         i4 = c.index("n4")
-        st, body = c.nodes[0].api("GET", "/api/cluster/members")
-        mine = [m for m in body["members"] if m["id"] == "n4"]
-        check(st == 200 and mine and mine[0]["role"] == "voter", "n4 in members: %r" % body)
+        c.wait_voter("n4")
         c.wait_served(i4, "join.test", "A")
         # A write through the new node reaches everybody.
         _put(c, i4, api_config("join2.test", a.url))

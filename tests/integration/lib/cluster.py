@@ -417,6 +417,25 @@ class Cluster:
             nd.start(wait=wait)
         return nd
 
+    def member(self, i, node_id):
+        """Node `node_id`'s record in node i's GET /api/cluster/members, or None."""
+        st, body = self.nodes[i].api("GET", "/api/cluster/members")
+        if st != 200:
+            return None
+        mine = [m for m in body["members"] if m["id"] == node_id]
+        return mine[0] if mine else None
+
+    def wait_voter(self, node_id, timeout=None):
+        """Until every live node lists `node_id` as a voter (a joining node answers /ping
+        before its promotion: it is a spare while it catches up)."""
+        def voter():
+            for i in self.live():
+                m = self.member(i, node_id)
+                if not m or m["role"] != "voter":
+                    return False
+            return True
+        util.wait_until(voter, timeout or self.t(20), 0.05, "%s to be a voter" % node_id)
+
     def live(self):
         return [i for i, nd in enumerate(self.nodes) if nd.alive()]
 
