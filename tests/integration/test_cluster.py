@@ -134,9 +134,9 @@ def test_cluster_join_then_remove():
         st, body = n4.put_config(api_config("rogue.test", a.url))
         check(st == 409, "a config write to the removed node: %s %r" % (st, body))
         for j in range(3):
-            st, body = c.nodes[j].api("GET", "/api/cluster/members")
-            check(st == 200 and [m["id"] for m in body["members"]] == ["n1", "n2", "n3"],
-                  "members on %s after removal: %r" % (c.nodes[j].id, body))
+            util.wait_until(lambda: [m["id"] for m in c.nodes[j].api(
+                "GET", "/api/cluster/members")[1]["members"]] == ["n1", "n2", "n3"],
+                c.t(10), 0.02, "n4 to leave %s's member list" % c.nodes[j].id)
         _put(c, 2, api_config("join3.test", a.url))
         for j in range(3):
             c.wait_served(j, "join3.test", "A")
