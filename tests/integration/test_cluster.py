@@ -173,12 +173,12 @@ def test_cluster_peer_authentication():
                  secret_file=wrong)
         c.nodes.append(r)
         r.start(wait=False)
+        def disc(nd):
+            return [l for l in nd.log_text().splitlines()
+                    if "raft peer" in l and l.endswith("; disconnected")]
         for nd in c.nodes[:3]:
-            util.wait_until(lambda: "disconnected" in nd.log_text(), c.t(10), 0.02,
+            util.wait_until(lambda: disc(nd), c.t(10), 0.02,
                             "%s to log the rogue's disconnect" % nd.id)
-        lines = [l for nd in c.nodes[:3] for l in nd.log_text().splitlines()
-                 if "disconnected" in l]
-        check(all(l.find("raft peer") >= 0 for l in lines), "disconnect lines: %r" % lines[:3])
         for i in range(3):
             st = c.status(i, stale=True)
             b = before[c.nodes[i].id]
@@ -188,9 +188,9 @@ def test_cluster_peer_authentication():
             check([m["id"] for m in st["members"]] == ["n1", "n2", "n3"],
                   "members of %s: %r" % (c.nodes[i].id, st["members"]))
             check(config_rule(c.nodes[i].get_config()) == "Host(`auth.test`)", "config changed")
+        # The rogue needs 3 of its 4 bootstrap voters: it never gets a leader at all.
         rs = r.status(stale=True)
-        check(rs is None or rs.get("leader") != "rogue" or rs.get("term", 0) >= 0,
-              "rogue status %r" % rs)
+        check(rs is None or not rs.get("leader"), "the rogue found a leader: %r" % rs)
         _put(c, 1, api_config("auth2.test", a.url))
         for i in range(3):
             c.wait_served(i, "auth2.test", "A")

@@ -602,6 +602,7 @@ class Writer:
                 self.acked.append((k, body["index"]))
             else:
                 self.failed += 1
+                self._stop.wait(0.01)  # pacing only: no election is waited for here
 
     def stop(self):
         self._stop.set()
@@ -628,8 +629,8 @@ def chaos(cluster, rounds, rng, log=None):
             with lock:
                 cluster.kill9(victim)
             # Let some writes land (or fail) while the node is down, then bring it back.
-            n0 = w.k
-            util.poll_until(lambda: w.k >= n0 + 2, cluster.t(3), 0.01)
+            n0 = len(w.acked)
+            util.poll_until(lambda: len(w.acked) >= n0 + 2, cluster.t(3), 0.01)
             with lock:
                 cluster.nodes[victim].start(wait=False)
             cluster.nodes[victim].wait_ready(cluster.t(30))
