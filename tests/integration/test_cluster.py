@@ -293,3 +293,24 @@ def test_cluster_proxyctl_apply_wait():
 
 
 test_cluster_proxyctl_apply_wait.timeout = 90
+
+
+def test_cluster_one_node_restart_keeps_state():
+    """A lone voter applies its log inside raft_start (before the store is handed to the node):
+    proxyd used to crash there (seen first with --force-new-cluster)."""
+    with Cluster(1) as c:
+        a = c.backend("A")
+        _put(c, 0, api_config("one.test", a.url))
+        c.wait_served(0, "one.test", "A")
+        check(c.stop(0) == 0, "exit code after SIGTERM")
+        c.restart(0)
+        c.wait_served(0, "one.test", "A")
+        c.kill9(0)
+        c.restart(0)
+        c.wait_served(0, "one.test", "A")
+        # /ping is 200 once a leader is known; the leader takes writes after its barrier.
+        c.put_until_ok(api_config("one2.test", a.url))
+        c.wait_served(0, "one2.test", "A")
+
+
+test_cluster_one_node_restart_keeps_state.timeout = 60

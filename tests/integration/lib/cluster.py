@@ -269,7 +269,7 @@ class Cluster:
     also run a file provider. `env`: extra environment for every node."""
 
     def __init__(self, n=3, binary=None, env=None, providers=None):
-        self.binary = binary or util.proxyd_path()
+        self.binary = os.path.abspath(binary or util.proxyd_path())
         self.n = n
         self.env = dict(env or {})
         self.providers = dict(providers or {})
