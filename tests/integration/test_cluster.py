@@ -52,10 +52,12 @@ def test_cluster_leader_kill_data_plane_uninterrupted():
             check(nl in survivors, "new leader %r" % nl)
             # A write (another namespace, so live.test stays) through the new leader and the
             # other survivor.
+            # (the new leader takes writes after its barrier: the first may get a 503)
             for j in survivors:
-                st, body = c.put_config(j, api_config("after%d.test" % j, a.url), ns="ns%d" % j)
-                check(st == 200, "write through %s after the election: %s %r"
-                      % (c.nodes[j].id, st, body))
+                util.wait_until(lambda: c.put_config(j, api_config("after%d.test" % j, a.url),
+                                                     ns="ns%d" % j)[0] == 200,
+                                c.t(10), 0.05, "a write through %s after the election"
+                                % c.nodes[j].id)
             for j in survivors:
                 for k in survivors:
                     c.wait_served(j, "after%d.test" % k, "A")
@@ -228,7 +230,8 @@ def test_cluster_force_new_cluster():
         check([m["id"] for m in st["members"]] == [c.nodes[s].id], "members: %r" % st["members"])
         check(config_rule(c.nodes[s].get_config()) == "Host(`fnc.test`)", "config lost")
         c.wait_served(s, "fnc.test", "A")
-        _put(c, s, api_config("fnc2.test", a.url))
+        # /ping is 200 before the new leader's barrier: its first write may get a 503.
+        c.put_until_ok(api_config("fnc2.test", a.url), via=s)
         c.wait_served(s, "fnc2.test", "A")
         for j in others:
             nd = c.nodes[j]
@@ -236,6 +239,9 @@ def test_cluster_force_new_cluster():
             nd.bootstrap = None
             nd.join = c.nodes[s].admin
             nd.start()
+        for j in others:
+            c.wait_voter(c.nodes[j].id)
+        c.wait_formed()
         for j in range(3):
             c.wait_caught_up(j)
             c.wait_served(j, "fnc2.test", "A")

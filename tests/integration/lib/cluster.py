@@ -291,12 +291,14 @@ class Cluster:
         try:
             self.start()
         except BaseException:
-            self.teardown()
+            self.teardown(keep=True)
             raise
         return self
 
     def __exit__(self, et, ev, tb):
-        problems = self.teardown()
+        problems = self.teardown(keep=et is not None)
+        if et is not None and issubclass(et, TestFailure) and not problems:
+            raise TestFailure("%s (logs kept in %s)" % (ev, self.tmpdir)) from None
         if problems:
             if et is None:
                 raise TestFailure("; ".join(problems))
@@ -363,7 +365,7 @@ class Cluster:
             self.backends[name] = HttpBackend(name).start()
         return self.backends[name]
 
-    def teardown(self):
+    def teardown(self, keep=False):
         """Stops every node (SIGTERM, then SIGKILL) and backend; returns the problems found: a
         node that died unexpectedly, a bad exit code, a sanitizer report."""
         problems = []
@@ -386,7 +388,7 @@ class Cluster:
                 b.stop()
             except Exception:
                 pass
-        if self.tmpdir and not os.environ.get("CONCORD_KEEP_TMP") and not problems:
+        if self.tmpdir and not os.environ.get("CONCORD_KEEP_TMP") and not problems and not keep:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
         elif self.tmpdir and problems:
             problems.append("logs kept in %s" % self.tmpdir)
