@@ -113,9 +113,28 @@ void sync_set_ready(struct sync *s)
     if (s->file_state != FILE_SYNCED && s->file_state != FILE_NONE) {
         return;
     }
-    /* Its own record too: the others (and status) find its admin address there. */
+    /* Its own record too: the others (and status) find its admin address there; and the
+     * leader's, or a write sent here could not be forwarded. */
     if (rs_state_member(raftstore_state(s->rs), s->node_id) == NULL) {
         return;
+    }
+    {
+        const char *leader_id = NULL;
+        if (sync_leader_admin(s, &leader_id)[0] == '\0') {
+            return;
+        }
+    }
+    /* A joining node is a spare until caught up (spares get no entries): not ready yet. */
+    {
+        struct raftstore_server sv[64];
+        size_t n = raftstore_servers(s->rs, sv, 64);
+        bool member = false;
+        for (size_t i = 0; i < n && i < 64; i++) {
+            member = member || (sv[i].raft_id == s->raft_id && sv[i].role != RAFTSTORE_SPARE);
+        }
+        if (!member) {
+            return;
+        }
     }
     s->ready = true;
     log_info("cluster: node %s ready (table generation %" PRIu64 ")", s->node_id, s->table_gen);
@@ -314,7 +333,11 @@ void sync_submit(struct sync *s, Concord__Raftlog__Entry *e, sync_cb cb, void *a
     }
     addr = sync_leader_admin(s, &leader_id);
     if (addr[0] == '\0' || leader_id == NULL || strcmp(leader_id, s->node_id) == 0) {
-        deliver(cb, arg, -EAGAIN, 0, 0, 0, "no leader is known yet; retry");
+        deliver(cb, arg, -EAGAIN, 0, 0, 0,
+                leader_id != NULL && strcmp(leader_id, s->node_id) == 0
+                    ? "this node was just elected and has not confirmed its leadership yet "
+                      "(its barrier); retry"
+                    : "no leader is known yet; retry");
         return;
     }
     len = concord__raftlog__entry__get_packed_size(e);

@@ -27,6 +27,11 @@ struct raftstore {
     bool barrier_pending;
     bool ready;
     void (*on_apply)(void *arg, uint64_t index);
+    /* raft_start can apply entries itself (a lone voter: --force-new-cluster, a one-node
+     * restart) before raftstore_open has returned the store to its caller: on_apply is then
+     * delivered from the first loop iteration instead. */
+    bool started;
+    uint64_t deferred_apply;
     void *arg;
     void (*close_cb)(void *arg);
     void *close_arg;

@@ -42,6 +42,13 @@ static void on_check(uv_check_t *h)
 {
     struct raftstore *rs = h->data;
     bool leader = raft_state(&rs->raft) == RAFT_LEADER;
+    if (rs->deferred_apply != 0) {
+        uint64_t index = rs->deferred_apply;
+        rs->deferred_apply = 0;
+        if (rs->on_apply != NULL) {
+            rs->on_apply(rs->arg, index);
+        }
+    }
     if (!leader) {
         rs->ready = false;
     } else if (!rs->was_leader && !rs->barrier_pending) {
@@ -83,6 +90,10 @@ static void on_fsm_apply(void *arg, uint64_t index, const struct rs_result *res)
 {
     struct raftstore *rs = arg;
     (void)res;
+    if (!rs->started) {
+        rs->deferred_apply = index;
+        return;
+    }
     if (rs->on_apply != NULL) {
         rs->on_apply(rs->arg, index);
     }
@@ -346,6 +357,7 @@ int raftstore_open(uv_loop_t *loop, const struct raftstore_opts *o, struct rafts
         rc = err_set(e, -EIO, "raft start: %s", raft_errmsg(&rs->raft));
         goto err_after_raft;
     }
+    rs->started = true;
     uv_check_init(loop, &rs->check);
     rs->check.data = rs;
     uv_check_start(&rs->check, on_check);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "node/admin/api_explain.h"
 #include "node/admin/json.h"
@@ -158,6 +159,8 @@ struct ctx {
     int outstanding;
     struct member_probe *probes;
     size_t nprobes;
+    /* removal */
+    uint64_t remove_deadline_ms;
 };
 
 struct api_cluster {
@@ -190,19 +193,22 @@ static void on_forward_answer(void *arg, int rc, int status, const uint8_t *body
     free(c);
 }
 
-/* Sends the request as it came to the leader (signed by this node); false when there is no
- * leader to send it to (the caller answers 503). */
+/* Sends the request as it came to the leader (signed by this node), marked "forwarded";
+ * false when there is no leader to send it to (the caller answers 503). A forwarded call is
+ * never forwarded again (two nodes naming each other leader would ping-pong it), but a
+ * node's own call (a join sent to a follower) is forwarded once. */
 static bool forward(struct ctx *c, const struct admin_http *h)
 {
     const char *leader_id = NULL;
     const char *addr = sync_leader_admin(c->ac->s, &leader_id);
     char method[16], target[1024];
     if (addr[0] == '\0' || leader_id == NULL ||
-        strcmp(leader_id, sync_node_id(c->ac->s)) == 0 || query_true(h, "forwarded")) {
-        return false; /* a forwarded call is never forwarded again (no loops) */
+        strcmp(leader_id, sync_node_id(c->ac->s)) == 0 ||
+        (h->peer && query_true(h, "forwarded"))) {
+        return false;
     }
     snprintf(method, sizeof method, "%.*s", (int)h->method_len, h->method);
-    snprintf(target, sizeof target, "%.*s?%.*s%sforwarded=1", (int)h->plen, h->path,
+    snprintf(target, sizeof target, "%.*s?%.*s%sforwarded=true", (int)h->plen, h->path,
              (int)h->qlen, h->query, h->qlen ? "&" : "");
     return sync_call(c->ac->s, addr, method, target, h->body, h->body_len, 60000,
                      on_forward_answer, c) == 0;
@@ -371,19 +377,69 @@ static void on_member_changed(void *arg, int status, const char *msg)
 }
 
 /* Removal: the record first (its contributions go, and the node itself learns it was
- * removed), then demotion and removal from the raft configuration. */
+ * removed), then demotion and removal from the raft configuration. Once demoted the node gets
+ * nothing more from the leader, and the record's deletion was committed by the others, maybe
+ * before the node heard of its commit: it would then never learn it was removed (no log, no
+ * 409). So the node is asked (GET /api/cluster/self) until it says "removed", for at most
+ * REMOVE_WAIT_MS; a node that cannot be reached is not waited for. */
+#define REMOVE_WAIT_MS 3000
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static bool says_removed(const uint8_t *body, size_t len)
+{
+    static const char pat[] = "\"removed\":true";
+    return body != NULL && memmem(body, len, pat, sizeof pat - 1) != NULL;
+}
+
+static void remove_from_config(struct ctx *c);
+static void on_removed_probe(void *arg, int rc, int status, const uint8_t *body, size_t len);
+
+static int probe_removed(struct ctx *c)
+{
+    return sync_call(c->ac->s, c->admin_addr, "GET", "/api/cluster/self", NULL, 0, 1000,
+                     on_removed_probe, c);
+}
+
+static void on_removed_probe(void *arg, int rc, int status, const uint8_t *body, size_t len)
+{
+    struct ctx *c = arg;
+    if (rc == -ECANCELED) {
+        reply_error(c->r, 503, "the node is stopping");
+        free(c);
+        return;
+    }
+    if (rc == 0 && status == 200 && !says_removed(body, len) &&
+        mono_ms() < c->remove_deadline_ms && probe_removed(c) == 0) {
+        return;
+    }
+    remove_from_config(c);
+}
+
 static void on_record_removed(void *arg, const struct sync_result *res)
 {
     struct ctx *c = arg;
-    int rc;
     if (res->status != 0) {
         reply_error(c->r, status_of(res->status), res->msg);
         free(c);
         return;
     }
     c->step = 1;
-    rc = raftstore_remove(sync_raftstore(c->ac->s), raftstore_raft_id(c->id), on_member_changed,
-                          c);
+    c->remove_deadline_ms = mono_ms() + REMOVE_WAIT_MS;
+    if (c->admin_addr[0] == '\0' || probe_removed(c) != 0) {
+        remove_from_config(c);
+    }
+}
+
+static void remove_from_config(struct ctx *c)
+{
+    int rc = raftstore_remove(sync_raftstore(c->ac->s), raftstore_raft_id(c->id),
+                              on_member_changed, c);
     if (rc == -ENOENT) {
         on_member_changed(c, 0, "");
     } else if (rc != 0) {
@@ -416,11 +472,15 @@ static void member_remove(struct ctx *c)
     rm.id = c->id;
     e.command_case = CONCORD__RAFTLOG__ENTRY__COMMAND_REMOVE_MEMBER;
     e.remove_member = &rm;
-    if (rs_state_member(raftstore_state(sync_raftstore(c->ac->s)), c->id) == NULL) {
+    const Concord__Raftlog__Member *rec =
+        rs_state_member(raftstore_state(sync_raftstore(c->ac->s)), c->id);
+    if (rec == NULL) {
         struct sync_result ok = {0, 0, 0, 0, ""};
         on_record_removed(c, &ok);
         return;
     }
+    snprintf(c->admin_addr, sizeof c->admin_addr, "%s",
+             rec->admin_address ? rec->admin_address : "");
     sync_submit(c->ac->s, &e, on_record_removed, c);
 }
 
