@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "node/base/log.h"
 #include "raftstore/entry.h"
 
 static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
@@ -78,6 +79,9 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     if (rc != 0) {
         return RAFT_MALFORMED;
     }
+    /* at start-up from the local snapshot, or from the leader's InstallSnapshot */
+    log_info("raft: state restored from a snapshot (applied index %llu)",
+             (unsigned long long)rs_state_applied_index(f->state));
     if (f->on_apply != NULL) { /* the state jumped: its users must look again */
         f->last.code = RS_APPLIED;
         f->last.revision = 0;

@@ -3,6 +3,7 @@ leader loss with an uninterrupted data plane, catch-up by log and by snapshot, j
 kill -9 chaos with no acknowledged write lost, peer authentication, --force-new-cluster,
 graceful leadership hand-over and `proxyctl config apply --wait`."""
 
+import re
 import os
 import random
 import subprocess
@@ -112,6 +113,12 @@ def test_cluster_catch_up_by_snapshot():
         c.wait_served(down, "s100.test", "A")
         check(config_rule(c.nodes[down].get_config()) == "Host(`s100.test`)", "stale config")
         check(c.status(down)["appliedIndex"] >= snaps[-1], "applied below the snapshot")
+        # and the node says so: a restore above what it had when killed came from the leader
+        restored = [int(m) for m in re.findall(
+            r"state restored from a snapshot \(applied index (\d+)\)", c.nodes[down].log_text())]
+        check(any(r > at_kill + 1 for r in restored),
+              "no InstallSnapshot restore in the node's log (restores: %r, had %d)"
+              % (restored, at_kill))
 
 
 test_cluster_catch_up_by_snapshot.timeout = 150
