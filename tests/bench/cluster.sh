@@ -66,7 +66,7 @@ while [[ $# -gt 0 ]]; do
         --count) COUNT=${2:?}; shift ;;
         --trials) TRIALS=${2:?}; shift ;;
         --entry) ENTRY=${2:?}; shift ;;
-        --no-etcd) ETCD=0 ;;
+        --no-etcd) ETCD=0; NO_ETCD=1 ;;
         --keep-tmp) KEEP_TMP=1 ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die "unknown option: $1" ;;
@@ -88,6 +88,7 @@ source "$HERE/lib.sh"
 
 # --- etcd: installed like scripts/install-deps.sh installs a missing package ------------------
 declare -A SKIPPED=()
+((${NO_ETCD:-0})) && SKIPPED[etcd]="--no-etcd"
 if ((ETCD)) && ! { command -v etcd && command -v etcdctl; } >/dev/null; then
     if ((EUID == 0)); then
         log "installing etcd-server etcd-client"
