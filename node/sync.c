@@ -155,6 +155,11 @@ void sync_on_apply(void *arg, uint64_t index)
 {
     struct sync *s = arg;
     (void)index;
+    if (s->rs == NULL) {
+        /* A snapshot restored inside raft_start, before raftstore_open has handed back the
+         * store and before the timers exist: sync_open looks at the state once it returns. */
+        return;
+    }
     if (rs_state_config_index(raftstore_state(s->rs)) != s->table_gen && !s->compile_pending &&
         !s->closing) {
         s->compile_pending = true;

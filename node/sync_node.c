@@ -643,6 +643,7 @@ int sync_open(uv_loop_t *loop, const struct sync_opts *o, struct sync **out, str
     s->tick.data = s;
     s->compile.data = s;
     s->handles = 2;
+    sync_on_apply(s, raftstore_applied_index(s->rs)); /* a restored snapshot: compile it now */
     file_reload(s);
     if (o->force_new_cluster) {
         s->joined = true;
