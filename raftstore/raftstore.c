@@ -113,8 +113,8 @@ static void notify_commit(struct raftstore *rs)
         return;
     }
     rs->notify_again = false;
-    if (raft_state(&rs->raft) != RAFT_LEADER) {
-        return;
+    if (raft_state(&rs->raft) != RAFT_LEADER || rs->raft.configuration.n < 2) {
+        return; /* nobody to tell */
     }
     rs->notify.data = rs;
     if (raft_barrier(&rs->raft, &rs->notify, on_notify) == 0) {
