@@ -25,6 +25,9 @@ struct raftstore {
     struct raft_barrier barrier;
     bool was_leader;
     bool barrier_pending;
+    struct raft_barrier notify; /* pushes a new commit index to the followers (raftstore.c) */
+    bool notify_pending;
+    bool notify_again;
     bool ready;
     void (*on_apply)(void *arg, uint64_t index);
     /* raft_start can apply entries itself (a lone voter: --force-new-cluster, a one-node

@@ -21,6 +21,7 @@
 
 struct proposal {
     struct raft_apply req;
+    struct raftstore *rs;
     raftstore_propose_cb cb;
     void *arg;
 };
@@ -99,10 +100,46 @@ static void on_fsm_apply(void *arg, uint64_t index, const struct rs_result *res)
     }
 }
 
+/* Followers learn a new commit index only from the leader's next AppendEntries. With nothing
+ * else to send, that is the heartbeat, which libraft sends on a tick of the same period, so 1-2
+ * heartbeat timeouts (50-100 ms) after the commit: that long the followers keep serving the old
+ * table. A barrier appended as soon as a proposal commits is replicated at once and carries the
+ * new commit index, so the followers apply within a round trip. One in flight at a time; a
+ * proposal that commits meanwhile asks for one more when it completes. */
+static void notify_commit(struct raftstore *rs);
+
+static void on_notify(struct raft_barrier *req, int status)
+{
+    struct raftstore *rs = req->data;
+    rs->notify_pending = false;
+    if (status == 0 && rs->notify_again) {
+        notify_commit(rs);
+    }
+}
+
+static void notify_commit(struct raftstore *rs)
+{
+    if (rs->notify_pending) {
+        rs->notify_again = true;
+        return;
+    }
+    rs->notify_again = false;
+    if (raft_state(&rs->raft) != RAFT_LEADER || raftstore_servers(rs, NULL, 0) < 2) {
+        return; /* nobody to tell */
+    }
+    rs->notify.data = rs;
+    if (raft_barrier(&rs->raft, &rs->notify, on_notify) == 0) {
+        rs->notify_pending = true;
+    }
+}
+
 static void on_applied(struct raft_apply *req, int status, void *result)
 {
     struct proposal *p = req->data;
     const struct rs_result *res = result;
+    if (status == 0) {
+        notify_commit(p->rs);
+    }
     if (status != 0 || res == NULL) {
         /* LEADERSHIPLOST does not mean "not applied" (raft-notes.md P5): the message says
          * so, and a retry with the same request id applies once. */
@@ -142,6 +179,7 @@ int raftstore_propose(struct raftstore *rs, const Concord__Raftlog__Entry *e,
     }
     p->cb = cb;
     p->arg = arg;
+    p->rs = rs;
     p->req.data = p;
     rc = raft_apply(&rs->raft, &p->req, &buf, 1, on_applied);
     if (rc != 0) {
