@@ -44,7 +44,7 @@ static const char config_usage[] =
     "            2 usage error, FILE unreadable or not valid YAML/config, bad token file\n"
     "            3 no endpoint reachable or the token was refused\n";
 
-#define WAIT_POLL_MS 50
+#define WAIT_POLL_MS 10 /* a stale status is cheap (no log entry); followers lag by a round trip */
 
 struct config_args {
     const char *file, *ns, *revision, *wait_timeout;
