@@ -3,6 +3,7 @@ leader loss with an uninterrupted data plane, catch-up by log and by snapshot, j
 kill -9 chaos with no acknowledged write lost, peer authentication, --force-new-cluster,
 graceful leadership hand-over and `proxyctl config apply --wait`."""
 
+import json
 import re
 import os
 import random
@@ -327,3 +328,30 @@ def test_cluster_one_node_restart_keeps_state():
 
 
 test_cluster_one_node_restart_keeps_state.timeout = 60
+
+
+def test_cluster_promote_demote_and_transfer():
+    """member demote/promote change a role in the Raft configuration, and leader transfer
+    hands leadership to the named voter; a spare cannot be given leadership."""
+    with Cluster(3) as c:
+        li = c.wait_leader()
+        other = c.nodes[(li + 1) % 3].id
+        rc, out, err = _ctl(c, "member", "demote", other)
+        check(rc == 0, "demote: rc %d, %r" % (rc, err))
+        rc, out, err = _ctl(c, "-o", "json", "member", "list")
+        roles = {m["id"]: m["role"] for m in json.loads(out)["members"]}
+        check(roles[other] == "spare", "after demote: %r" % roles)
+        rc, out, err = _ctl(c, "leader", "transfer", other)
+        check(rc == 1, "transfer to a spare: rc %d, %r" % (rc, err))
+        rc, out, err = _ctl(c, "member", "promote", other)
+        check(rc == 0, "promote: rc %d, %r" % (rc, err))
+        rc, out, err = _ctl(c, "-o", "json", "member", "list")
+        roles = {m["id"]: m["role"] for m in json.loads(out)["members"]}
+        check(roles[other] == "voter", "after promote: %r" % roles)
+        rc, out, err = _ctl(c, "leader", "transfer", other)
+        check(rc == 0 and out.strip() == "leader: %s" % other,
+              "transfer: rc %d, %r, %r" % (rc, out, err))
+        check(c.nodes[c.wait_leader()].id == other, "the leader is not %s" % other)
+
+
+test_cluster_promote_demote_and_transfer.timeout = 60
