@@ -400,6 +400,11 @@ int sync_call(struct sync *s, const char *address, const char *method, const cha
     struct fetch_req req;
     struct call *c;
     int n, rc;
+    if (s->closing) {
+        /* sync_calls_cancel may have run already (close_rs): a call started now (a status
+         * probe from a read failed by raftstore_close) would outlive s */
+        return -ECANCELED;
+    }
     n = snprintf(head, sizeof head, "%s %s\n%lld\n", method, target, now);
     if (n < 0 || (size_t)n >= sizeof head) {
         return -EINVAL;

@@ -1,0 +1,104 @@
+"""Reproducers from the review of issue 4's cluster change (node/sync*.c, node/admin/admin.c,
+node/admin/api_cluster.c). Each test states the code path it covers; the lifetime ones matter
+under ASan (a report in a node's stderr fails the test at teardown)."""
+
+import os
+import signal
+import threading
+import urllib.error
+import urllib.request
+
+from lib import util
+from lib.cluster import TOKEN, Cluster
+from lib.util import check
+
+
+def _raw(node, method, path, headers=None, body=None, timeout=5.0):
+    """(status, body bytes) or (None, error) for one admin request with exactly `headers`."""
+    req = urllib.request.Request("http://%s%s" % (node.admin, path), data=body, method=method)
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+    except (OSError, ValueError) as e:
+        return None, str(e)
+
+
+def test_review_internal_endpoints_need_token_or_mac():
+    """admin.c peer_ok / route: the node-to-node endpoints answer 401 without the token and
+    with forged or malformed X-Concord-Peer headers (a guard: passes)."""
+    with Cluster(1) as c:
+        n = c.nodes[0]
+        mac = "ab" * 32
+        bad = ["", "x", "0 " + mac, "%d %s" % (2 ** 62, mac), "1 " + "zz" * 32,
+               "9999999999 " + mac + "00", "-1 " + mac, "  " + mac,
+               "%d  %s" % (0, mac[:63])]
+        for path, method in (("/api/cluster/propose", "POST"),
+                             ("/api/cluster/readindex", "POST"),
+                             ("/api/cluster/self", "GET"),
+                             ("/api/cluster/status", "GET")):
+            st, _ = _raw(n, method, path, body=b"" if method == "POST" else None)
+            check(st == 401, "%s %s without auth: %s" % (method, path, st))
+            for h in bad:
+                st, _ = _raw(n, method, path, {"X-Concord-Peer": h},
+                             body=b"" if method == "POST" else None)
+                check(st == 401, "%s %s with X-Concord-Peer %r: %s" % (method, path, h, st))
+
+
+def test_review_peer_time_overflow():
+    """admin.c peer_ok: the header's time goes through strtoll unchecked and then
+    llabs(t - time(NULL)): a time of -2^63 is a signed overflow (undefined behaviour; UBSan's
+    "runtime error: signed integer overflow" under the ASan build) reachable without any
+    credential."""
+    with Cluster(1) as c:
+        n = c.nodes[0]
+        for t in ("-9223372036854775808", "9223372036854775807", "-99999999999999999999"):
+            st, _ = _raw(n, "GET", "/api/cluster/self", {"X-Concord-Peer": t + " " + "ab" * 32})
+            check(st == 401, "time %s: %s" % (t, st))
+        check(n.ping() == 200, "the node still serves")
+
+
+def test_review_status_pending_when_leader_stops():
+    """api_cluster.c status_probe / sync.c sync_call: a status read waiting on the leader's
+    barrier is failed inside raftstore_close() (close_rs, after sync_calls_cancel); its
+    callback then probes the members with sync_call, a fetch nobody cancels any more. When it
+    ends (1 s probe timeout) on_call_done reads the freed struct sync (heap-use-after-free,
+    ASan) and status_finish the freed raftstore.
+
+    Setup: the followers are SIGSTOPped (the barrier cannot commit), a leader transfer is
+    pending (so sync_close's own transfer fails and close_rs runs at once), then SIGTERM."""
+    with Cluster(3) as c:
+        li = c.wait_leader()
+        lead = c.nodes[li]
+        others = [c.nodes[j] for j in range(3) if j != li]
+        answers = {}
+
+        def call(name, method, path, body=None):
+            answers[name] = _raw(lead, method, path,
+                                 {"Authorization": "Bearer " + TOKEN}, body, timeout=c.t(30))
+
+        for o in others:
+            os.kill(o.proc.pid, signal.SIGSTOP)
+        try:
+            ts = [threading.Thread(target=call, args=("status", "GET", "/api/cluster/status"),
+                                   daemon=True)]
+            ts[0].start()
+            ts.append(threading.Thread(target=call, daemon=True,
+                                       args=("transfer", "POST", "/api/cluster/leader/transfer",
+                                             ('{"id":"%s"}' % others[0].id).encode())))
+            ts[1].start()
+            rc = lead.stop(timeout=c.t(20))
+            for t in ts:
+                t.join(c.t(20))
+        finally:
+            for o in others:
+                os.kill(o.proc.pid, signal.SIGCONT)
+        check(rc == 0, "leader exit code %s: %s" % (rc, lead.tail()))
+        st = answers.get("status", (None, ""))[0]
+        check(st in (200, 503, None), "status answer %r" % (answers.get("status"),))
+
+
+test_review_status_pending_when_leader_stops.timeout = 120
