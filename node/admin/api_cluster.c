@@ -325,6 +325,14 @@ static void members_post(struct ctx *c, const struct admin_http *h)
         free(c);
         return;
     }
+    /* nodeId's rule (static_config.c): an id the member paths and records can name again */
+    static const char id_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                   "0123456789._-";
+    if (c->id[0] == '\0' || c->id[strspn(c->id, id_chars)] != '\0') {
+        reply_error(c->r, 400, "id: expected 1-63 of A-Z a-z 0-9 . _ -");
+        free(c);
+        return;
+    }
     json_str(h->body, h->body_len, "adminAddress", c->admin_addr, sizeof c->admin_addr);
     json_str(h->body, h->body_len, "role", role, sizeof role);
     if (raftstore_role_parse(role, &c->role) != 0) {

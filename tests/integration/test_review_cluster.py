@@ -102,3 +102,20 @@ def test_review_status_pending_when_leader_stops():
 
 
 test_review_status_pending_when_leader_stops.timeout = 120
+
+
+def test_review_member_add_refuses_bad_ids():
+    """api_cluster.c members_post: the id is taken as sent. An empty id (or "a/b") was added to
+    the raft configuration as a spare named "raft-<hex>", which no DELETE can name afterwards
+    (/api/cluster/members/ is no endpoint; "a/b" is two path segments). Ids must follow
+    nodeId's rule (1-64 of A-Z a-z 0-9 . _ -): 400, and the configuration is unchanged."""
+    with Cluster(1) as c:
+        n = c.nodes[0]
+        h = {"Authorization": "Bearer " + TOKEN}
+        for bad in ("", "a/b", "x y", "..%2F", "\\u0001"):
+            body = ('{"id":"%s","raftAddress":"127.0.0.1:1","adminAddress":"127.0.0.1:2",'
+                    '"role":"spare"}' % bad).encode()
+            st, out = _raw(n, "POST", "/api/cluster/members", h, body, timeout=c.t(10))
+            check(st == 400, "id %r: %s %r" % (bad, st, out))
+        st, out = _raw(n, "GET", "/api/cluster/members", h)
+        check(st == 200 and out.count(b'"raftId"') == 1, "members now: %r" % out)
