@@ -350,6 +350,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
                 "{\"error\":\"send the body with Content-Length\"}");
         return;
     }
+    if (m.body == H1_BODY_LENGTH && m.content_length > 0 &&
+        h1_find(&m, "x-concord-peer") == NULL && !token_ok(c->a, &m)) {
+        /* refused from its head: no body is buffered for a caller with no credential (a
+         * peer's MAC covers the body, so that one is checked once the body is in) */
+        respond(c, 401, "Unauthorized", "application/json",
+                "{\"error\":\"missing or wrong bearer token\"}");
+        return;
+    }
     if (m.body == H1_BODY_LENGTH && m.content_length > 0) {
         size_t have = c->len - c->head_len;
         if (m.content_length > ADMIN_MAX_BODY) {

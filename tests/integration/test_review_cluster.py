@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 
 from lib import util
+from lib.client import Client
 from lib.cluster import TOKEN, Cluster
 from lib.util import check
 
@@ -119,3 +120,24 @@ def test_review_member_add_refuses_bad_ids():
             check(st == 400, "id %r: %s %r" % (bad, st, out))
         st, out = _raw(n, "GET", "/api/cluster/members", h)
         check(st == 200 and out.count(b'"raftId"') == 1, "members now: %r" % out)
+
+
+def test_review_unauthenticated_body_not_buffered():
+    """admin.c on_read: a request body (up to 64 MiB, malloc'd at once) is read in full before
+    the token is looked at, so anyone who can connect makes the node hold 64 MiB per
+    connection for up to 10 s. A request with neither the token nor an X-Concord-Peer header
+    is refused (401) from its head, before any body byte is sent."""
+    with Cluster(1) as c:
+        host, _, port = c.nodes[0].admin.rpartition(":")
+        for path in (b"/api/cluster/config/api", b"/api/cluster/members"):
+            with Client((host, int(port)), timeout=c.t(5)) as cl:
+                cl.send(b"PUT " + path + b" HTTP/1.1\r\nHost: x\r\n"
+                        b"Content-Length: 60000000\r\n\r\n")
+                r = cl.read_response(method=b"PUT")
+                check(r.status == 401, "%s: %s" % (path, r.status))
+        with Client((host, int(port)), timeout=c.t(5)) as cl:  # the token path still works
+            body = b"http: {}\n"
+            cl.send(b"PUT /api/cluster/config/api HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                    + TOKEN.encode() + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            r = cl.read_response(method=b"PUT")
+            check(r.status == 200, "with the token: %s %r" % (r.status, r.body))
