@@ -161,6 +161,8 @@ struct ctx {
     size_t nprobes;
     /* removal */
     uint64_t remove_deadline_ms;
+    /* config writes: the decoder's warnings, one per line, for the answer */
+    char warnings[4096];
 };
 
 struct api_cluster {
@@ -668,9 +670,28 @@ static void on_read_point(void *arg, int status, const char *msg)
     free(c);
 }
 
+static void add_warnings(struct ctx *c, const struct diags *d)
+{
+    char line[1200];
+    size_t n = strlen(c->warnings);
+    for (size_t i = 0; i < d->n; i++) {
+        if (d->v[i].severity != DIAG_WARNING) {
+            continue;
+        }
+        diag_format(&d->v[i], line, sizeof line);
+        int w = snprintf(c->warnings + n, sizeof c->warnings - n, "%s\n", line);
+        if (w < 0 || (size_t)w >= sizeof c->warnings - n) {
+            c->warnings[n] = '\0'; /* the first ones are enough */
+            return;
+        }
+        n += (size_t)w;
+    }
+}
+
 static void on_table_swapped(void *arg, int status, const char *msg)
 {
     struct ctx *c = arg;
+    const char *p = c->warnings;
     struct jw w;
     (void)status;
     (void)msg;
@@ -681,6 +702,14 @@ static void on_table_swapped(void *arg, int status, const char *msg)
     jw_uint(&w, c->index);
     jw_key(&w, "index");
     jw_uint(&w, c->index);
+    jw_key(&w, "warnings");
+    jw_arr(&w);
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        jw_strn(&w, p, (size_t)(nl - p));
+        p = nl + 1;
+    }
+    jw_aend(&w);
     jw_end(&w);
     reply_json(c->r, 200, &w);
     free(c);
@@ -784,6 +813,7 @@ static void config_put(struct ctx *c, const struct admin_http *h)
         free(c);
         return;
     }
+    add_warnings(c, &d);
     diags_fini(&d);
     /* This node proposes, so it reads the files the config names (usersFile). */
     diags_init(&d);
@@ -796,6 +826,7 @@ static void config_put(struct ctx *c, const struct admin_http *h)
         free(c);
         return;
     }
+    add_warnings(c, &d);
     diags_fini(&d);
     set.namespace_ = c->ns;
     set.node_id = "api";
