@@ -177,7 +177,8 @@ static int wait_applied(const struct ctl_globals *g, const char *who, const stru
 }
 
 /* Checks the file offline and hands back its text (malloc'd) and parsed tree. */
-static int load_file(const char *who, const char *file, char **text, size_t *len, struct doc *doc)
+static int load_file_cfg(const char *who, const char *file, char **text, size_t *len,
+                         struct doc *doc, Concord__Config__Config **keep)
 {
     struct diags d;
     Concord__Config__Config *cfg = NULL;
@@ -192,6 +193,10 @@ static int load_file(const char *who, const char *file, char **text, size_t *len
     if (rc == 0) {
         rc = decode_dynamic(doc->root, &cfg, &d);
     }
+    if (keep != NULL && rc == 0) {
+        *keep = cfg;
+        cfg = NULL;
+    }
     decode_config_free(cfg);
     if (rc != 0) {
         /* Warnings are printed only with the errors: an accepted file's warnings come back
@@ -205,6 +210,66 @@ static int load_file(const char *who, const char *file, char **text, size_t *len
         *text = NULL;
         doc_fini(doc);
         return CTL_EXIT_USAGE;
+    }
+    return CTL_EXIT_OK;
+}
+
+static int load_file(const char *who, const char *file, char **text, size_t *len, struct doc *doc)
+{
+    return load_file_cfg(who, file, text, len, doc, NULL);
+}
+
+/* The files a config names (basicAuth.usersFile) travel with it: proxyctl is the proposer, so
+ * it reads them here (paths as written, relative to the working directory, as Traefik opens
+ * them) and sends a bundle (node/admin/api_cluster.c has the format). The node never reads a
+ * path from a request on its own disk. Returns CTL_EXIT_OK with *out (malloc'd) or NULL when
+ * no file is named; CTL_EXIT_USAGE when one cannot be read. */
+static int build_bundle(const char *who, const Concord__Config__Config *cfg, const char *yaml,
+                        size_t yaml_len, char **out, size_t *out_len)
+{
+    const Concord__Config__HttpConfig *h = cfg ? cfg->http : NULL;
+    FILE *m;
+    bool any = false;
+    *out = NULL;
+    *out_len = 0;
+    m = open_memstream(out, out_len);
+    if (m == NULL) {
+        return CTL_EXIT_USAGE;
+    }
+    fputs("CONCORD-BUNDLE 1\n", m);
+    for (size_t i = 0; h != NULL && i < h->n_middlewares; i++) {
+        const Concord__Config__Middleware *mw = h->middlewares[i];
+        const char *path;
+        char *data = NULL;
+        size_t n = 0;
+        if (mw->kind_case != CONCORD__CONFIG__MIDDLEWARE__KIND_BASIC_AUTH ||
+            mw->basic_auth == NULL || mw->basic_auth->users_file == NULL ||
+            mw->basic_auth->users_file[0] == '\0') {
+            continue;
+        }
+        path = mw->basic_auth->users_file;
+        int r = doc_read_file(path, &data, &n);
+        if (r != 0) {
+            fprintf(stderr, "%s: usersFile %s: %s; nothing sent\n", who, path,
+                    r == -EFBIG ? "file too large" : strerror(-r));
+            fclose(m);
+            free(*out);
+            *out = NULL;
+            return CTL_EXIT_USAGE;
+        }
+        fprintf(m, "file %zu %zu\n%s", strlen(path), n, path);
+        fwrite(data, 1, n, m);
+        fputc('\n', m);
+        free(data);
+        any = true;
+    }
+    fprintf(m, "config %zu\n", yaml_len);
+    fwrite(yaml, 1, yaml_len, m);
+    fclose(m);
+    if (!any) {
+        free(*out);
+        *out = NULL;
+        *out_len = 0;
     }
     return CTL_EXIT_OK;
 }
@@ -238,23 +303,34 @@ int cmd_config_apply(const struct ctl_globals *g, int argc, char **argv)
     struct ctl_answer a;
     struct ctl_req rq = {.method = "PUT", .content_type = "application/yaml"};
     struct doc doc;
-    char path[512], *text = NULL;
-    size_t len = 0;
+    Concord__Config__Config *cfg = NULL;
+    char path[512], *text = NULL, *bundle = NULL;
+    size_t len = 0, blen = 0;
     uint64_t rev = 0;
     int rc = parse(who, argc, argv, &c, true);
     if (rc == PARSE_HELP) {
         return CTL_EXIT_OK;
     }
     if (rc != CTL_EXIT_OK || (rc = config_path(who, &c, path, sizeof path)) != CTL_EXIT_OK ||
-        (rc = load_file(who, c.file, &text, &len, &doc)) != CTL_EXIT_OK) {
+        (rc = load_file_cfg(who, c.file, &text, &len, &doc, &cfg)) != CTL_EXIT_OK) {
         return rc;
     }
     doc_fini(&doc);
+    rc = build_bundle(who, cfg, text, len, &bundle, &blen);
+    decode_config_free(cfg);
+    if (rc != CTL_EXIT_OK) {
+        free(text);
+        return rc;
+    }
     rq.path = path;
-    rq.body = text;
-    rq.len = len;
+    rq.body = bundle ? bundle : text;
+    rq.len = bundle ? blen : len;
+    if (bundle != NULL) {
+        rq.content_type = "application/vnd.concord.bundle";
+    }
     rc = ctl_call(g, who, &rq, &a);
     free(text);
+    free(bundle);
     if (rc == CTL_EXIT_OK && a.status != 200) {
         rc = write_refused(who, &a);
     } else if (rc == CTL_EXIT_OK) {

@@ -30,7 +30,7 @@ struct sync {
     const struct static_config *sc;
     struct node *node;
     struct raftstore *rs;
-    char node_id[64];
+    char node_id[80]; /* nodeId: up to 64 bytes (static_config.c) */
     uint64_t raft_id;
     char admin_address[128];
     char raft_address[128];
@@ -53,6 +53,7 @@ struct sync {
     Concord__Raftlog__FileBlob **file_blobs; /* the files it refers to, as read */
     size_t file_nblobs;
     uint8_t file_req[16]; /* the request id of the current proposal (retries reuse it) */
+    uint64_t file_seq;    /* counts proposals: an answer is for the latest one or ignored */
     uint64_t file_retry_at;
     char file_error[512];
     /* this node's member record */

@@ -166,11 +166,21 @@ static bool file_in_state(struct sync *s)
     return same;
 }
 
+/* Which proposal an answer is for: the document may change while one is in flight, and only
+ * the answer to the latest one may mark the contribution synced. */
+struct fileprop {
+    struct sync *s;
+    uint64_t seq;
+};
+
 static void on_file_proposed(void *arg, const struct sync_result *r)
 {
-    struct sync *s = arg;
-    if (s->file_state != FILE_INFLIGHT) {
-        return; /* the document changed meanwhile: the tick proposes the new one */
+    struct fileprop *fp = arg;
+    struct sync *s = fp->s;
+    bool current = fp->seq == s->file_seq;
+    free(fp);
+    if (!current || s->file_state != FILE_INFLIGHT) {
+        return; /* an older proposal: the latest one's answer decides */
     }
     if (r->status == 0 && (r->code == RS_APPLIED || r->code == RS_DUPLICATE)) {
         s->file_state = FILE_SYNCED;
@@ -189,6 +199,7 @@ void sync_file_check(struct sync *s)
     Concord__Raftlog__Entry e = CONCORD__RAFTLOG__ENTRY__INIT;
     Concord__Raftlog__SetContribution set = CONCORD__RAFTLOG__SET_CONTRIBUTION__INIT;
     Concord__Config__Config *cfg;
+    struct fileprop *fp;
     if (s->file_state != FILE_UNSYNCED || s->removed || s->closing || s->file_cfg == NULL ||
         now_ms(s) < s->file_retry_at) {
         return;
@@ -216,8 +227,14 @@ void sync_file_check(struct sync *s)
     e.request_id.len = sizeof s->file_req;
     e.command_case = CONCORD__RAFTLOG__ENTRY__COMMAND_SET_CONTRIBUTION;
     e.set_contribution = &set;
+    if ((fp = malloc(sizeof *fp)) == NULL) {
+        concord__config__config__free_unpacked(cfg, NULL);
+        return; /* the next tick tries again */
+    }
+    fp->s = s;
+    fp->seq = ++s->file_seq;
     s->file_state = FILE_INFLIGHT;
-    sync_submit(s, &e, on_file_proposed, s);
+    sync_submit(s, &e, on_file_proposed, fp);
     concord__config__config__free_unpacked(cfg, NULL);
 }
 
@@ -631,7 +648,7 @@ static int parse_peer(const char *spec, char *id, size_t idsize, const char **ad
 static int cluster_options(struct sync *s, const struct static_config *sc,
                            struct raftstore_peer **peers, unsigned *npeers, struct err *e)
 {
-    char id[64];
+    char id[80];
     const char *addr;
     bool self_listed = false;
     const char *colon = strrchr(sc->raft_address, ':');

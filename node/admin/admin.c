@@ -256,7 +256,14 @@ static void route(struct aconn *c, const struct h1_msg *m)
         return;
     }
     if (a->handler != NULL) {
+        const struct h1_header *ct = h1_find(m, "content-type");
+        char ctype[128] = "";
+        if (ct != NULL && ct->value_len < sizeof ctype) {
+            memcpy(ctype, ct->value, ct->value_len);
+            ctype[ct->value_len] = '\0';
+        }
         struct admin_http h = {.method = m->method_str,
+                               .content_type = ctype,
                                .method_len = m->method_len,
                                .path = m->target,
                                .plen = plen,

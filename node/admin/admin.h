@@ -41,6 +41,7 @@ struct admin_http {
     size_t plen;
     const char *query; /* after '?', not decoded */
     size_t qlen;
+    const char *content_type; /* the Content-Type field's value, NUL-terminated ("" if none) */
     const uint8_t *body; /* NULL when none; NUL-terminated */
     size_t body_len;
     bool peer; /* authenticated by the cluster secret (a node), not by the token */

@@ -771,14 +771,82 @@ static bool revision_param(const struct admin_http *h, uint64_t *rev, bool *has)
     return v[0] != '\0' && *end == '\0';
 }
 
+/* A config write whose files come along (proxyctl reads the usersFile it names on the client):
+ * Content-Type application/vnd.concord.bundle, body
+ *   "CONCORD-BUNDLE 1\n" then parts: "file PATHLEN CONTENTLEN\n" PATH CONTENT "\n" ...
+ *   and last "config LEN\n" YAML.
+ * The node never reads a path a client names from its own disk: that would hand any readable
+ * file (the cluster secret) to whoever can write config, through the snapshot. */
+#define BUNDLE_TYPE "application/vnd.concord.bundle"
+#define BUNDLE_MAX_FILES 64
+
+struct bundle {
+    Concord__Raftlog__FileBlob blobs[BUNDLE_MAX_FILES];
+    char paths[BUNDLE_MAX_FILES][512];
+    size_t nfiles;
+    const char *yaml;
+    size_t yaml_len;
+};
+
+/* Returns NULL or what is wrong. */
+static const char *bundle_parse(const uint8_t *body, size_t len, struct bundle *b)
+{
+    static const char magic[] = "CONCORD-BUNDLE 1\n";
+    const char *p = (const char *)body, *end = p + len;
+    b->nfiles = 0;
+    if (len < sizeof magic - 1 || memcmp(p, magic, sizeof magic - 1) != 0) {
+        return "not a CONCORD-BUNDLE 1";
+    }
+    p += sizeof magic - 1;
+    while (p < end) {
+        unsigned long long a = 0, n = 0;
+        int used = 0;
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL || nl - p > 64) {
+            return "a bundle part header is missing its end";
+        }
+        if (sscanf(p, "config %llu%n", &n, &used) == 1 && p + used == nl) {
+            if (n != (unsigned long long)(end - nl - 1)) {
+                return "the config part's length is not the rest of the body";
+            }
+            b->yaml = nl + 1;
+            b->yaml_len = (size_t)n;
+            return NULL;
+        }
+        if (sscanf(p, "file %llu %llu%n", &a, &n, &used) != 2 || p + used != nl || a == 0 ||
+            a >= sizeof b->paths[0] || a + n + 1 > (unsigned long long)(end - nl - 1)) {
+            return "a bad file part";
+        }
+        if (b->nfiles == BUNDLE_MAX_FILES) {
+            return "too many files";
+        }
+        Concord__Raftlog__FileBlob *f = &b->blobs[b->nfiles];
+        concord__raftlog__file_blob__init(f);
+        memcpy(b->paths[b->nfiles], nl + 1, (size_t)a);
+        b->paths[b->nfiles][a] = '\0';
+        f->path = b->paths[b->nfiles];
+        f->content.data = (uint8_t *)(nl + 1 + a);
+        f->content.len = (size_t)n;
+        b->nfiles++;
+        p = nl + 1 + a + n;
+        if (*p != '\n') {
+            return "a file part does not end with a newline";
+        }
+        p++;
+    }
+    return "the bundle has no config part";
+}
+
 static void config_put(struct ctx *c, const struct admin_http *h)
 {
     Concord__Raftlog__Entry e = CONCORD__RAFTLOG__ENTRY__INIT;
     Concord__Raftlog__SetContribution set = CONCORD__RAFTLOG__SET_CONTRIBUTION__INIT;
     Concord__Raftlog__FileBlob src = CONCORD__RAFTLOG__FILE_BLOB__INIT;
-    Concord__Raftlog__FileBlob **files = NULL, **carried = NULL;
-    size_t ncarried = 0;
+    Concord__Raftlog__FileBlob *files[BUNDLE_MAX_FILES + 1];
     Concord__Config__Config *cfg = NULL;
+    struct bundle *b = NULL;
+    const char *yaml = h->body ? (const char *)h->body : "", *bad;
+    size_t yaml_len = h->body_len;
     struct diags d;
     char name[160], line[1200];
     bool has;
@@ -791,8 +859,23 @@ static void config_put(struct ctx *c, const struct admin_http *h)
     if (!query(h, "source", name, sizeof name)) {
         snprintf(name, sizeof name, "request");
     }
+    if (strncmp(h->content_type, BUNDLE_TYPE, sizeof BUNDLE_TYPE - 1) == 0) {
+        if ((b = calloc(1, sizeof *b)) == NULL) {
+            reply_error(c->r, 500, "out of memory");
+            free(c);
+            return;
+        }
+        if ((bad = bundle_parse(h->body, h->body_len, b)) != NULL) {
+            reply_error(c->r, 400, bad);
+            free(b);
+            free(c);
+            return;
+        }
+        yaml = b->yaml;
+        yaml_len = b->yaml_len;
+    }
     diags_init(&d);
-    rc = node_decode_config(name, h->body ? (const char *)h->body : "", h->body_len, &cfg, &d);
+    rc = node_decode_config(name, yaml, yaml_len, &cfg, &d);
     if (rc != 0) {
         struct jw w;
         jw_init(&w);
@@ -810,19 +893,7 @@ static void config_put(struct ctx *c, const struct admin_http *h)
         jw_end(&w);
         reply_json(c->r, 422, &w);
         diags_fini(&d);
-        free(c);
-        return;
-    }
-    add_warnings(c, &d);
-    diags_fini(&d);
-    /* This node proposes, so it reads the files the config names (usersFile). */
-    diags_init(&d);
-    if (node_carry_files(cfg, &carried, &ncarried, &d) != 0 ||
-        (files = calloc(ncarried + 1, sizeof *files)) == NULL) {
-        diags_fini(&d);
-        node_carried_free(carried, ncarried);
-        node_config_free(cfg);
-        reply_error(c->r, 500, "out of memory");
+        free(b);
         free(c);
         return;
     }
@@ -834,19 +905,18 @@ static void config_put(struct ctx *c, const struct admin_http *h)
     set.has_expected_revision = has;
     set.strict = !query_true(h, "force");
     src.path = SOURCE_PATH;
-    src.content.data = (uint8_t *)(h->body ? h->body : (const uint8_t *)"");
-    src.content.len = h->body_len;
+    src.content.data = (uint8_t *)yaml;
+    src.content.len = yaml_len;
     files[0] = &src;
-    for (size_t i = 0; i < ncarried; i++) {
-        files[i + 1] = carried[i];
+    set.n_files = 1;
+    for (size_t i = 0; b != NULL && i < b->nfiles; i++) {
+        files[set.n_files++] = &b->blobs[i];
     }
-    set.n_files = ncarried + 1;
     set.files = files;
     e.command_case = CONCORD__RAFTLOG__ENTRY__COMMAND_SET_CONTRIBUTION;
     e.set_contribution = &set;
     sync_submit(c->ac->s, &e, on_config_written, c);
-    free(files);
-    node_carried_free(carried, ncarried);
+    free(b);
     node_config_free(cfg);
 }
 

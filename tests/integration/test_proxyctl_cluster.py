@@ -275,3 +275,36 @@ def test_cluster_users_file_travels_in_the_proposal():
         r = req("Authorization: Basic dTpmYXN0\r\n")
         check(r.status == 200, "the carried users file still authenticates: %s" % r.status)
 
+
+
+def test_cluster_put_never_reads_the_nodes_files():
+    """A config written through the API names a usersFile: the node must not read that path on
+    its own disk (it would put any readable file, the admin token here, into the replicated
+    state and the snapshot). Without the file in the request, the middleware is an error."""
+    import urllib.error
+    import urllib.request
+    with cluster_env() as env:
+        ctl = Ctl(env)
+        token = open(ctl.token).read().strip()
+        cfg = api_config("leak.test", env.be["A"].url).replace(
+            "      entryPoints: [web]\n",
+            "      entryPoints: [web]\n      middlewares: [auth]\n") + (
+            "  middlewares:\n    auth:\n      basicAuth:\n        usersFile: \"%s\"\n" % ctl.token)
+
+        def put(query):
+            req = urllib.request.Request(
+                "http://%s/api/cluster/config/api%s" % (ctl.endpoint, query), method="PUT",
+                data=cfg.encode(), headers={"Authorization": "Bearer " + token})
+            try:
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    return r.status, r.read().decode()
+            except urllib.error.HTTPError as e:
+                return e.code, e.read().decode()
+        st, body = put("")
+        check(st == 422 and "did not carry" in body, "strict: %d %s" % (st, body))
+        st, body = put("?force=true")
+        check(st == 200, "forced: %d %s" % (st, body))
+        snap = ctl.file("state.snap", "")
+        rc, out, err = ctl("snapshot", "save", snap)
+        check(rc == 0, "snapshot save: %d %r" % (rc, err))
+        check(token.encode() not in open(snap, "rb").read(), "the node's token is in the state")
