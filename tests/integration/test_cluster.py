@@ -338,16 +338,17 @@ def test_cluster_promote_demote_and_transfer():
         other = c.nodes[(li + 1) % 3].id
         rc, out, err = _ctl(c, "member", "demote", other)
         check(rc == 0, "demote: rc %d, %r" % (rc, err))
-        rc, out, err = _ctl(c, "-o", "json", "member", "list")
-        roles = {m["id"]: m["role"] for m in json.loads(out)["members"]}
-        check(roles[other] == "spare", "after demote: %r" % roles)
+        def roles():  # the answering node may learn the new configuration a moment later
+            rc, out, err = _ctl(c, "-o", "json", "member", "list")
+            return {m["id"]: m["role"] for m in json.loads(out)["members"]} if rc == 0 else {}
+        util.wait_until(lambda: roles().get(other) == "spare", c.t(10), 0.05,
+                        "%s listed as spare" % other)
         rc, out, err = _ctl(c, "leader", "transfer", other)
         check(rc == 1, "transfer to a spare: rc %d, %r" % (rc, err))
         rc, out, err = _ctl(c, "member", "promote", other)
         check(rc == 0, "promote: rc %d, %r" % (rc, err))
-        rc, out, err = _ctl(c, "-o", "json", "member", "list")
-        roles = {m["id"]: m["role"] for m in json.loads(out)["members"]}
-        check(roles[other] == "voter", "after promote: %r" % roles)
+        util.wait_until(lambda: roles().get(other) == "voter", c.t(10), 0.05,
+                        "%s listed as voter" % other)
         rc, out, err = _ctl(c, "leader", "transfer", other)
         check(rc == 0 and out.strip() == "leader: %s" % other,
               "transfer: rc %d, %r, %r" % (rc, out, err))
