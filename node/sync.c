@@ -221,8 +221,6 @@ static void deliver(sync_cb cb, void *arg, int status, uint64_t index, int code,
 static void on_proposed(void *arg, int status, uint64_t index, int code, const char *msg)
 {
     struct sub *b = arg;
-    const struct rs_state *st = raftstore_state(b->s->rs);
-    (void)st;
     deliver(b->cb, b->arg, status, index, code, 0, msg);
     free(b);
 }
