@@ -373,13 +373,28 @@ def test_mirror_copies_in_flight_at_sigterm_and_swap():
 
 def test_buffering_client_leaves_mid_body_and_sigterm():
     mws = {"b": {"buffering": {"maxRequestBodyBytes": 1000000}}}
+    def sockets(px):  # proxyd's open sockets (its files come and go: the Raft log)
+        d = "/proc/%d/fd" % px.proc.pid
+        n = 0
+        for f in os.listdir(d):
+            try:
+                n += os.readlink(os.path.join(d, f)).startswith("socket:")
+            except OSError:
+                pass
+        return n
+
     with Env(backends=("A",), routers=_router(["b"]), middlewares=mws) as env:
+        before = sockets(env.px)
         for _ in range(5):
             c = Client(env.addr)
             c.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + b"x" * 50000)
             c.close()
+        # every one of them closed by proxyd, then the next one accepted: SIGTERM closes the
+        # listeners, and a connection still in their backlog would be reset (not the point)
+        wait_until(lambda: sockets(env.px) == before, 10, 0.01, "the 5 connections closed")
         c = env.client(timeout=10)
         c.send(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+        wait_until(lambda: sockets(env.px) == before + 1, 10, 0.005, "the connection accepted")
         env.px.signal(signal.SIGTERM)
         c.send(b"0\r\n\r\n")
         r = c.read_response()
