@@ -7,16 +7,13 @@ import socket
 from lib.backend import FakeBackend, Reply, simple_response
 from lib.check import Env
 from lib.client import Client
-from lib.util import check
+from lib.util import free_port, check
 
 
 def _closed_url():
-    """A loopback port nothing listens on (bound, then closed): connecting is refused."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return "http://127.0.0.1:%d" % port
+    # A port outside the kernel's range for port-0 binds: a proxyd started afterwards binds its
+    # own listeners on port 0 and could otherwise take this one, turning "dead" into itself.
+    return "http://127.0.0.1:%d" % free_port()
 
 
 def _req(addr, method, target, host="svc.local", extra=(), body=None):

@@ -15,7 +15,7 @@ from lib.backend import FakeBackend, Reply, simple_response
 from lib.check import Env
 from lib.client import Client
 from lib.proxyd import to_yaml
-from lib.util import check, proxyd_path, wait_until
+from lib.util import free_port, check, proxyd_path, wait_until
 
 FAST = {"providers": {"providersThrottleDuration": "10ms"}}
 
@@ -29,11 +29,9 @@ FAST_AUTH = "Authorization: Basic dTpmYXN0"  # u:fast
 
 
 def _closed_url():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return "http://127.0.0.1:%d" % port
+    # A port outside the kernel's range for port-0 binds: a proxyd started afterwards binds its
+    # own listeners on port 0 and could otherwise take this one, turning "dead" into itself.
+    return "http://127.0.0.1:%d" % free_port()
 
 
 def _write_dynamic(px, routers, services, middlewares=None):
