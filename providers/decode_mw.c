@@ -94,7 +94,8 @@ void p_msg(struct schema_ctx *c, const struct doc_node *v, void *obj, const stru
     if (doc_is_null(v) && sp->case_off == 0) {
         return;
     }
-    if (!doc_is_null(v) && !schema_expect_map(c, v)) {
+    /* A label "true" (object_true) makes the message with its defaults, as `{}` does. */
+    if (!doc_is_null(v) && !v->object_true && !schema_expect_map(c, v)) {
         return;
     }
     if (*slot != NULL) {

@@ -46,6 +46,10 @@ struct doc_node {
     const char *str;
     size_t len;
     bool plain;
+    /* DOC_SCALAR "true" built from a flat key/value source (providers/labels.c): where a map is
+     * expected it also stands for an empty one, as Traefik's labels write an object with its
+     * defaults (`middlewares.m.compress=true`). Never set by the YAML parser. */
+    bool object_true;
     /* DOC_MAP: pairs in document order (merged pairs last). DOC_SEQ: items. */
     const struct doc_pair *pairs;
     const struct doc_node *const *items;
