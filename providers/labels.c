@@ -80,8 +80,8 @@ static void keep(struct build *b, void *p)
     b->allocs[b->nallocs++] = p;
 }
 
-static void report(struct build *b, enum diag_severity sev, const char *path, const char *fmt,
-                   ...) __attribute__((format(printf, 4, 5)));
+static void report(struct build *b, enum diag_severity sev, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void report(struct build *b, enum diag_severity sev, const char *path, const char *fmt, ...)
 {
@@ -153,11 +153,14 @@ static size_t split(struct build *b, const char *key, struct token *t)
             return 0;
         }
         t[n] = (struct token){.s = p, .len = br ? (size_t)(br - p) : len};
-        t[n].is_index = !is_name_level(t, n) && parse_index(p, t[n].len, &t[n].idx);
+        /* KV writes list items as numeric segments; labels only as name[N] (a numeric label
+         * segment is a map key, such as a status code). */
+        t[n].is_index =
+            b->sep == '/' && !is_name_level(t, n) && parse_index(p, t[n].len, &t[n].idx);
         n++;
         if (br) { /* "domains[0]": a name, then an index */
-            if (p[len - 1] != ']' || !parse_index(br + 1, (size_t)(p + len - 1 - br - 1),
-                                                  &t[n].idx)) {
+            if (p[len - 1] != ']' ||
+                !parse_index(br + 1, (size_t)(p + len - 1 - br - 1), &t[n].idx)) {
                 report(b, DIAG_ERROR, key, "bad list index in \"%.*s\" (expected name[N])",
                        (int)len, p);
                 return 0;
@@ -181,10 +184,10 @@ static struct bnode *child(struct bnode *parent, const struct token *t, bool exa
         if (k->is_index != t->is_index) {
             continue;
         }
-        if (t->is_index ? k->idx == t->idx
-                        : strlen(k->seg) == t->len &&
-                              (exact ? strncmp(k->seg, t->s, t->len)
-                                     : strncasecmp(k->seg, t->s, t->len)) == 0) {
+        if (t->is_index
+                ? k->idx == t->idx
+                : strlen(k->seg) == t->len && (exact ? strncmp(k->seg, t->s, t->len)
+                                                     : strncasecmp(k->seg, t->s, t->len)) == 0) {
             return k;
         }
     }
@@ -237,8 +240,8 @@ static bool server_label(struct build *b, struct token *t, size_t *n, const char
     char path[1024];
 
     if (b->sep != '.' || *n < 5 || !tok_is(&t[1], "services") || !tok_is(&t[3], "loadbalancer") ||
-        !tok_is(&t[4], "server") || !(tok_is(&t[0], "http") || tok_is(&t[0], "tcp") ||
-                                      tok_is(&t[0], "udp"))) {
+        !tok_is(&t[4], "server") ||
+        !(tok_is(&t[0], "http") || tok_is(&t[0], "tcp") || tok_is(&t[0], "udp"))) {
         return false;
     }
     if (*n == 6 && (tok_is(&t[5], "port") || tok_is(&t[5], "scheme"))) {
@@ -311,6 +314,7 @@ static struct doc_node *scalar(struct build *b, const char *s)
     d->len = strlen(s);
     d->plain = false; /* a label value is a string: "" or "null" is not YAML's null */
     d->object_true = strcasecmp(s, "true") == 0;
+    d->object_false = strcasecmp(s, "false") == 0;
     return d;
 }
 
@@ -335,8 +339,10 @@ static const struct doc_node *to_doc(struct build *b, struct bnode *n, char *pat
         return scalar(b, n->value ? n->value : "");
     }
     if (n->value && strcasecmp(n->value, "true") != 0) {
-        report(b, DIAG_ERROR, path, "has a value (\"%s\") and sub-keys; only \"true\" may stand "
-                                    "beside sub-keys", n->value);
+        report(b, DIAG_ERROR, path,
+               "has a value (\"%s\") and sub-keys; only \"true\" may stand "
+               "beside sub-keys",
+               n->value);
     }
     qsort(n->kids, n->n, sizeof *n->kids, cmp_kids);
     for (size_t i = 0; i < n->n; i++) {

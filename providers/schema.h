@@ -76,7 +76,8 @@ void schema_warning(struct schema_ctx *c, const struct doc_node *n, const char *
     __attribute__((format(printf, 3, 4)));
 
 /* True when n is a map; otherwise reports "expected a map, got X" (null, and a flat source's
- * "true" standing for an empty object (doc.h object_true), are empty maps: false but no error). */
+ * "true"/"false" standing for an object or none (doc.h object_true), are empty maps: false but
+ * no error). */
 bool schema_expect_map(struct schema_ctx *c, const struct doc_node *n);
 
 /* Checks every key under `n` against `patterns`: space-separated dotted key paths relative to

@@ -53,10 +53,10 @@ static int dec_syn(enum labels_syntax syn, const char *const *labels, size_t n)
 }
 
 #define DEC(...)                                                                                   \
-    dec_syn(LABELS_DOTS, (const char *const[]){__VA_ARGS__},                                      \
+    dec_syn(LABELS_DOTS, (const char *const[]){__VA_ARGS__},                                       \
             sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
 #define DEC_KV(...)                                                                                \
-    dec_syn(LABELS_SLASHES, (const char *const[]){__VA_ARGS__},                                   \
+    dec_syn(LABELS_SLASHES, (const char *const[]){__VA_ARGS__},                                    \
             sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
 
 static void dec_yaml(const char *yaml)
@@ -127,8 +127,7 @@ static void assert_same(ProtobufCMessage *a, char **an, ProtobufCMessage *b, cha
     free(pb);
 }
 
-#define SAME(a, b, what)                                                                           \
-    assert_same(&(a)->base, &(a)->name, &(b)->base, &(b)->name, what)
+#define SAME(a, b, what) assert_same(&(a)->base, &(a)->name, &(b)->base, &(b)->name, what)
 
 #define FIND(cfgp, kind, nm)                                                                       \
     ({                                                                                             \
@@ -247,8 +246,7 @@ START_TEST(kv_paths)
     ck_assert_int_eq(DEC_KV("traefik/http/routers/r/rule=Path(`/`)",
                             "traefik/http/routers/r/entrypoints/0=web",
                             "traefik/http/routers/r/entrypoints/1=websecure",
-                            "traefik/http/routers/r/tls=true",
-                            "traefik/http/routers/0/service=s",
+                            "traefik/http/routers/r/tls=true", "traefik/http/routers/0/service=s",
                             "traefik/http/services/s/loadBalancer/servers/0/url=http://a:1",
                             "traefik/http/services/s/loadBalancer/servers/1/url=http://b:2",
                             "traefik/http/services/s/loadBalancer/servers/1/weight=3",
@@ -261,19 +259,20 @@ START_TEST(kv_paths)
     ck_assert_uint_eq(d.nerrors, 0);
     ck_assert(has_diag(&d, "container web-1: http.routers.r.tls: recognised Traefik key, not "
                            "supported yet (warning)"));
-    dec_yaml("http:\n"
-             "  routers:\n"
-             "    \"0\": {service: s}\n"
-             "    r: {rule: Path(`/`), entryPoints: [web, websecure], tls: {}}\n"
-             "  services:\n"
-             "    s:\n"
-             "      loadBalancer:\n"
-             "        servers:\n"
-             "          - url: http://a:1\n"
-             "          - {url: \"http://b:2\", weight: 3}\n"
-             "    w: {weighted: {services: [{name: s, weight: 2}]}}\n"
-             "  middlewares:\n"
-             "    m: {headers: {customRequestHeaders: {X-A: \"1\"}, sslProxyHeaders: {X-P: https}}}\n");
+    dec_yaml(
+        "http:\n"
+        "  routers:\n"
+        "    \"0\": {service: s}\n"
+        "    r: {rule: Path(`/`), entryPoints: [web, websecure], tls: {}}\n"
+        "  services:\n"
+        "    s:\n"
+        "      loadBalancer:\n"
+        "        servers:\n"
+        "          - url: http://a:1\n"
+        "          - {url: \"http://b:2\", weight: 3}\n"
+        "    w: {weighted: {services: [{name: s, weight: 2}]}}\n"
+        "  middlewares:\n"
+        "    m: {headers: {customRequestHeaders: {X-A: \"1\"}, sslProxyHeaders: {X-P: https}}}\n");
     assert_same(&cfg->base, NULL, &want->base, NULL, "config");
     ck_assert_uint_eq(hints.n, 0);
 }
@@ -344,10 +343,11 @@ START_TEST(errors_name_the_label)
     ck_assert_int_eq(DEC("traefik.http.middlewares.m.headers=yes",
                          "traefik.http.middlewares.m.headers.framedeny=true"),
                      -EINVAL);
-    ck_assert(has_diag_sub(&d, DIAG_ERROR, "container web-1: http.middlewares.m.headers: has a "
-                                           "value (\"yes\") and sub-keys"));
+    ck_assert(has_diag_sub(&d, DIAG_ERROR,
+                           "container web-1: http.middlewares.m.headers: has a "
+                           "value (\"yes\") and sub-keys"));
 
-    ck_assert_int_eq(DEC("traefik.http.middlewares.m.compress=false"), -EINVAL);
+    ck_assert_int_eq(DEC("traefik.http.middlewares.m.compress=maybe"), -EINVAL);
     ck_assert(has_diag(&d, "container web-1: http.middlewares.m.compress: expected a map, got a "
                            "string"));
 
@@ -357,6 +357,34 @@ START_TEST(errors_name_the_label)
     ck_assert(has_diag_sub(&d, DIAG_ERROR, "bad list index in \"domains[x]\""));
     ck_assert_int_eq(DEC("traefik.foo=bar"), -EINVAL);
     ck_assert(has_diag(&d, "container web-1: foo: unknown key"));
+}
+END_TEST
+
+/* "true" on an object key makes the object, "false" leaves it out; on other keys they are
+ * booleans. */
+START_TEST(true_and_false_objects)
+{
+    ck_assert_int_eq(DEC("traefik.http.routers.on.tls=true", "traefik.http.routers.off.tls=false",
+                         "traefik.http.services.s.loadbalancer.sticky=false",
+                         "traefik.http.services.s.loadbalancer.passhostheader=false",
+                         "traefik.http.services.t.loadbalancer.sticky.cookie=TRUE",
+                         "traefik.http.middlewares.e.errors.statusrewrites.418=200"),
+                     0);
+    ck_assert_uint_eq(d.nerrors, 0);
+    ck_assert_ptr_null(FIND(cfg, routers, "off")->tls);
+    ck_assert_ptr_nonnull(FIND(cfg, routers, "on")->tls);
+    const Concord__Config__LoadBalancer *lb = FIND(cfg, services, "s")->load_balancer;
+    ck_assert_ptr_null(lb->sticky);
+    ck_assert(lb->has_pass_host_header && !lb->pass_host_header);
+    lb = FIND(cfg, services, "t")->load_balancer;
+    ck_assert_ptr_nonnull(lb->sticky);
+    ck_assert_ptr_nonnull(lb->sticky->cookie);
+    ck_assert_str_eq(lb->sticky->cookie->name, "");
+
+    /* A numeric label segment is a map key, not a list index (labels write lists name[N]). */
+    ck_assert_int_eq(DEC("traefik.http.routers.r.entrypoints.0=web"), -EINVAL);
+    ck_assert(has_diag(&d, "container web-1: http.routers.r.entrypoints: expected a list, got a "
+                           "map"));
 }
 END_TEST
 
@@ -436,6 +464,7 @@ static Suite *labels_suite(void)
     tcase_add_test(tc, case_insensitive_keys);
     tcase_add_test(tc, label_order_does_not_matter);
     tcase_add_test(tc, errors_name_the_label);
+    tcase_add_test(tc, true_and_false_objects);
     tcase_add_test(tc, other_labels_ignored);
     tcase_add_test(tc, server_port_and_lists);
     tcase_add_test(tc, kv_without_hints);
