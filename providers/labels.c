@@ -261,7 +261,7 @@ static bool server_label(struct build *b, struct token *t, size_t *n, const char
         if (*slot != NULL) {
             report(b, DIAG_ERROR, path, "key given twice (keys are case-insensitive)");
         } else {
-            *slot = strdup(value);
+            *slot = xstrndup(value, strlen(value));
         }
         return true;
     }

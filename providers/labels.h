@@ -12,11 +12,13 @@
  *   http.routers, http.services, http.middlewares, *.serversTransports, tcp.*, udp.*,
  *   tls.options, tls.stores) are exact: "Web" and "web" are two routers.
  * - Lists of strings are comma-separated values ("web, websecure"), or indexed keys.
- * - Lists of objects are indexed: `domains[0].main` (dots) or `servers/0/url` (slashes); a
- *   numeric segment is an index in both syntaxes. Indices are ordered numerically; gaps close.
+ * - Lists of objects are indexed: `domains[0].main` (dots) or `servers/0/url` (slashes, where
+ *   every numeric segment below an object name is an index; a numeric label segment is a map
+ *   key, e.g. a status code). Indices are ordered numerically; gaps close.
  * - A value "true" (any case) on a key that names an object means that object with its defaults
  *   (`middlewares.m.compress=true`, `routers.r.tls=true`); beside sub-keys of the same object it
- *   is redundant and dropped. Any other value beside sub-keys is an error.
+ *   is redundant and dropped. "false" there means no object (`routers.r.tls=false`). Any other
+ *   value beside sub-keys is an error. On other keys both are plain booleans.
  * - Labels only: `<proto>.services.<s>.loadbalancer.server.<opt>` is the one server of the
  *   container: `url`, `weight` and `preservepath` go to servers[0]; `port` and `scheme` need
  *   the container's address, so for http services they are returned to the caller in
