@@ -240,7 +240,7 @@ static void router_tls(struct schema_ctx *c, const struct doc_node *v, void *obj
 {
     Router *rt = obj;
     schema_unsupported(c, v, obj, r);
-    if (!doc_is_null(v) && rt->tls == NULL) {
+    if (!doc_is_null(v) && !v->object_false && rt->tls == NULL) {
         rt->tls = xmalloc(sizeof *rt->tls);
         concord__config__router_tls__init(rt->tls);
         rt->tls->mark = new_mark(c->key ? c->key : v);

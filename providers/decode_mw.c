@@ -91,10 +91,12 @@ void p_msg(struct schema_ctx *c, const struct doc_node *v, void *obj, const stru
 {
     const struct msg_spec *sp = r->arg;
     void **slot = FIELD(void *, obj, r);
-    if (doc_is_null(v) && sp->case_off == 0) {
+    if ((doc_is_null(v) && sp->case_off == 0) || (v != NULL && v->object_false)) {
         return;
     }
-    if (!doc_is_null(v) && !schema_expect_map(c, v)) {
+    /* A label "true" (object_true) makes the message with its defaults, as `{}` does; "false"
+     * (object_false, above) none. */
+    if (!doc_is_null(v) && !v->object_true && !schema_expect_map(c, v)) {
         return;
     }
     if (*slot != NULL) {

@@ -46,6 +46,12 @@ struct doc_node {
     const char *str;
     size_t len;
     bool plain;
+    /* DOC_SCALAR "true" / "false" built from a flat key/value source (providers/labels.c):
+     * where a map is expected, "true" stands for an empty one (Traefik's labels write an object
+     * with its defaults as `middlewares.m.compress=true`) and "false" for no object at all
+     * (`routers.r.tls=false`). Never set by the YAML parser. */
+    bool object_true;
+    bool object_false;
     /* DOC_MAP: pairs in document order (merged pairs last). DOC_SEQ: items. */
     const struct doc_pair *pairs;
     const struct doc_node *const *items;

@@ -81,7 +81,7 @@ void schema_warning(struct schema_ctx *c, const struct doc_node *n, const char *
 
 bool schema_expect_map(struct schema_ctx *c, const struct doc_node *n)
 {
-    if (doc_is_null(n)) {
+    if (doc_is_null(n) || (n->kind == DOC_SCALAR && (n->object_true || n->object_false))) {
         return false;
     }
     if (n->kind != DOC_MAP) {

@@ -75,8 +75,9 @@ void schema_error(struct schema_ctx *c, const struct doc_node *n, const char *fm
 void schema_warning(struct schema_ctx *c, const struct doc_node *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* True when n is a map; otherwise reports "expected a map, got X" (null is a map: false but no
- * error). */
+/* True when n is a map; otherwise reports "expected a map, got X" (null, and a flat source's
+ * "true"/"false" standing for an object or none (doc.h object_true), are empty maps: false but
+ * no error). */
 bool schema_expect_map(struct schema_ctx *c, const struct doc_node *n);
 
 /* Checks every key under `n` against `patterns`: space-separated dotted key paths relative to
