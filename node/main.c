@@ -101,7 +101,6 @@ static void stop_now(struct run *r)
     if (r->admin != NULL) {
         admin_set_ready(r->admin, false);
     }
-    node_unwatch(r->node);
     r->stop_pending = 2;
     r->drain.data = r;
     if (uv_queue_work(&r->loop, &r->drain, drain_work, drain_done) != 0) {

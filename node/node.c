@@ -14,7 +14,6 @@
 #include "node/table/compile.h"
 #include "providers/decode.h"
 #include "providers/file.h"
-#include "providers/file_watch.h"
 #include "raftstore/raftstore.h"
 
 struct node {
@@ -22,7 +21,6 @@ struct node {
     struct proxy *proxy;
     struct table *table; /* the generation last published */
     uint64_t generation;
-    struct file_watch *watch;
     uint64_t grace_ms;
     uint64_t accept_grace_ms;
     char **ep_names;
@@ -36,8 +34,6 @@ struct node {
     Concord__Config__Config **cfgs;
     size_t nsrcs;
     struct diags diags;
-    void (*on_file_change)(void *arg);
-    void *on_file_change_arg;
 };
 
 static void log_diags(const struct diags *d)
@@ -169,59 +165,6 @@ static int compile_srcs(struct node *n, const struct table_source *srcs, uint32_
     return table_compile(srcs, nsrcs, &o, out, d);
 }
 
-int node_carry_files(const Concord__Config__Config *cfg, Concord__Raftlog__FileBlob ***out,
-                     size_t *n, struct diags *d)
-{
-    const Concord__Config__HttpConfig *h = cfg ? cfg->http : NULL;
-    *out = NULL;
-    *n = 0;
-    for (size_t i = 0; h != NULL && i < h->n_middlewares; i++) {
-        const Concord__Config__Middleware *mw = h->middlewares[i];
-        const char *path;
-        Concord__Raftlog__FileBlob *b, **grown;
-        FILE *f;
-        if (mw->kind_case != CONCORD__CONFIG__MIDDLEWARE__KIND_BASIC_AUTH ||
-            mw->basic_auth == NULL || mw->basic_auth->users_file == NULL ||
-            mw->basic_auth->users_file[0] == '\0') {
-            continue;
-        }
-        path = mw->basic_auth->users_file;
-        if ((f = fopen(path, "rb")) == NULL) {
-            /* the compile says "the proposal did not carry it" on every node */
-            diags_add(d, DIAG_WARNING, "", 0, 0, "", "usersFile \"%s\": %s", path,
-                      strerror(errno));
-            continue;
-        }
-        b = calloc(1, sizeof *b);
-        grown = realloc(*out, (*n + 1) * sizeof *grown);
-        if (b == NULL || grown == NULL) {
-            free(b);
-            fclose(f);
-            return -ENOMEM;
-        }
-        *out = grown;
-        concord__raftlog__file_blob__init(b);
-        b->path = strdup(path);
-        b->content.data = malloc(4u << 20);
-        b->content.len = b->content.data ? fread(b->content.data, 1, 4u << 20, f) : 0;
-        fclose(f);
-        (*out)[(*n)++] = b;
-        if (b->path == NULL || b->content.data == NULL) {
-            return -ENOMEM;
-        }
-    }
-    return 0;
-}
-
-void node_carried_free(Concord__Raftlog__FileBlob **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(v[i]->path);
-        free(v[i]->content.data);
-        free(v[i]);
-    }
-    free(v);
-}
 
 /* The empty table a node serves until the committed state gives it one. */
 static int compile_empty(struct node *n, struct table **out, struct err *e)
@@ -236,18 +179,15 @@ static int compile_empty(struct node *n, struct table **out, struct err *e)
     return rc != 0 ? err_set(e, rc, "the empty routing table could not be built") : 0;
 }
 
-int node_file_load(struct node *n, Concord__Config__Config **out, struct diags *d)
+/* --check: the file provider's document(s) (none configured: *out NULL, 0). */
+static int file_load(const struct static_config *sc, Concord__Config__Config **out,
+                     struct diags *d)
 {
     *out = NULL;
-    if (!n->sc->file.enabled) {
+    if (!sc->file.enabled) {
         return 0;
     }
-    return file_provider_load(&n->sc->file, out, d);
-}
-
-bool node_file_enabled(const struct node *n)
-{
-    return n->sc->file.enabled;
+    return file_provider_load(&sc->file, out, d);
 }
 
 static void merged_free(struct node *n)
@@ -382,39 +322,6 @@ uint64_t node_table_generation(const struct node *n)
     return n->generation;
 }
 
-static void on_file_change(void *arg)
-{
-    struct node *n = arg;
-    if (n->on_file_change != NULL) {
-        n->on_file_change(n->on_file_change_arg);
-    }
-}
-
-int node_watch(struct node *n, uv_loop_t *loop, void (*cb)(void *arg), void *arg)
-{
-    struct err e = {0, ""};
-    int rc;
-    if (!n->sc->file.enabled || !n->sc->file.watch) {
-        return 0;
-    }
-    n->on_file_change = cb;
-    n->on_file_change_arg = arg;
-    rc = file_watch_start(loop, &n->sc->file, n->sc->providers_throttle_ms, on_file_change, n,
-                          &n->watch, &e);
-    if (rc != 0) {
-        log_error("file provider: %s", e.msg);
-    }
-    return rc;
-}
-
-void node_unwatch(struct node *n)
-{
-    if (n->watch != NULL) {
-        file_watch_stop(n->watch);
-        n->watch = NULL;
-    }
-}
-
 int node_create(const struct static_config *sc, struct node **out, struct err *e)
 {
     struct node *n = calloc(1, sizeof *n);
@@ -545,7 +452,7 @@ int node_check(const struct static_config *sc)
     diags_init(&d);
     rc = build_ep_http(&n, false);
     if (rc == 0) {
-        rc = node_file_load(&n, &cfg, &d);
+        rc = file_load(sc, &cfg, &d);
     }
     if (rc == 0) {
         src.cfg = cfg != NULL ? cfg : &empty;

@@ -38,24 +38,14 @@ int node_create(const struct static_config *sc, struct node **out, struct err *e
 int node_check(const struct static_config *sc);
 
 int node_start(struct node *n);
-/* Watches the file provider's source (when `providers.file.watch`) and hot-swaps the table on
- * every change that compiles; a change that does not parse keeps the running table. */
-int node_watch(struct node *n, uv_loop_t *loop, void (*cb)(void *arg), void *arg);
-/* Stops watching (on the loop's thread, before node_stop). */
-void node_unwatch(struct node *n);
 /* Graceful stop (blocks until the workers are done). */
 void node_stop(struct node *n);
 void node_destroy(struct node *n);
 void node_view(const struct node *n, struct node_view *out);
 
 /* ---- the control path (node/sync.c) ----
- * Providers' output reaches a table only through the replicated state: sync.c proposes what
- * node_file_load() reads, and publishes what the state merges. */
-
-/* Loads the file provider's document(s) (none configured: *out NULL, 0). A document that does
- * not parse: -EINVAL with the errors in d. Warnings and semantic errors go to d as well. */
-int node_file_load(struct node *n, struct Concord__Config__Config **out, struct diags *d);
-bool node_file_enabled(const struct node *n);
+ * Providers' output (providers/provider.h) reaches a table only through the replicated state:
+ * sync.c proposes what they emit, and publishes what the state merges. */
 
 /* Compiles the merged cluster configuration into a table of that generation (the raft index
  * it was built from) and swaps it in; the merged configs move into the node (m keeps the
@@ -72,14 +62,6 @@ int node_decode_config(const char *name, const char *text, size_t len,
                        struct Concord__Config__Config **out, struct diags *d);
 void node_config_free(struct Concord__Config__Config *cfg);
 
-/* The files `cfg` refers to (basicAuth.usersFile), read now by this proposing node, as blobs
- * for the proposal (DESIGN.md "Files referenced from config"). One that cannot be read is a
- * warning in d and is left out (every node's compile then says so). Returns 0 or -ENOMEM;
- * free with node_carried_free either way. */
-struct Concord__Raftlog__FileBlob;
-int node_carry_files(const struct Concord__Config__Config *cfg,
-                     struct Concord__Raftlog__FileBlob ***out, size_t *n, struct diags *d);
-void node_carried_free(struct Concord__Raftlog__FileBlob **v, size_t n);
 uint64_t node_grace_ms(const struct node *n);
 uint64_t node_accept_grace_ms(const struct node *n);
 

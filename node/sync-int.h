@@ -7,11 +7,31 @@
 #include "proto/config.pb-c.h"
 #include "raftstore/raftstore.h"
 
-enum file_state {
-    FILE_NONE,     /* no file provider */
-    FILE_UNSYNCED, /* the document differs from this node's contribution */
-    FILE_INFLIGHT, /* proposed, waiting for the answer */
-    FILE_SYNCED,   /* the state holds it */
+enum slot_state {
+    SLOT_UNSYNCED, /* the provider's document differs from this node's contribution */
+    SLOT_INFLIGHT, /* proposed, waiting for the answer */
+    SLOT_SYNCED,   /* the state holds it (or there is nothing to contribute yet) */
+};
+
+struct sync;
+struct provider;
+struct provider_ops;
+
+/* One provider of this node and its contribution (providers/provider.h). */
+struct slot {
+    struct sync *s;
+    const struct provider_ops *ops;
+    struct provider *p;
+    enum slot_state state;
+    uint8_t *cfg; /* the last emission, packed Config */
+    size_t cfg_len;
+    Concord__Raftlog__FileBlob **blobs; /* the files it names, as read */
+    size_t nblobs;
+    uint8_t req[16];        /* the request id of the current proposal (retries reuse it) */
+    uint64_t seq;           /* counts proposals: an answer is for the latest one or ignored */
+    uint64_t retry_at;
+    uint64_t committed_min; /* the raft index that committed it */
+    char error[512];        /* the source's last error ("" when fine) */
 };
 
 struct waiter {
@@ -43,19 +63,11 @@ struct sync {
     bool was_member;
     bool removed;
     uint64_t table_gen;
-    uint64_t file_committed_min; /* table generation that holds our file contribution */
     void (*on_ready)(void *arg, bool ready);
     void *arg;
-    /* the file provider: the document last read, packed, and its proposal */
-    enum file_state file_state;
-    uint8_t *file_cfg; /* packed Config */
-    size_t file_cfg_len;
-    Concord__Raftlog__FileBlob **file_blobs; /* the files it refers to, as read */
-    size_t file_nblobs;
-    uint8_t file_req[16]; /* the request id of the current proposal (retries reuse it) */
-    uint64_t file_seq;    /* counts proposals: an answer is for the latest one or ignored */
-    uint64_t file_retry_at;
-    char file_error[512];
+    /* the providers this node runs */
+    struct slot *slots;
+    size_t nslots;
     /* this node's member record */
     bool member_inflight;
     uint64_t member_retry_at;
@@ -78,7 +90,8 @@ void sync_set_ready(struct sync *s);          /* latches readiness once it holds
 void sync_calls_cancel(struct sync *s);       /* every call in flight fails with -ECANCELED */
 
 /* sync_node.c */
-void sync_file_check(struct sync *s);
+void sync_file_check(struct sync *s); /* every slot */
+void sync_slot_check(struct slot *sl);
 void sync_waiters_check(struct sync *s);
 /* A strict proposal: 0 when the merged configuration afterwards has no error that the current
  * one lacks; otherwise -EINVAL with the new errors, one per line, in *why (malloc'd). */

@@ -18,6 +18,7 @@
 #include "node/http/fetch.h"
 #include "node/node.h"
 #include "node/sync-int.h"
+#include "providers/provider.h"
 #include "providers/decode.h"
 #include "providers/static_config.h"
 #include "raftstore/raftstore.h"
@@ -80,14 +81,13 @@ uint64_t sync_table_generation(const struct sync *s)
 
 size_t sync_nproviders(const struct sync *s)
 {
-    return node_file_enabled(s->node) ? 1 : 0;
+    return s->nslots;
 }
 
 void sync_provider(const struct sync *s, size_t i, const char **name, const char **error)
 {
-    (void)i;
-    *name = "file";
-    *error = s->file_error;
+    *name = s->slots[i].ops->name;
+    *error = s->slots[i].error;
 }
 
 bool sync_removed(const struct sync *s)
@@ -104,14 +104,16 @@ void sync_set_ready(struct sync *s)
     }
     struct raftstore_info info;
     raftstore_info(s->rs, &info);
-    if (info.leader_id == 0 || s->compile_pending || s->table_gen < s->file_committed_min) {
+    if (info.leader_id == 0 || s->compile_pending) {
         return;
+    }
+    for (size_t i = 0; i < s->nslots; i++) { /* every provider's contribution is live */
+        if (s->slots[i].state != SLOT_SYNCED || s->table_gen < s->slots[i].committed_min) {
+            return;
+        }
     }
     if (info.leader_id == s->raft_id && !info.ready) {
         return; /* a new leader serves reads after its barrier */
-    }
-    if (s->file_state != FILE_SYNCED && s->file_state != FILE_NONE) {
-        return;
     }
     /* Its own record too: the others (and status) find its admin address there; and the
      * leader's, or a write sent here could not be forwarded. */

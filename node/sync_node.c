@@ -14,6 +14,7 @@
 #include "node/node.h"
 #include "node/sync-int.h"
 #include "providers/decode.h"
+#include "providers/provider.h"
 #include "providers/static_config.h"
 
 #define TICK_MS 100
@@ -75,76 +76,65 @@ static int mkdir_p(const char *dir, struct err *e)
     return 0;
 }
 
-/* ---- the file provider's contribution ---- */
+/* ---- providers' contributions ---- */
 
-/* Reads the file provider's document; one that does not parse keeps the previous one. */
-static void file_reload(struct sync *s)
+/* The node id under which a provider contributes: per node, or "cluster" for the cluster-wide
+ * ones (run by the leader only, so a new leader's emission replaces the old one's). */
+static const char *slot_node_id(const struct slot *sl)
 {
-    Concord__Config__Config *cfg = NULL;
-    struct diags d;
-    char line[480];
-    int rc;
-    if (!node_file_enabled(s->node)) {
-        s->file_state = FILE_NONE;
-        return;
-    }
-    diags_init(&d);
-    rc = node_file_load(s->node, &cfg, &d);
-    if (rc != 0) {
-        s->file_error[0] = '\0';
-        for (size_t i = 0; i < d.n; i++) {
-            if (d.v[i].severity == DIAG_ERROR) {
-                diag_format(&d.v[i], line, sizeof line);
-                log_error("file provider: %s", line);
-                if (s->file_error[0] == '\0') {
-                    snprintf(s->file_error, sizeof s->file_error, "%s", line);
-                }
-            }
-        }
-        log_error("file provider: the document was refused; the running table stays (this "
-                  "node's previous contribution is kept)");
-        diags_fini(&d);
-        if (s->file_cfg == NULL) { /* nothing to keep: contribute nothing */
-            s->file_state = FILE_SYNCED;
-        }
-        return;
-    }
-    for (size_t i = 0; i < d.n; i++) {
-        diag_format(&d.v[i], line, sizeof line);
-        log_warn("file provider: %s", line);
-    }
-    diags_fini(&d);
-    s->file_error[0] = '\0';
-    if (cfg == NULL) {
-        cfg = decode_config_new();
-    }
-    node_carried_free(s->file_blobs, s->file_nblobs);
-    diags_init(&d);
-    if (node_carry_files(cfg, &s->file_blobs, &s->file_nblobs, &d) != 0) {
-        log_error("file provider: out of memory reading the files the config refers to");
-    }
-    for (size_t i = 0; i < d.n; i++) {
-        diag_format(&d.v[i], line, sizeof line);
-        log_warn("file provider: %s", line);
-    }
-    diags_fini(&d);
-    free(s->file_cfg);
-    s->file_cfg_len = concord__config__config__get_packed_size(cfg);
-    s->file_cfg = malloc(s->file_cfg_len ? s->file_cfg_len : 1);
-    if (s->file_cfg != NULL) {
-        concord__config__config__pack(cfg, s->file_cfg);
-    }
-    decode_config_free(cfg);
-    raftstore_request_id(s->file_req); /* a new content: a new request */
-    s->file_state = FILE_UNSYNCED;
-    s->file_retry_at = 0;
+    return sl->ops->cluster_wide ? "cluster" : sl->s->node_id;
 }
 
-/* Whether the state already holds the document as this node's "file" contribution. */
-static bool file_in_state(struct sync *s)
+/* An emission: a Config becomes the slot's desired contribution; an error keeps the last one
+ * (nothing is withdrawn because a source failed) and is shown by status. */
+static void on_emit(void *arg, Concord__Config__Config *cfg, Concord__Raftlog__FileBlob **files,
+                    size_t nfiles, const char *error, const struct diags *d)
+{
+    struct slot *sl = arg;
+    struct sync *s = sl->s;
+    char line[480];
+    for (size_t i = 0; d != NULL && i < d->n; i++) {
+        diag_format(&d->v[i], line, sizeof line);
+        if (d->v[i].severity == DIAG_ERROR) {
+            log_error("%s provider: %s", sl->ops->name, line);
+        } else {
+            log_warn("%s provider: %s", sl->ops->name, line);
+        }
+    }
+    if (cfg == NULL) {
+        snprintf(sl->error, sizeof sl->error, "%s", error ? error : "the source failed");
+        log_error("%s provider: %s; the running table stays (this node's previous contribution "
+                  "is kept)",
+                  sl->ops->name, sl->error);
+        if (sl->cfg == NULL) { /* nothing to keep: contribute nothing */
+            sl->state = SLOT_SYNCED;
+        }
+        return;
+    }
+    sl->error[0] = '\0';
+    provider_files_free(sl->blobs, sl->nblobs);
+    sl->blobs = files;
+    sl->nblobs = nfiles;
+    free(sl->cfg);
+    sl->cfg_len = concord__config__config__get_packed_size(cfg);
+    sl->cfg = malloc(sl->cfg_len ? sl->cfg_len : 1);
+    if (sl->cfg != NULL) {
+        concord__config__config__pack(cfg, sl->cfg);
+    }
+    decode_config_free(cfg);
+    raftstore_request_id(sl->req); /* a new content: a new request */
+    sl->state = SLOT_UNSYNCED;
+    sl->retry_at = 0;
+    if (s->rs != NULL) {
+        sync_slot_check(sl);
+    }
+}
+
+/* Whether the state already holds the slot's document as its contribution. */
+static bool slot_in_state(struct slot *sl)
 {
     const Concord__Raftlog__Contribution *c =
-        rs_state_contribution(raftstore_state(s->rs), "file", s->node_id);
+        rs_state_contribution(raftstore_state(sl->s->rs), sl->ops->name, slot_node_id(sl));
     size_t n;
     uint8_t *b;
     bool same;
@@ -152,14 +142,14 @@ static bool file_in_state(struct sync *s)
         return false;
     }
     n = concord__config__config__get_packed_size(c->config);
-    if (n != s->file_cfg_len || (b = malloc(n ? n : 1)) == NULL) {
+    if (n != sl->cfg_len || (b = malloc(n ? n : 1)) == NULL) {
         return false;
     }
     concord__config__config__pack(c->config, b);
-    same = memcmp(b, s->file_cfg, n) == 0 && c->n_files == s->file_nblobs;
+    same = memcmp(b, sl->cfg, n) == 0 && c->n_files == sl->nblobs;
     free(b);
     for (size_t i = 0; same && i < c->n_files; i++) {
-        const Concord__Raftlog__FileBlob *x = c->files[i], *y = s->file_blobs[i];
+        const Concord__Raftlog__FileBlob *x = c->files[i], *y = sl->blobs[i];
         same = strcmp(x->path, y->path) == 0 && x->content.len == y->content.len &&
                memcmp(x->content.data, y->content.data, x->content.len) == 0;
     }
@@ -168,44 +158,45 @@ static bool file_in_state(struct sync *s)
 
 /* Which proposal an answer is for: the document may change while one is in flight, and only
  * the answer to the latest one may mark the contribution synced. */
-struct fileprop {
-    struct sync *s;
+struct slotprop {
+    struct slot *sl;
     uint64_t seq;
 };
 
-static void on_file_proposed(void *arg, const struct sync_result *r)
+static void on_slot_proposed(void *arg, const struct sync_result *r)
 {
-    struct fileprop *fp = arg;
-    struct sync *s = fp->s;
-    bool current = fp->seq == s->file_seq;
-    free(fp);
-    if (!current || s->file_state != FILE_INFLIGHT) {
+    struct slotprop *sp = arg;
+    struct slot *sl = sp->sl;
+    bool current = sp->seq == sl->seq;
+    free(sp);
+    if (!current || sl->state != SLOT_INFLIGHT) {
         return; /* an older proposal: the latest one's answer decides */
     }
     if (r->status == 0 && (r->code == RS_APPLIED || r->code == RS_DUPLICATE)) {
-        s->file_state = FILE_SYNCED;
-        s->file_committed_min = r->index;
+        sl->state = SLOT_SYNCED;
+        sl->committed_min = r->index;
         return;
     }
-    s->file_state = FILE_UNSYNCED;
-    s->file_retry_at = now_ms(s) + (r->status == -EAGAIN ? 100 : 500);
+    sl->state = SLOT_UNSYNCED;
+    sl->retry_at = now_ms(sl->s) + (r->status == -EAGAIN ? 100 : 500);
     if (r->status != -EAGAIN) {
-        log_warn("file provider: proposal not committed (%s); retrying", r->msg);
+        log_warn("%s provider: proposal not committed (%s); retrying", sl->ops->name, r->msg);
     }
 }
 
-void sync_file_check(struct sync *s)
+void sync_slot_check(struct slot *sl)
 {
+    struct sync *s = sl->s;
     Concord__Raftlog__Entry e = CONCORD__RAFTLOG__ENTRY__INIT;
     Concord__Raftlog__SetContribution set = CONCORD__RAFTLOG__SET_CONTRIBUTION__INIT;
     Concord__Config__Config *cfg;
-    struct fileprop *fp;
-    if (s->file_state != FILE_UNSYNCED || s->removed || s->closing || s->file_cfg == NULL ||
-        now_ms(s) < s->file_retry_at) {
+    struct slotprop *sp;
+    if (sl->state != SLOT_UNSYNCED || s->removed || s->closing || sl->cfg == NULL ||
+        now_ms(s) < sl->retry_at) {
         return;
     }
-    if (file_in_state(s)) {
-        s->file_state = FILE_SYNCED;
+    if (slot_in_state(sl)) {
+        sl->state = SLOT_SYNCED;
         return;
     }
     /* A node contributes once it is a known member: its record comes first, so whoever sees
@@ -213,36 +204,85 @@ void sync_file_check(struct sync *s)
     if (rs_state_member(raftstore_state(s->rs), s->node_id) == NULL) {
         return;
     }
-    cfg = concord__config__config__unpack(NULL, s->file_cfg_len, s->file_cfg);
+    cfg = concord__config__config__unpack(NULL, sl->cfg_len, sl->cfg);
     if (cfg == NULL) {
         return;
     }
-    set.namespace_ = "file";
-    set.node_id = s->node_id;
+    set.namespace_ = (char *)sl->ops->name;
+    set.node_id = (char *)slot_node_id(sl);
     set.config = cfg;
-    set.files = s->file_blobs;
-    set.n_files = s->file_nblobs;
+    set.files = sl->blobs;
+    set.n_files = sl->nblobs;
     e.format_version = RS_FORMAT_VERSION;
-    e.request_id.data = s->file_req;
-    e.request_id.len = sizeof s->file_req;
+    e.request_id.data = sl->req;
+    e.request_id.len = sizeof sl->req;
     e.command_case = CONCORD__RAFTLOG__ENTRY__COMMAND_SET_CONTRIBUTION;
     e.set_contribution = &set;
-    if ((fp = malloc(sizeof *fp)) == NULL) {
+    if ((sp = malloc(sizeof *sp)) == NULL) {
         concord__config__config__free_unpacked(cfg, NULL);
         return; /* the next tick tries again */
     }
-    fp->s = s;
-    fp->seq = ++s->file_seq;
-    s->file_state = FILE_INFLIGHT;
-    sync_submit(s, &e, on_file_proposed, fp);
+    sp->sl = sl;
+    sp->seq = ++sl->seq;
+    sl->state = SLOT_INFLIGHT;
+    sync_submit(s, &e, on_slot_proposed, sp);
     concord__config__config__free_unpacked(cfg, NULL);
 }
 
-static void on_file_change(void *arg)
+void sync_file_check(struct sync *s)
 {
-    struct sync *s = arg;
-    file_reload(s);
-    sync_file_check(s);
+    for (size_t i = 0; i < s->nslots; i++) {
+        sync_slot_check(&s->slots[i]);
+    }
+}
+
+/* Starts every provider this node's static config enables (cluster-wide ones too for now:
+ * none exists yet; the leader-only start comes with the first of them). */
+static int slots_start(struct sync *s, struct err *e)
+{
+    size_t n = 0;
+    for (const struct provider_ops *const *o = provider_registry; *o != NULL; o++) {
+        n++;
+    }
+    s->slots = calloc(n ? n : 1, sizeof *s->slots);
+    if (s->slots == NULL) {
+        return err_set(e, -ENOMEM, "out of memory");
+    }
+    for (const struct provider_ops *const *o = provider_registry; *o != NULL; o++) {
+        struct slot *sl = &s->slots[s->nslots];
+        int rc;
+        if (!(*o)->enabled(s->sc)) {
+            continue;
+        }
+        sl->s = s;
+        sl->ops = *o;
+        sl->state = SLOT_SYNCED; /* until its first emission */
+        s->nslots++;
+        rc = (*o)->start(s->loop, s->sc, on_emit, sl, &sl->p, e);
+        if (rc != 0) {
+            return err_wrap(e, "%s provider: ", (*o)->name);
+        }
+    }
+    return 0;
+}
+
+static void slots_stop(struct sync *s)
+{
+    for (size_t i = 0; i < s->nslots; i++) {
+        if (s->slots[i].p != NULL) {
+            s->slots[i].ops->stop(s->slots[i].p);
+            s->slots[i].p = NULL;
+        }
+    }
+}
+
+static void slots_free(struct sync *s)
+{
+    for (size_t i = 0; i < s->nslots; i++) {
+        free(s->slots[i].cfg);
+        provider_files_free(s->slots[i].blobs, s->slots[i].nblobs);
+    }
+    free(s->slots);
 }
 
 /* ---- this node's member record ---- */
@@ -616,6 +656,8 @@ static void on_tick(uv_timer_t *t)
 
 /* ---- open ---- */
 
+static void close_early(struct sync *s);
+
 static void on_handle_closed(uv_handle_t *h)
 {
     struct sync *s = h->data;
@@ -624,8 +666,7 @@ static void on_handle_closed(uv_handle_t *h)
     }
     void (*cb)(void *) = s->close_cb;
     void *arg = s->close_arg;
-    free(s->file_cfg);
-    node_carried_free(s->file_blobs, s->file_nblobs);
+    slots_free(s);
     free(s);
     if (cb != NULL) {
         cb(arg);
@@ -769,14 +810,16 @@ int sync_open(uv_loop_t *loop, const struct sync_opts *o, struct sync **out, str
         goto err_after_timers;
     }
     log_info("listener raft addr=%s node=%s", s->raft_address, s->node_id);
-    file_reload(s);
+    if ((rc = slots_start(s, e)) != 0) {
+        close_early(s);
+        return rc;
+    }
     if (o->force_new_cluster) {
         s->joined = true;
         s->reconcile_pending = true;
     }
     sync_on_apply(s, raftstore_applied_index(s->rs)); /* what raft_start applied already */
     uv_timer_start(&s->tick, on_tick, TICK_MS, TICK_MS);
-    node_watch(s->node, loop, on_file_change, s);
     *out = s;
     return 0;
 err_after_timers:
@@ -797,6 +840,15 @@ static void on_rs_closed(void *arg)
     struct sync *s = arg;
     uv_close((uv_handle_t *)&s->tick, on_handle_closed);
     uv_close((uv_handle_t *)&s->compile, on_handle_closed);
+}
+
+/* sync_open failed after the raftstore opened: close it and free everything on the loop. */
+static void close_early(struct sync *s)
+{
+    s->closing = true;
+    slots_stop(s);
+    uv_timer_stop(&s->tick);
+    raftstore_close(s->rs, on_rs_closed, s);
 }
 
 static void close_rs(struct sync *s)
@@ -822,7 +874,7 @@ void sync_close(struct sync *s, void (*cb)(void *arg), void *arg)
     s->closing = true;
     s->close_cb = cb;
     s->close_arg = arg;
-    node_unwatch(s->node);
+    slots_stop(s);
     uv_timer_stop(&s->tick);
     uv_timer_stop(&s->compile);
     /* A leader hands over first (raft-notes.md 6.5), so the others need no election. */

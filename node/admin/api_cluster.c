@@ -741,6 +741,9 @@ bool api_cluster_peer_ok(void *arg, const char *signed_part, size_t len, const u
     struct api_cluster *ac = arg;
     uint8_t mac[32], *buf;
     bool ok;
+    if (sync_closing(ac->s)) {
+        return false; /* its raftstore may be gone already (the node is stopping) */
+    }
     for (int i = 0; i < 32; i++) {
         unsigned v;
         if (sscanf(mac_hex + 2 * i, "%2x", &v) != 1) {
