@@ -65,9 +65,10 @@ struct fetch_resp {
     const struct h1_msg *msg;
 };
 
-/* rc 0 with resp filled (streaming: the body has ended; resp->body is NULL); or -ECONNREFUSED, -ETIMEDOUT, -EPROTO (not HTTP, bad framing, a
- * connection closed before the response ended, an unrequested 101), -EMSGSIZE, -ECANCELED or
- * another -errno (e.g. -ECONNRESET); resp is NULL then. */
+/* rc 0 with resp filled (streaming: the body has ended; resp->body is NULL); or
+ * -ECONNREFUSED, -ETIMEDOUT, -EPROTO (not HTTP, bad framing, a connection closed before the
+ * response ended, an unrequested 101), -EMSGSIZE, -ECANCELED or another -errno (e.g.
+ * -ECONNRESET, -ENOENT for a missing unix socket); resp is NULL then. */
 typedef void (*fetch_cb)(void *arg, int rc, const struct fetch_resp *resp);
 
 struct fetch;
@@ -81,10 +82,10 @@ int fetch_start(uv_loop_t *loop, const struct fetch_req *req, fetch_cb cb, void 
                 struct fetch **out);
 
 /* Cancels a fetch whose cb has not fired yet (at any stage, from inside on_data too): cb
- * fires with -ECANCELED right away, inside fetch_cancel (so once fetch_cancel returns, `arg` is never touched again and the caller may
- * free it). The memory is freed later, after the handles' close callbacks, so the loop must
- * run once more before uv_loop_close(). A no-op from inside cb; must not be called once cb has
- * returned (the fetch may already be freed). */
+ * fires with -ECANCELED right away, inside fetch_cancel (so once fetch_cancel returns, `arg` is
+ * never touched again and the caller may free it). The memory is freed later, after the handles'
+ * close callbacks, so the loop must run once more before uv_loop_close(). A no-op from inside cb;
+ * must not be called once cb has returned (the fetch may already be freed). */
 void fetch_cancel(struct fetch *f);
 
 #endif
