@@ -63,6 +63,7 @@ static struct {
     size_t marks[MAX_PIECES]; /* body bytes the client has once it read pieces[0..i] */
     size_t npieces, next;
     bool hold;
+    uint64_t pause_ms; /* between pieces; 0 = 10 */
     uv_timer_t pace;
     bool pace_open;
 } S;
@@ -187,7 +188,7 @@ static void srv_client_progress(void)
 {
     if (S.mode == SRV_PIECES && S.next > 0 && S.next < S.npieces &&
         R.stream_len == S.marks[S.next - 1] && !uv_is_active((uv_handle_t *)&S.pace)) {
-        ck_assert_int_eq(uv_timer_start(&S.pace, srv_pace, 10, 0), 0);
+        ck_assert_int_eq(uv_timer_start(&S.pace, srv_pace, S.pause_ms > 0 ? S.pause_ms : 10, 0), 0);
     }
 }
 
@@ -709,9 +710,10 @@ END_TEST
 START_TEST(test_bad_arguments)
 {
     static const char *const bad_addr[] = {
-        "example.com:80",  "127.0.0.1",     "127.0.0.1:", "127.0.0.1:0",
-        "127.0.0.1:65536", "127.0.0.1:80x", "::1:80",     "[::1]80",
-        "[]:80",           "1.2.3:80",      ":80",        "[nothost]:80",
+        "example.com:80",  "127.0.0.1",       "127.0.0.1:", "127.0.0.1:0",
+        "127.0.0.1:65536", "127.0.0.1:80x",   "::1:80",     "[::1]80",
+        "[]:80",           "1.2.3:80",        ":80",        "[nothost]:80",
+        "unix://",         "unix://rel.sock", "unix:rel",
     };
     for (size_t i = 0; i < sizeof bad_addr / sizeof bad_addr[0]; i++) {
         struct fetch_req req = {.address = bad_addr[i], .method = "GET", .target = "/"};
@@ -734,6 +736,12 @@ START_TEST(test_bad_arguments)
     ck_assert_int_eq(start(&r2), -EINVAL);
     struct fetch_req r3 = {.address = "127.0.0.1:9", .method = "GET", .target = "http://x/"};
     ck_assert_int_eq(start(&r3), -EINVAL);
+    char long_path[200]; /* longer than sun_path: refused, never cut */
+    memset(long_path, 'a', sizeof long_path - 1);
+    long_path[0] = '/';
+    long_path[sizeof long_path - 1] = '\0';
+    struct fetch_req r4 = {.address = long_path, .method = "GET", .target = "/"};
+    ck_assert_int_eq(start(&r4), -EINVAL);
     ck_assert_ptr_null(cur);
     uv_run(&loop, UV_RUN_DEFAULT);
     ck_assert_int_eq(R.calls, 0);
@@ -800,6 +808,17 @@ START_TEST(test_unix_socket_plain_path_post)
     ck_assert_int_eq(R.rc, 0);
     ck_assert_str_eq(R.body, "ping");
     ck_assert_ptr_nonnull(strstr(S.req, "\r\nHost: localhost\r\n"));
+}
+END_TEST
+
+START_TEST(test_unix_socket_cancel_before_connect)
+{
+    S.unix_sock = true;
+    srv_start(SRV_SILENT, NULL, 0);
+    struct fetch_req req = {.address = addr, .method = "GET", .target = "/"};
+    ck_assert_int_eq(start(&req), 0);
+    cancel_now();
+    run_to_end();
 }
 END_TEST
 
@@ -925,6 +944,19 @@ START_TEST(test_stream_timeout_before_head)
 }
 END_TEST
 
+START_TEST(test_stream_timeout_covers_head_only)
+{
+    /* the body comes later than timeout_ms after the start: only the head is bounded by it */
+    static const char *const p[] = {"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n", "late", NULL};
+    static const size_t m[] = {0, 4};
+    srv_pieces(p, m, true);
+    S.pause_ms = 600;
+    stream_get(500, 0, 0);
+    ck_assert_int_eq(R.rc, 0);
+    ck_assert_str_eq(R.stream, "late");
+}
+END_TEST
+
 START_TEST(test_stream_cancel_in_on_data)
 {
     static const char *const p[] = {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
@@ -1041,12 +1073,14 @@ static Suite *suite(void)
     tcase_add_test(tc, test_unix_socket_get);
     tcase_add_test(tc, test_unix_socket_plain_path_post);
     tcase_add_test(tc, test_unix_socket_missing);
+    tcase_add_test(tc, test_unix_socket_cancel_before_connect);
     tcase_add_test(tc, test_stream_chunked_pieces);
     tcase_add_test(tc, test_stream_content_length);
     tcase_add_test(tc, test_stream_close_delimited);
     tcase_add_test(tc, test_stream_no_body);
     tcase_add_test(tc, test_stream_idle_timeout);
     tcase_add_test(tc, test_stream_timeout_before_head);
+    tcase_add_test(tc, test_stream_timeout_covers_head_only);
     tcase_add_test(tc, test_stream_cancel_in_on_data);
     tcase_add_test(tc, test_stream_cancel_between_reads);
     tcase_add_test(tc, test_stream_chunk_over_limit_announced);
