@@ -8,9 +8,9 @@
  * runs the callback exactly once and closes both handles; the memory goes when the second
  * close callback has run. Streaming (on_data) differs only in where body bytes go: straight
  * from `in` (or the chunk decoder's slice of it) to the caller, and in the timer, which after
- * the head becomes the idle timer. Every libuv callback checks `done` first: closing the TCP handle
- * cancels a pending connect or write, and their callbacks still arrive (with UV_ECANCELED)
- * before the close callback.
+ * the head becomes the idle timer. Every libuv callback checks `done` first: closing the
+ * connection's handle (TCP or pipe) cancels a pending connect or write, and their callbacks
+ * still arrive (with UV_ECANCELED) before the close callback.
  */
 #include "node/http/fetch.h"
 
