@@ -1,4 +1,4 @@
-/* fetch: one HTTP/1.1 request per TCP connection on a libuv loop (see fetch.h).
+/* fetch: one HTTP/1.1 request per TCP or unix-socket connection on a libuv loop (fetch.h).
  *
  * Life of a fetch: fetch_start copies the request into one buffer (head + body), starts the
  * deadline timer and the connect. On connect the whole request is written in one uv_write and
@@ -6,9 +6,11 @@
  * start each time, the parser is stateless), interim 1xx heads are dropped, and the final head
  * is copied aside so `in` can be compacted while the body is decoded into `body`. finish()
  * runs the callback exactly once and closes both handles; the memory goes when the second
- * close callback has run. Every libuv callback checks `done` first: closing the TCP handle
- * cancels a pending connect or write, and their callbacks still arrive (with UV_ECANCELED)
- * before the close callback.
+ * close callback has run. Streaming (on_data) differs only in where body bytes go: straight
+ * from `in` (or the chunk decoder's slice of it) to the caller, and in the timer, which after
+ * the head becomes the idle timer. Every libuv callback checks `done` first: closing the
+ * connection's handle (TCP or pipe) cancels a pending connect or write, and their callbacks
+ * still arrive (with UV_ECANCELED) before the close callback.
  */
 #include "node/http/fetch.h"
 
@@ -18,16 +20,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/un.h>
 
 #define FETCH_DEFAULT_TIMEOUT_MS 5000
 #define FETCH_DEFAULT_MAX_BODY ((size_t)16 << 20)
 #define FETCH_MAX_HEADERS 100 /* the parser's default limit */
 #define FETCH_READ_MIN 16384  /* free space offered to each read */
+#define FETCH_DEFAULT_MAX_CHUNK ((size_t)16 << 20)
 
 enum fetch_phase { PH_HEAD, PH_BODY, PH_DONE };
 
 struct fetch {
-    uv_tcp_t tcp;
+    union {
+        uv_handle_t handle;
+        uv_stream_t stream;
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    } conn;
     uv_timer_t timer;
     uv_connect_t connect;
     uv_write_t write;
@@ -38,9 +47,14 @@ struct fetch {
     int open_handles; /* handles not closed yet; the memory is freed when this reaches 0 */
 
     struct sockaddr_storage addr;
+    char *path;            /* unix socket path, or NULL for TCP */
     enum h1_method method; /* HEAD responses have no body */
     size_t max_body;
-    char *out; /* the serialised request, head and body */
+    void (*on_data)(void *arg, const struct fetch_resp *head, const uint8_t *data, size_t len);
+    size_t max_chunk;
+    uint64_t idle_ms;
+    uint64_t chunk_left; /* streaming, chunked: data bytes of the current chunk still to come */
+    char *out;           /* the serialised request, head and body */
     size_t out_len;
 
     char *in; /* bytes received and not consumed yet */
@@ -165,6 +179,28 @@ static int parse_address(const char *address, struct sockaddr_storage *ss)
     return uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0 ? 0 : -EINVAL;
 }
 
+/* "unix:///abs/path" or "/abs/path" -> *path, a copy; *path stays NULL (and 0 is returned)
+ * for an address that is not a unix one, which parse_address then reads. */
+static int parse_unix(const char *address, char **path)
+{
+    const char *p = NULL;
+
+    *path = NULL;
+    if (strncmp(address, "unix://", 7) == 0) {
+        p = address + 7;
+    } else if (address[0] == '/') {
+        p = address;
+    } else {
+        return 0;
+    }
+    /* sun_path is fixed-size and a silently cut path would connect somewhere else */
+    if (p[0] != '/' || strlen(p) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+        return -EINVAL;
+    }
+    *path = strdup(p);
+    return *path != NULL ? 0 : -ENOMEM;
+}
+
 static enum h1_method method_of(const char *m)
 {
     return strcmp(m, "HEAD") == 0 ? H1_M_HEAD : H1_M_OTHER; /* only HEAD changes framing */
@@ -211,7 +247,7 @@ static int build_request(struct fetch *f, const struct fetch_req *req)
     p = put(p, " ");
     p = put(p, req->target);
     p = put(p, " HTTP/1.1\r\nHost: ");
-    p = put(p, req->address);
+    p = put(p, f->path != NULL ? "localhost" : req->address); /* Docker accepts any name */
     p = put(p, "\r\nConnection: close\r\n");
     p = put(p, cl);
     for (const char *const *h = req->headers; h != NULL && *h != NULL; h++) {
@@ -236,6 +272,7 @@ static void on_close(uv_handle_t *h)
         return;
     }
     free(f->out);
+    free(f->path);
     free(f->in);
     free(f->head);
     free(f->content_type);
@@ -245,14 +282,31 @@ static void on_close(uv_handle_t *h)
 
 static void close_handles(struct fetch *f)
 {
-    uv_close((uv_handle_t *)&f->tcp, on_close);
+    uv_close(&f->conn.handle, on_close);
     uv_close((uv_handle_t *)&f->timer, on_close);
+}
+
+/* The response as the callbacks see it; the body only when buffered. */
+static void fill_resp(struct fetch *f, struct fetch_resp *resp)
+{
+    static const uint8_t empty[1] = {0};
+
+    memset(resp, 0, sizeof *resp);
+    resp->status = f->msg.status;
+    resp->content_type = f->content_type;
+    resp->msg = &f->msg;
+    if (f->on_data == NULL) {
+        resp->body = f->body != NULL ? f->body : empty;
+        resp->body_len = f->body_len;
+        if (f->body != NULL) {
+            f->body[f->body_len] = '\0';
+        }
+    }
 }
 
 /* Runs the callback once (rc 0: with the response) and starts the teardown. */
 static void finish(struct fetch *f, int rc)
 {
-    static const uint8_t empty[1] = {0};
     struct fetch_resp resp;
 
     if (f->done) {
@@ -261,15 +315,7 @@ static void finish(struct fetch *f, int rc)
     f->done = true;
     uv_timer_stop(&f->timer);
     if (rc == 0) {
-        memset(&resp, 0, sizeof resp);
-        resp.status = f->msg.status;
-        resp.content_type = f->content_type;
-        resp.body = f->body != NULL ? f->body : empty;
-        resp.body_len = f->body_len;
-        resp.msg = &f->msg;
-        if (f->body != NULL) {
-            f->body[f->body_len] = '\0';
-        }
+        fill_resp(f, &resp);
     }
     f->cb(f->arg, rc, rc == 0 ? &resp : NULL);
     close_handles(f);
@@ -289,9 +335,23 @@ static void on_timer(uv_timer_t *t)
 
 /* ---- response parsing ---- */
 
-/* Appends decoded body bytes, keeping one spare byte for the NUL finish() writes. */
+/* Streaming: hands a piece to the caller. -ECANCELED when it cancelled (stop at once). */
+static int stream_out(struct fetch *f, const void *data, size_t n)
+{
+    struct fetch_resp head;
+
+    fill_resp(f, &head);
+    f->on_data(f->arg, &head, data, n);
+    return f->done ? -ECANCELED : 0;
+}
+
+/* Appends decoded body bytes, keeping one spare byte for the NUL finish() writes; or, when
+ * streaming, passes them on. */
 static int body_append(struct fetch *f, const void *data, size_t n)
 {
+    if (f->on_data != NULL) {
+        return n > 0 ? stream_out(f, data, n) : 0;
+    }
     if (n > f->max_body - f->body_len) {
         return -EMSGSIZE;
     }
@@ -341,15 +401,18 @@ static int keep_final_head(struct fetch *f, const char *p, size_t n)
         f->phase = PH_DONE;
         break;
     case H1_BODY_LENGTH:
+        f->body_left = f->msg.content_length;
+        f->phase = f->body_left > 0 ? PH_BODY : PH_DONE;
+        if (f->on_data != NULL) {
+            break;
+        }
         if (f->msg.content_length > f->max_body) {
             return -EMSGSIZE;
         }
-        f->body_left = f->msg.content_length;
         f->body_cap = (size_t)f->msg.content_length + 1;
         if ((f->body = malloc(f->body_cap)) == NULL) {
             return -ENOMEM;
         }
-        f->phase = PH_BODY;
         break;
     case H1_BODY_CHUNKED:
         h1_chunked_init(&f->chunked);
@@ -378,7 +441,42 @@ static int take_head(struct fetch *f, const char *p, size_t n)
         return f->msg.status == 101 ? -EPROTO : rc;
     }
     int krc = keep_final_head(f, p, (size_t)rc);
-    return krc < 0 ? krc : rc;
+    if (krc < 0) {
+        return krc;
+    }
+    if (f->on_data != NULL) {
+        /* From here on only the idle limit holds: a watch may rightly last for days. */
+        uv_timer_stop(&f->timer);
+        if (f->idle_ms > 0) {
+            uv_timer_start(&f->timer, on_timer, f->idle_ms, 0);
+        }
+        if ((krc = stream_out(f, NULL, 0)) < 0) {
+            return krc;
+        }
+    }
+    return rc;
+}
+
+/* Streaming, chunked: refuses a chunk announced larger than max_chunk, as soon as its size
+ * line is in (remaining is then the whole chunk) or at its first data slice. */
+static int check_chunk(struct fetch *f, int rc, size_t data_len)
+{
+    if (f->on_data == NULL) {
+        return 0;
+    }
+    if (rc == H1_CHUNK_DATA) {
+        if (f->chunk_left == 0) {
+            uint64_t size = f->chunked.remaining + data_len;
+            if (size > f->max_chunk) {
+                return -EMSGSIZE;
+            }
+            f->chunk_left = size;
+        }
+        f->chunk_left -= data_len;
+    } else if (rc == H1_CHUNK_NEED && f->chunk_left == 0 && f->chunked.remaining > f->max_chunk) {
+        return -EMSGSIZE;
+    }
+    return 0;
 }
 
 /* Decodes body bytes p[0..n) (all of them are consumed). Returns 1 when the body is complete,
@@ -390,8 +488,14 @@ static int take_body(struct fetch *f, const char *p, size_t n)
     switch (f->msg.body) {
     case H1_BODY_LENGTH: {
         size_t take = n < f->body_left ? n : (size_t)f->body_left;
-        memcpy(f->body + f->body_len, p, take); /* sized to Content-Length at the head */
-        f->body_len += take;
+        if (f->on_data != NULL) {
+            if (take > 0 && (rc = stream_out(f, p, take)) < 0) {
+                return rc;
+            }
+        } else {
+            memcpy(f->body + f->body_len, p, take); /* sized to Content-Length at the head */
+            f->body_len += take;
+        }
         f->body_left -= take;
         return f->body_left == 0 ? 1 : 0;
     }
@@ -405,6 +509,10 @@ static int take_body(struct fetch *f, const char *p, size_t n)
             rc = h1_chunked_next(&f->chunked, p, n, &used, &data, &data_len);
             if (rc < 0) {
                 return -EPROTO;
+            }
+            int crc = check_chunk(f, rc, data_len);
+            if (crc < 0) {
+                return crc;
             }
             p += used;
             n -= used;
@@ -496,6 +604,9 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
     f->in_len += (size_t)n;
     f->got_bytes = true;
+    if (f->on_data != NULL && f->phase == PH_BODY && f->idle_ms > 0) {
+        uv_timer_start(&f->timer, on_timer, f->idle_ms, 0); /* a new gap starts now */
+    }
     rc = consume(f);
     if (rc != 0) {
         finish(f, rc > 0 ? 0 : rc);
@@ -526,10 +637,10 @@ static void on_connect(uv_connect_t *c, int status)
         finish(f, status);
         return;
     }
-    rc = uv_read_start((uv_stream_t *)&f->tcp, on_alloc, on_read);
+    rc = uv_read_start(&f->conn.stream, on_alloc, on_read);
     if (rc == 0) {
         b = uv_buf_init(f->out, (unsigned int)f->out_len);
-        rc = uv_write(&f->write, (uv_stream_t *)&f->tcp, &b, 1, on_write);
+        rc = uv_write(&f->write, &f->conn.stream, &b, 1, on_write);
     }
     if (rc < 0) {
         finish(f, rc);
@@ -557,26 +668,39 @@ int fetch_start(uv_loop_t *loop, const struct fetch_req *req, fetch_cb cb, void 
     f->arg = arg;
     f->method = method_of(req->method);
     f->max_body = req->max_body > 0 ? req->max_body : FETCH_DEFAULT_MAX_BODY;
+    f->on_data = req->on_data;
+    f->max_chunk = req->max_chunk > 0 ? req->max_chunk : FETCH_DEFAULT_MAX_CHUNK;
+    f->idle_ms = req->idle_timeout_ms;
     if (f->max_body > SIZE_MAX / 2) {
         f->max_body = SIZE_MAX / 2; /* so max_body + 1 (the NUL) never wraps */
     }
-    if ((rc = parse_address(req->address, &f->addr)) < 0 || (rc = build_request(f, req)) < 0) {
-        free(f->out);
-        free(f);
-        return rc;
+    if ((rc = parse_unix(req->address, &f->path)) == 0 && f->path == NULL) {
+        rc = parse_address(req->address, &f->addr);
     }
-    if ((rc = uv_tcp_init(loop, &f->tcp)) < 0) {
+    if (rc == 0) {
+        rc = build_request(f, req);
+    }
+    if (rc == 0) {
+        rc = f->path != NULL ? uv_pipe_init(loop, &f->conn.pipe, 0)
+                             : uv_tcp_init(loop, &f->conn.tcp);
+    }
+    if (rc < 0) {
         free(f->out);
+        free(f->path);
         free(f);
         return rc;
     }
     uv_timer_init(loop, &f->timer); /* cannot fail */
-    f->tcp.data = f->timer.data = f->connect.data = f->write.data = f;
+    f->conn.handle.data = f->timer.data = f->connect.data = f->write.data = f;
     f->open_handles = 2;
     rc = uv_timer_start(&f->timer, on_timer,
                         req->timeout_ms > 0 ? req->timeout_ms : FETCH_DEFAULT_TIMEOUT_MS, 0);
-    if (rc == 0) {
-        rc = uv_tcp_connect(&f->connect, &f->tcp, (const struct sockaddr *)&f->addr, on_connect);
+    if (rc == 0 && f->path != NULL) {
+        /* reports every failure (ENOENT, ECONNREFUSED) through on_connect, never in here */
+        uv_pipe_connect(&f->connect, &f->conn.pipe, f->path, on_connect);
+    } else if (rc == 0) {
+        rc = uv_tcp_connect(&f->connect, &f->conn.tcp, (const struct sockaddr *)&f->addr,
+                            on_connect);
     }
     if (rc < 0) {
         f->done = true; /* cb never fires; the close callbacks free f */

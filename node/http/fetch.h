@@ -1,6 +1,8 @@
 /* A small asynchronous HTTP/1.1 client on a libuv loop: one request per connection
  * ("Connection: close"), used by the control thread to call another node's admin API
- * (forward a write to the Raft leader, query a member's status, join a cluster).
+ * (forward a write to the Raft leader, query a member's status, join a cluster), and by
+ * providers to follow long-lived streams (Docker's /events over its unix socket, etcd's
+ * /v3/watch, Kubernetes watches) with `on_data`.
  *
  * Not a general client: no TLS, no redirects, no keep-alive, no DNS beyond "localhost". The
  * response head is read with the proxy's strict parser (h1_parse_response), so a peer that
@@ -18,9 +20,13 @@
 
 #include "node/http/h1_parse.h"
 
+struct fetch_resp;
+
 struct fetch_req {
     /* "127.0.0.1:9900", "[::1]:9900" or "localhost:9900" (mapped to 127.0.0.1); other names
-     * are refused with -EINVAL, so a fetch never blocks on a resolver. Also sent as Host. */
+     * are refused with -EINVAL, so a fetch never blocks on a resolver. Also sent as Host.
+     * Or a unix socket: "unix:///var/run/docker.sock" or the plain absolute path
+     * "/var/run/docker.sock" (shorter than sun_path, else -EINVAL); Host is then "localhost". */
     const char *address;
     const char *method;         /* "GET", "POST", "PUT", "DELETE" (any token is accepted) */
     const char *target;         /* "/api/cluster/status?stale=true" (origin-form) */
@@ -29,24 +35,40 @@ struct fetch_req {
                                    written by fetch itself and refused here (-EINVAL) */
     const void *body;
     size_t body_len;     /* sent with Content-Length when body != NULL or method is POST/PUT */
-    uint64_t timeout_ms; /* whole exchange: connect + send + full response; 0 = 5000 */
-    size_t max_body;     /* response body cap; 0 = 16 MiB; above it: -EMSGSIZE */
+    uint64_t timeout_ms; /* whole exchange: connect + send + full response; 0 = 5000.
+                            Streaming: connect + send + response head only */
+    size_t max_body;     /* response body cap; 0 = 16 MiB; above it: -EMSGSIZE (not streaming) */
     /* Request bodies are limited to 2 GiB (-EINVAL above), libuv's buffer length. */
+
+    /* Streaming (optional): when on_data is set the body is never buffered. on_data is called
+     * once with the final head as soon as it has arrived (data NULL, len 0), then once per
+     * piece of body as it arrives (len > 0; de-chunked; Content-Length and close-delimited
+     * bodies alike; a piece is not aligned with chunks or lines). `head` (status, headers;
+     * body NULL) and `data` are valid during the call only. It may call fetch_cancel. cb then
+     * fires once at the end: rc 0 when the body ended (last chunk, Content-Length reached, or
+     * the peer closed a close-delimited body), else an error; resp->body is NULL then. */
+    void (*on_data)(void *arg, const struct fetch_resp *head, const uint8_t *data, size_t len);
+    size_t max_chunk;         /* streaming, chunked: a chunk announced larger -> -EMSGSIZE;
+                                 0 = 16 MiB (so a consumer buffering a chunk stays bounded) */
+    uint64_t idle_timeout_ms; /* streaming: the longest gap between two reads once the head is
+                                 in (-ETIMEDOUT); 0 = none. Ignored when not streaming. */
 };
 
 struct fetch_resp {
     int status;               /* final status (1xx interim responses are skipped) */
     const char *content_type; /* NULL if none; valid during the callback only */
-    const uint8_t *body;      /* valid during the callback only, NUL-terminated */
+    const uint8_t *body;      /* valid during the callback only, NUL-terminated; NULL (and
+                                 body_len 0) when streaming */
     size_t body_len;
     /* Every field of the final head (Content-Type included), valid during the callback only;
      * look one up with h1_find(resp->msg, "name"). */
     const struct h1_msg *msg;
 };
 
-/* rc 0 with resp filled; or -ECONNREFUSED, -ETIMEDOUT, -EPROTO (not HTTP, bad framing, a
- * connection closed before the response ended, an unrequested 101), -EMSGSIZE, -ECANCELED or
- * another -errno (e.g. -ECONNRESET); resp is NULL then. */
+/* rc 0 with resp filled (streaming: the body has ended; resp->body is NULL); or
+ * -ECONNREFUSED, -ETIMEDOUT, -EPROTO (not HTTP, bad framing, a connection closed before the
+ * response ended, an unrequested 101), -EMSGSIZE, -ECANCELED or another -errno (e.g.
+ * -ECONNRESET, -ENOENT for a missing unix socket); resp is NULL then. */
 typedef void (*fetch_cb)(void *arg, int rc, const struct fetch_resp *resp);
 
 struct fetch;
@@ -59,11 +81,11 @@ struct fetch;
 int fetch_start(uv_loop_t *loop, const struct fetch_req *req, fetch_cb cb, void *arg,
                 struct fetch **out);
 
-/* Cancels a fetch whose cb has not fired yet: cb fires with -ECANCELED right away, inside
- * fetch_cancel (so once fetch_cancel returns, `arg` is never touched again and the caller may
- * free it). The memory is freed later, after the handles' close callbacks, so the loop must
- * run once more before uv_loop_close(). A no-op from inside cb; must not be called once cb has
- * returned (the fetch may already be freed). */
+/* Cancels a fetch whose cb has not fired yet (at any stage, from inside on_data too): cb
+ * fires with -ECANCELED right away, inside fetch_cancel (so once fetch_cancel returns, `arg` is
+ * never touched again and the caller may free it). The memory is freed later, after the handles'
+ * close callbacks, so the loop must run once more before uv_loop_close(). A no-op from inside cb;
+ * must not be called once cb has returned (the fetch may already be freed). */
 void fetch_cancel(struct fetch *f);
 
 #endif

@@ -1,7 +1,9 @@
-/* fetch against a real libuv TCP server on 127.0.0.1:0 in the same loop: framings (length,
- * chunked, close-delimited), interim 1xx, the request bytes fetch writes, every error it
- * reports (refused, timeout, over max_body, not HTTP, truncated, cancelled, bad arguments), and
- * that each test's loop closes cleanly (every handle closed, nothing left to free). */
+/* fetch against a real libuv TCP server on 127.0.0.1:0 (or a unix socket in a temp dir) in
+ * the same loop: framings (length, chunked, close-delimited), interim 1xx, the request bytes
+ * fetch writes, every error it reports (refused, timeout, over max_body, not HTTP, truncated,
+ * cancelled, bad arguments), streaming (on_data: pieces in order, idle timeout, cancel, chunk
+ * limit), and that each test's loop closes cleanly (every handle closed, nothing left to
+ * free). */
 #include <check.h>
 #include <errno.h>
 #include <signal.h>
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "node/http/fetch.h"
 
@@ -23,12 +26,26 @@ enum srv_mode {
     SRV_TRICKLE, /* write `reply` one byte per write (the next from the last one's callback),
                     so the client mostly sees it a byte per read: heads and chunks split
                     everywhere. Nothing depends on the split actually happening. */
+    SRV_PIECES,  /* write pieces[0]; each next piece only once the client's on_data has seen
+                    all the body the previous ones carry (marks[]), and then from a timer: a
+                    client that buffered the body would never get the rest. After the last
+                    piece: close, or keep the connection open when `hold` is set. */
+};
+
+#define MAX_PIECES 8
+
+union srv_handle {
+    uv_handle_t h;
+    uv_stream_t s;
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
 };
 
 static struct {
-    uv_tcp_t lis;
-    uv_tcp_t conn;
+    union srv_handle lis;
+    union srv_handle conn;
     bool lis_open, conn_open;
+    bool unix_sock;
     uint16_t port;
     enum srv_mode mode;
     const char *reply;
@@ -41,9 +58,20 @@ static struct {
     uv_shutdown_t sh;
     char *out;
     void (*on_request)(void); /* hook run when the whole request is in */
+    /* SRV_PIECES */
+    const char *pieces[MAX_PIECES];
+    size_t marks[MAX_PIECES]; /* body bytes the client has once it read pieces[0..i] */
+    size_t npieces, next;
+    bool hold;
+    uint64_t pause_ms; /* between pieces; 0 = 10 */
+    uv_timer_t pace;
+    bool pace_open;
 } S;
 
-static char addr[64];
+static char sock_dir[64];
+static char sock_path[128];
+
+static char addr[160];
 
 /* What the fetch callback saw. */
 static struct {
@@ -55,6 +83,14 @@ static struct {
     char *body;
     size_t body_len;
     char x_extra[64];
+    /* streaming */
+    bool streaming;
+    int heads;       /* on_data calls with the head (len 0) */
+    int data_calls;  /* on_data calls with body bytes */
+    int head_status; /* status seen by the first on_data call */
+    char stream[256];
+    size_t stream_len;
+    bool cancel_in_data; /* cancel from on_data once the first body byte arrived */
 } R;
 static bool in_start;
 static struct fetch *cur;
@@ -66,6 +102,9 @@ static void srv_stop(void)
     }
     if (S.conn_open && !uv_is_closing((uv_handle_t *)&S.conn)) {
         uv_close((uv_handle_t *)&S.conn, NULL);
+    }
+    if (S.pace_open && !uv_is_closing((uv_handle_t *)&S.pace)) {
+        uv_close((uv_handle_t *)&S.pace, NULL);
     }
 }
 
@@ -119,7 +158,38 @@ static void srv_written(uv_write_t *w, int status)
         ck_assert_int_eq(uv_write(&S.wr, (uv_stream_t *)&S.conn, &b, 1, srv_written), 0);
         return;
     }
+    if (S.mode == SRV_PIECES && (S.next < S.npieces || S.hold)) {
+        return; /* the client's progress sends the next piece */
+    }
     uv_shutdown(&S.sh, (uv_stream_t *)&S.conn, srv_closed_after_write);
+}
+
+/* SRV_PIECES: writes the next piece (the write callback closes after the last one). */
+static void srv_send_next(void)
+{
+    uv_buf_t b;
+
+    if (S.next >= S.npieces || uv_is_closing((uv_handle_t *)&S.conn)) {
+        return;
+    }
+    b = uv_buf_init((char *)S.pieces[S.next], (unsigned int)strlen(S.pieces[S.next]));
+    S.next++;
+    ck_assert_int_eq(uv_write(&S.wr, (uv_stream_t *)&S.conn, &b, 1, srv_written), 0);
+}
+
+static void srv_pace(uv_timer_t *t)
+{
+    srv_send_next();
+}
+
+/* Called from on_data: once the client has all the body sent so far, the next piece follows
+ * after a pause (so it arrives in a read of its own). */
+static void srv_client_progress(void)
+{
+    if (S.mode == SRV_PIECES && S.next > 0 && S.next < S.npieces &&
+        R.stream_len == S.marks[S.next - 1] && !uv_is_active((uv_handle_t *)&S.pace)) {
+        ck_assert_int_eq(uv_timer_start(&S.pace, srv_pace, S.pause_ms > 0 ? S.pause_ms : 10, 0), 0);
+    }
 }
 
 static void srv_answer(size_t total)
@@ -146,6 +216,9 @@ static void srv_answer(size_t total)
         b = uv_buf_init(S.out, (unsigned int)(h + (int)n));
     } else if (S.mode == SRV_TRICKLE) {
         b = uv_buf_init((char *)S.reply, 0); /* srv_written sends the bytes */
+    } else if (S.mode == SRV_PIECES) {
+        srv_send_next();
+        return;
     } else {
         b = uv_buf_init((char *)S.reply, (unsigned int)S.reply_len);
     }
@@ -172,24 +245,39 @@ static void srv_accept(uv_stream_t *lis, int status)
 {
     ck_assert_int_eq(status, 0);
     ck_assert(!S.conn_open); /* one connection per test */
-    ck_assert_int_eq(uv_tcp_init(&loop, &S.conn), 0);
+    if (S.unix_sock) {
+        ck_assert_int_eq(uv_pipe_init(&loop, &S.conn.pipe, 0), 0);
+    } else {
+        ck_assert_int_eq(uv_tcp_init(&loop, &S.conn.tcp), 0);
+    }
     S.conn_open = true;
     ck_assert_int_eq(uv_accept(lis, (uv_stream_t *)&S.conn), 0);
     ck_assert_int_eq(uv_read_start((uv_stream_t *)&S.conn, srv_alloc, srv_read), 0);
 }
 
-/* Binds 127.0.0.1:0 and fills `addr` with the real address. */
+/* Binds 127.0.0.1:0 and fills `addr` with the real address; or, when S.unix_sock is set,
+ * binds sock_path in a fresh temp dir and fills `addr` with "unix://<path>". */
 static void srv_bind(void)
 {
     struct sockaddr_in sa;
     struct sockaddr_storage got;
     int len = sizeof got;
 
-    ck_assert_int_eq(uv_tcp_init(&loop, &S.lis), 0);
+    if (S.unix_sock) {
+        snprintf(sock_dir, sizeof sock_dir, "/tmp/fetch-test-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(sock_dir));
+        snprintf(sock_path, sizeof sock_path, "%s/d.sock", sock_dir);
+        ck_assert_int_eq(uv_pipe_init(&loop, &S.lis.pipe, 0), 0);
+        S.lis_open = true;
+        ck_assert_int_eq(uv_pipe_bind(&S.lis.pipe, sock_path), 0);
+        snprintf(addr, sizeof addr, "unix://%s", sock_path);
+        return;
+    }
+    ck_assert_int_eq(uv_tcp_init(&loop, &S.lis.tcp), 0);
     S.lis_open = true;
     uv_ip4_addr("127.0.0.1", 0, &sa);
-    ck_assert_int_eq(uv_tcp_bind(&S.lis, (const struct sockaddr *)&sa, 0), 0);
-    ck_assert_int_eq(uv_tcp_getsockname(&S.lis, (struct sockaddr *)&got, &len), 0);
+    ck_assert_int_eq(uv_tcp_bind(&S.lis.tcp, (const struct sockaddr *)&sa, 0), 0);
+    ck_assert_int_eq(uv_tcp_getsockname(&S.lis.tcp, (struct sockaddr *)&got, &len), 0);
     S.port = ntohs(((struct sockaddr_in *)&got)->sin_port);
     snprintf(addr, sizeof addr, "127.0.0.1:%u", S.port);
 }
@@ -199,6 +287,10 @@ static void srv_start(enum srv_mode mode, const char *reply, size_t reply_len)
     S.mode = mode;
     S.reply = reply;
     S.reply_len = reply_len;
+    if (mode == SRV_PIECES) {
+        ck_assert_int_eq(uv_timer_init(&loop, &S.pace), 0);
+        S.pace_open = true;
+    }
     srv_bind();
     ck_assert_int_eq(uv_listen((uv_stream_t *)&S.lis, 8, srv_accept), 0);
 }
@@ -212,7 +304,12 @@ static void on_done(void *arg, int rc, const struct fetch_resp *resp)
     ck_assert_ptr_eq(arg, &R);
     R.calls++;
     R.rc = rc;
-    if (rc == 0) {
+    if (rc == 0 && R.streaming) {
+        ck_assert_ptr_nonnull(resp);
+        ck_assert_ptr_null(resp->body);
+        ck_assert_uint_eq(resp->body_len, 0);
+        R.status = resp->status;
+    } else if (rc == 0) {
         ck_assert_ptr_nonnull(resp);
         ck_assert_ptr_nonnull(resp->body);
         ck_assert_int_eq(resp->body[resp->body_len], '\0');
@@ -233,6 +330,37 @@ static void on_done(void *arg, int rc, const struct fetch_resp *resp)
         ck_assert_ptr_null(resp);
     }
     srv_stop(); /* lets uv_run return once the fetch's handles are closed too */
+}
+
+static void on_data(void *arg, const struct fetch_resp *head, const uint8_t *data, size_t len)
+{
+    ck_assert_msg(!in_start, "on_data inside fetch_start");
+    ck_assert_ptr_eq(arg, &R);
+    ck_assert_int_eq(R.calls, 0); /* never after the final callback */
+    ck_assert_ptr_nonnull(head);
+    ck_assert_ptr_null(head->body);
+    ck_assert_ptr_nonnull(head->msg);
+    if (len == 0) {
+        ck_assert_ptr_null(data);
+        ck_assert_int_eq(R.heads, 0);
+        ck_assert_int_eq(R.data_calls, 0);
+        R.heads++;
+        R.head_status = head->status;
+    } else {
+        ck_assert_int_eq(R.heads, 1); /* the head came first */
+        ck_assert_uint_le(R.stream_len + len, sizeof R.stream - 1);
+        memcpy(R.stream + R.stream_len, data, len);
+        R.stream_len += len;
+        R.stream[R.stream_len] = '\0';
+        R.data_calls++;
+        if (R.cancel_in_data) {
+            fetch_cancel(cur);
+            ck_assert_int_eq(R.calls, 1);
+            ck_assert_int_eq(R.rc, -ECANCELED);
+            return;
+        }
+    }
+    srv_client_progress();
 }
 
 static int start(const struct fetch_req *req)
@@ -272,6 +400,11 @@ static void setup(void)
 
 static void teardown(void)
 {
+    if (sock_dir[0] != '\0') {
+        unlink(sock_path); /* libuv removes it when the listener closes; this is a fallback */
+        ck_assert_int_eq(rmdir(sock_dir), 0);
+        sock_dir[0] = '\0';
+    }
     free(S.req);
     free(S.out);
     free(R.body);
@@ -303,7 +436,7 @@ START_TEST(test_get_content_length)
     ck_assert_uint_eq(R.body_len, 11);
     ck_assert_str_eq(R.body, "{\"ok\":true}");
 
-    char want[256];
+    char want[512];
     snprintf(want, sizeof want,
              "GET /api/cluster/status?stale=true HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n"
              "Authorization: Bearer t0k\r\nAccept: application/json\r\n\r\n",
@@ -577,9 +710,10 @@ END_TEST
 START_TEST(test_bad_arguments)
 {
     static const char *const bad_addr[] = {
-        "example.com:80",  "127.0.0.1",     "127.0.0.1:", "127.0.0.1:0",
-        "127.0.0.1:65536", "127.0.0.1:80x", "::1:80",     "[::1]80",
-        "[]:80",           "1.2.3:80",      ":80",        "[nothost]:80",
+        "example.com:80",  "127.0.0.1",       "127.0.0.1:", "127.0.0.1:0",
+        "127.0.0.1:65536", "127.0.0.1:80x",   "::1:80",     "[::1]80",
+        "[]:80",           "1.2.3:80",        ":80",        "[nothost]:80",
+        "unix://",         "unix://rel.sock", "unix:rel",
     };
     for (size_t i = 0; i < sizeof bad_addr / sizeof bad_addr[0]; i++) {
         struct fetch_req req = {.address = bad_addr[i], .method = "GET", .target = "/"};
@@ -602,6 +736,12 @@ START_TEST(test_bad_arguments)
     ck_assert_int_eq(start(&r2), -EINVAL);
     struct fetch_req r3 = {.address = "127.0.0.1:9", .method = "GET", .target = "http://x/"};
     ck_assert_int_eq(start(&r3), -EINVAL);
+    char long_path[200]; /* longer than sun_path: refused, never cut */
+    memset(long_path, 'a', sizeof long_path - 1);
+    long_path[0] = '/';
+    long_path[sizeof long_path - 1] = '\0';
+    struct fetch_req r4 = {.address = long_path, .method = "GET", .target = "/"};
+    ck_assert_int_eq(start(&r4), -EINVAL);
     ck_assert_ptr_null(cur);
     uv_run(&loop, UV_RUN_DEFAULT);
     ck_assert_int_eq(R.calls, 0);
@@ -615,17 +755,17 @@ START_TEST(test_ipv6_loopback)
     struct sockaddr_in6 sa;
     struct sockaddr_storage got;
     int len = sizeof got;
-    ck_assert_int_eq(uv_tcp_init(&loop, &S.lis), 0);
+    ck_assert_int_eq(uv_tcp_init(&loop, &S.lis.tcp), 0);
     S.lis_open = true;
     uv_ip6_addr("::1", 0, &sa);
-    if (uv_tcp_bind(&S.lis, (const struct sockaddr *)&sa, 0) != 0 ||
+    if (uv_tcp_bind(&S.lis.tcp, (const struct sockaddr *)&sa, 0) != 0 ||
         uv_listen((uv_stream_t *)&S.lis, 8, srv_accept) != 0) {
         srv_stop();
         uv_run(&loop, UV_RUN_DEFAULT);
         ck_assert_int_eq(uv_loop_close(&loop), 0);
         return;
     }
-    ck_assert_int_eq(uv_tcp_getsockname(&S.lis, (struct sockaddr *)&got, &len), 0);
+    ck_assert_int_eq(uv_tcp_getsockname(&S.lis.tcp, (struct sockaddr *)&got, &len), 0);
     snprintf(addr, sizeof addr, "[::1]:%u", ntohs(((struct sockaddr_in6 *)&got)->sin6_port));
     S.mode = SRV_REPLY;
     S.reply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nv6";
@@ -633,6 +773,269 @@ START_TEST(test_ipv6_loopback)
     fetch_get("/", 0, 0);
     ck_assert_int_eq(R.rc, 0);
     ck_assert_str_eq(R.body, "v6");
+}
+END_TEST
+
+/* ---- unix sockets ---- */
+
+START_TEST(test_unix_socket_get)
+{
+    S.unix_sock = true;
+    SRV_REPLY_LIT("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                  "Content-Length: 15\r\n\r\n{\"Version\":\"1\"}");
+    struct fetch_req req = {.address = addr, .method = "GET", .target = "/v1.43/version"};
+    ck_assert_int_eq(start(&req), 0);
+    run_to_end();
+    ck_assert_int_eq(R.rc, 0);
+    ck_assert_int_eq(R.status, 200);
+    ck_assert_str_eq(R.body, "{\"Version\":\"1\"}");
+    const char *want =
+        "GET /v1.43/version HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    ck_assert_uint_eq(S.req_len, strlen(want));
+    ck_assert_mem_eq(S.req, want, S.req_len);
+}
+END_TEST
+
+START_TEST(test_unix_socket_plain_path_post)
+{
+    S.unix_sock = true;
+    srv_start(SRV_ECHO, NULL, 0);
+    snprintf(addr, sizeof addr, "%s", sock_path); /* no scheme: an absolute path */
+    struct fetch_req req = {
+        .address = addr, .method = "POST", .target = "/x", .body = "ping", .body_len = 4};
+    ck_assert_int_eq(start(&req), 0);
+    run_to_end();
+    ck_assert_int_eq(R.rc, 0);
+    ck_assert_str_eq(R.body, "ping");
+    ck_assert_ptr_nonnull(strstr(S.req, "\r\nHost: localhost\r\n"));
+}
+END_TEST
+
+START_TEST(test_unix_socket_cancel_before_connect)
+{
+    S.unix_sock = true;
+    srv_start(SRV_SILENT, NULL, 0);
+    struct fetch_req req = {.address = addr, .method = "GET", .target = "/"};
+    ck_assert_int_eq(start(&req), 0);
+    cancel_now();
+    run_to_end();
+}
+END_TEST
+
+START_TEST(test_unix_socket_missing)
+{
+    /* the error comes through the callback, like ECONNREFUSED over TCP */
+    struct fetch_req req = {
+        .address = "unix:///nonexistent-dir-fetch/d.sock", .method = "GET", .target = "/"};
+    ck_assert_int_eq(start(&req), 0);
+    ck_assert_int_eq(R.calls, 0);
+    run_to_end();
+    ck_assert_int_eq(R.rc, -ENOENT);
+}
+END_TEST
+
+/* ---- streaming ---- */
+
+/* Starts a SRV_PIECES server with pieces p[i] (NULL-terminated) and marks m[i]. */
+static void srv_pieces(const char *const *p, const size_t *m, bool hold)
+{
+    for (S.npieces = 0; p[S.npieces] != NULL; S.npieces++) {
+        ck_assert_uint_lt(S.npieces, MAX_PIECES);
+        S.pieces[S.npieces] = p[S.npieces];
+        S.marks[S.npieces] = m[S.npieces];
+    }
+    S.hold = hold;
+    srv_start(SRV_PIECES, NULL, 0);
+}
+
+static void stream_get(uint64_t timeout_ms, uint64_t idle_ms, size_t max_chunk)
+{
+    struct fetch_req req = {.address = addr,
+                            .method = "GET",
+                            .target = "/events",
+                            .timeout_ms = timeout_ms,
+                            .on_data = on_data,
+                            .max_chunk = max_chunk,
+                            .idle_timeout_ms = idle_ms,
+                            .max_body = 1}; /* does not apply when streaming */
+    R.streaming = true;
+    ck_assert_int_eq(start(&req), 0);
+    ck_assert_int_eq(R.calls, 0);
+    run_to_end();
+}
+
+START_TEST(test_stream_chunked_pieces)
+{
+    static const char *const p[] = {"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                    "Transfer-Encoding: chunked\r\n\r\n",
+                                    "8\r\n{\"a\":1}\n\r\n",
+                                    "9\r\n{\"b\":22}\n\r\n",
+                                    "5\r\n{\"c\":\r\n", /* a JSON line split across chunks */
+                                    "4\r\n33}\n\r\n0\r\n\r\n",
+                                    NULL};
+    static const size_t m[] = {0, 8, 17, 22, 26};
+    srv_pieces(p, m, true); /* held open: the last chunk alone ends the stream */
+    stream_get(0, 0, 0);
+    ck_assert_int_eq(R.rc, 0);
+    ck_assert_int_eq(R.status, 200);
+    ck_assert_int_eq(R.heads, 1);
+    ck_assert_int_eq(R.head_status, 200);
+    ck_assert_uint_eq(S.next, 5); /* each piece was sent only after the last one arrived */
+    ck_assert_int_ge(R.data_calls, 4);
+    ck_assert_str_eq(R.stream, "{\"a\":1}\n{\"b\":22}\n{\"c\":33}\n");
+}
+END_TEST
+
+START_TEST(test_stream_content_length)
+{
+    static const char *const p[] = {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", "01234",
+                                    "56789", NULL};
+    static const size_t m[] = {0, 5, 10};
+    srv_pieces(p, m, true);
+    stream_get(0, 0, 0);
+    ck_assert_int_eq(R.rc, 0);
+    ck_assert_int_eq(R.heads, 1);
+    ck_assert_int_ge(R.data_calls, 2);
+    ck_assert_str_eq(R.stream, "0123456789");
+}
+END_TEST
+
+START_TEST(test_stream_close_delimited)
+{
+    static const char *const p[] = {"HTTP/1.1 200 OK\r\n\r\n", "first,", "second", NULL};
+    static const size_t m[] = {0, 6, 12};
+    srv_pieces(p, m, false); /* the close ends the body */
+    stream_get(0, 0, 0);
+    ck_assert_int_eq(R.rc, 0);
+    ck_assert_str_eq(R.stream, "first,second");
+}
+END_TEST
+
+START_TEST(test_stream_no_body)
+{
+    SRV_REPLY_LIT("HTTP/1.1 204 No Content\r\n\r\n");
+    stream_get(0, 0, 0);
+    ck_assert_int_eq(R.rc, 0);
+    ck_assert_int_eq(R.status, 204);
+    ck_assert_int_eq(R.heads, 1);
+    ck_assert_int_eq(R.data_calls, 0);
+}
+END_TEST
+
+START_TEST(test_stream_idle_timeout)
+{
+    static const char *const p[] = {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                                    "3\r\nabc\r\n", NULL};
+    static const size_t m[] = {0, 3};
+    srv_pieces(p, m, true); /* then silence */
+    stream_get(0, 100, 0);
+    ck_assert_int_eq(R.rc, -ETIMEDOUT);
+    ck_assert_int_eq(R.heads, 1);
+    ck_assert_str_eq(R.stream, "abc");
+}
+END_TEST
+
+START_TEST(test_stream_timeout_before_head)
+{
+    srv_start(SRV_SILENT, NULL, 0);
+    stream_get(100, 0, 0);
+    ck_assert_int_eq(R.rc, -ETIMEDOUT);
+    ck_assert_int_eq(R.heads, 0);
+}
+END_TEST
+
+START_TEST(test_stream_timeout_covers_head_only)
+{
+    /* the body comes later than timeout_ms after the start: only the head is bounded by it */
+    static const char *const p[] = {"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n", "late", NULL};
+    static const size_t m[] = {0, 4};
+    srv_pieces(p, m, true);
+    S.pause_ms = 600;
+    stream_get(500, 0, 0);
+    ck_assert_int_eq(R.rc, 0);
+    ck_assert_str_eq(R.stream, "late");
+}
+END_TEST
+
+START_TEST(test_stream_cancel_in_on_data)
+{
+    static const char *const p[] = {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                                    "3\r\nabc\r\n3\r\ndef\r\n", "3\r\nghi\r\n", NULL};
+    static const size_t m[] = {0, 6, 9};
+    srv_pieces(p, m, true);
+    R.cancel_in_data = true;
+    stream_get(0, 0, 0);
+    ck_assert_int_eq(R.rc, -ECANCELED);
+    ck_assert_int_eq(R.data_calls, 1); /* nothing after the cancel, not even "def" */
+    ck_assert_str_eq(R.stream, "abc");
+}
+END_TEST
+
+static void cancel_from_timer(uv_timer_t *t)
+{
+    fetch_cancel(cur);
+    ck_assert_int_eq(R.calls, 1);
+    ck_assert_int_eq(R.rc, -ECANCELED);
+    uv_close((uv_handle_t *)t, NULL);
+}
+
+START_TEST(test_stream_cancel_between_reads)
+{
+    static const char *const p[] = {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                                    "3\r\nabc\r\n", NULL};
+    static const size_t m[] = {0, 3};
+    static uv_timer_t t;
+    srv_pieces(p, m, true); /* then silence: only the cancel ends it */
+    S.on_request = NULL;
+    R.streaming = true;
+    struct fetch_req req = {.address = addr, .method = "GET", .target = "/", .on_data = on_data};
+    ck_assert_int_eq(start(&req), 0);
+    /* run until the stream is idle with "abc" delivered, then cancel from outside on_data */
+    while (R.stream_len < 3) {
+        ck_assert_int_ne(uv_run(&loop, UV_RUN_ONCE), 0);
+    }
+    ck_assert_int_eq(uv_timer_init(&loop, &t), 0);
+    ck_assert_int_eq(uv_timer_start(&t, cancel_from_timer, 10, 0), 0);
+    run_to_end();
+    ck_assert_int_eq(R.rc, -ECANCELED);
+    ck_assert_str_eq(R.stream, "abc");
+}
+END_TEST
+
+START_TEST(test_stream_chunk_over_limit_announced)
+{
+    /* the size line alone is enough to refuse: no data of the chunk needs to arrive */
+    static const char *const p[] = {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                                    "10\r\n0123456789abcdef\r\n", "11\r\n", NULL};
+    static const size_t m[] = {0, 16, 16};
+    srv_pieces(p, m, true);
+    stream_get(0, 0, 16);
+    ck_assert_int_eq(R.rc, -EMSGSIZE);
+    ck_assert_str_eq(R.stream, "0123456789abcdef"); /* a chunk at the limit passes */
+}
+END_TEST
+
+START_TEST(test_stream_chunk_over_limit_with_data)
+{
+    /* head, size line and data in one read */
+    SRV_REPLY_LIT("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  "11\r\n0123456789abcdefg\r\n0\r\n\r\n");
+    stream_get(0, 0, 16);
+    ck_assert_int_eq(R.rc, -EMSGSIZE);
+    ck_assert_int_eq(R.data_calls, 0);
+}
+END_TEST
+
+START_TEST(test_stream_trickled)
+{
+    /* every byte in a read of its own: the head, sizes and data split everywhere */
+    srv_start(SRV_TRICKLE, NULL, 0);
+    S.reply = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+              "5\r\nhello\r\n7;a=b\r\n, world\r\n0\r\n\r\n";
+    S.reply_len = strlen(S.reply);
+    stream_get(0, 0, 7);
+    ck_assert_int_eq(R.rc, 0);
+    ck_assert_str_eq(R.stream, "hello, world");
 }
 END_TEST
 
@@ -667,6 +1070,22 @@ static Suite *suite(void)
     tcase_add_test(tc, test_cancel_before_connect);
     tcase_add_test(tc, test_bad_arguments);
     tcase_add_test(tc, test_ipv6_loopback);
+    tcase_add_test(tc, test_unix_socket_get);
+    tcase_add_test(tc, test_unix_socket_plain_path_post);
+    tcase_add_test(tc, test_unix_socket_missing);
+    tcase_add_test(tc, test_unix_socket_cancel_before_connect);
+    tcase_add_test(tc, test_stream_chunked_pieces);
+    tcase_add_test(tc, test_stream_content_length);
+    tcase_add_test(tc, test_stream_close_delimited);
+    tcase_add_test(tc, test_stream_no_body);
+    tcase_add_test(tc, test_stream_idle_timeout);
+    tcase_add_test(tc, test_stream_timeout_before_head);
+    tcase_add_test(tc, test_stream_timeout_covers_head_only);
+    tcase_add_test(tc, test_stream_cancel_in_on_data);
+    tcase_add_test(tc, test_stream_cancel_between_reads);
+    tcase_add_test(tc, test_stream_chunk_over_limit_announced);
+    tcase_add_test(tc, test_stream_chunk_over_limit_with_data);
+    tcase_add_test(tc, test_stream_trickled);
     suite_add_tcase(s, tc);
     return s;
 }
