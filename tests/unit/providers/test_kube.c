@@ -489,6 +489,29 @@ START_TEST(test_stream_and_kinds)
 }
 END_TEST
 
+/* The API server's JSON, as the provider will give it (one object per document). */
+START_TEST(test_json_objects)
+{
+    load("api.json", "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"w\","
+                     "\"namespace\":\"ns1\"},\"spec\":{\"ports\":[{\"name\":\"http\",\"port\":80,"
+                     "\"targetPort\":8080}]}}");
+    load("api.json", "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\","
+                     "\"metadata\":{\"name\":\"w-1\",\"namespace\":\"ns1\",\"labels\":"
+                     "{\"kubernetes.io/service-name\":\"w\"}},\"addressType\":\"IPv6\","
+                     "\"ports\":[{\"name\":\"http\",\"port\":8080}],\"endpoints\":["
+                     "{\"addresses\":[\"::1\"],\"conditions\":{\"ready\":true}},"
+                     "{\"addresses\":[\"::2\"]}]}");
+    load("api.json", "{\"apiVersion\":\"traefik.io/v1alpha1\",\"kind\":\"IngressRoute\","
+                     "\"metadata\":{\"name\":\"j\",\"namespace\":\"ns1\"},\"spec\":{\"routes\":"
+                     "[{\"match\":\"Host(`a.com`)\",\"services\":[{\"name\":\"w\",\"port\":80}]}]}}");
+    ck_assert_int_eq(kube_decode_crd(&objs, NULL, &cfg, &d), 0);
+    ck_assert_uint_eq(d.nerrors, 0);
+    Router *r = must_router("ns1-j-ff26c864b5625122e48c");
+    /* An endpoint without a ready condition counts as ready (the API's "unknown"). */
+    ck_assert_str_eq(urls(must_service(r->service)), "http://[::1]:8080,http://[::2]:8080");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("providers_kube");
@@ -501,6 +524,7 @@ int main(void)
     tcase_add_test(tc, test_ingress);
     tcase_add_test(tc, test_ingress_conflicting_paths);
     tcase_add_test(tc, test_stream_and_kinds);
+    tcase_add_test(tc, test_json_objects);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
