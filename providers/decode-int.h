@@ -72,6 +72,9 @@ void decode_http_servers_transports(struct schema_ctx *c, const struct doc_node 
  * providers/kube_crd.c for a Middleware object's spec. */
 void decode_one_middleware(struct schema_ctx *c, const struct doc_node *name,
                            const struct doc_node *value, void *obj);
+/* The same for one http.serversTransports entry (and a ServersTransport object's spec). */
+void decode_one_transport(struct schema_ctx *c, const struct doc_node *name,
+                          const struct doc_node *value, void *obj);
 extern const struct msg_spec decode_sticky_spec;
 extern const struct msg_spec decode_response_forwarding_spec;
 extern const struct msg_spec decode_weighted_spec;

@@ -431,7 +431,7 @@ static const struct schema_row transport_rows[] = {
     {0},
 };
 
-static void one_transport(struct schema_ctx *c, const struct doc_node *name,
+void decode_one_transport(struct schema_ctx *c, const struct doc_node *name,
                           const struct doc_node *value, void *obj)
 {
     HttpConfig *h = obj;
@@ -449,7 +449,7 @@ void decode_http_servers_transports(struct schema_ctx *c, const struct doc_node 
                                     const struct schema_row *r)
 {
     (void)r;
-    schema_each(c, v, one_transport, obj);
+    schema_each(c, v, decode_one_transport, obj);
 }
 
 /* ---- services beyond a plain load balancer ---- */

@@ -329,7 +329,6 @@ static void middleware(struct kctx *k, const struct doc_node *obj)
         {"basicAuth", "secret"},
         {"digestAuth", "secret"},
         {"forwardAuth", "tls"},
-        {"errors", "service"},
     };
     const struct doc_node *spec = kube_map(k, obj, "spec", "spec");
     struct scratch s = {0};
@@ -349,6 +348,20 @@ static void middleware(struct kctx *k, const struct doc_node *obj)
     if (doc_map_get(spec, "chain") != NULL) {
         spec = chain_spec(k, &s, spec);
     }
+    const struct doc_node *errs = doc_map_get(spec, "errors");
+    const struct doc_node *esvc = doc_map_get(errs, "service");
+    if (esvc != NULL && esvc->kind == DOC_MAP) {
+        /* Kubernetes form: a service reference, made into a service of its own. */
+        char *lb = kube_nname("%s-%s", k->ns, k->name);
+        char *full = kube_printf("%s-errorpage-service", lb);
+        char *name = svc_ref(k, esvc, "spec.errors.service", full);
+        free(lb);
+        free(full);
+        if (name != NULL) {
+            spec = with_value(&s, spec, "errors",
+                              with_value(&s, errs, "service", synth_str(&s, name, esvc)));
+        }
+    }
     if (!kube_failed(k)) {
         struct schema_ctx c;
         const struct doc_node *meta = doc_map_get(obj, "metadata");
@@ -359,6 +372,43 @@ static void middleware(struct kctx *k, const struct doc_node *obj)
         c.plen = strlen(c.path);
         decode_one_middleware(&c, name, spec, k->h);
     }
+    scratch_free(&s);
+}
+
+/* ---- ServersTransport ---- */
+
+static void servers_transport(struct kctx *k, const struct doc_node *obj)
+{
+    const struct doc_node *spec = kube_map(k, obj, "spec", "spec");
+    struct scratch s = {0};
+    struct schema_ctx c;
+    if (spec == NULL) {
+        kube_error(k, obj, "spec", "missing");
+        return;
+    }
+    /* The *Secrets keys name Kubernetes Secrets: warned and left out; the rest has the shape of
+     * http.serversTransports.<name>. */
+    struct doc_node *m = synth(&s, DOC_MAP, spec);
+    struct doc_pair *pairs = keep(&s, xmalloc((spec->n ? spec->n : 1) * sizeof *pairs));
+    for (size_t i = 0; i < spec->n; i++) {
+        const char *key = spec->pairs[i].key->str;
+        size_t len = strlen(key);
+        if (len > 7 && strcmp(key + len - 7, "Secrets") == 0) {
+            char f[300];
+            snprintf(f, sizeof f, "spec.%s", key);
+            kube_warning(k, spec->pairs[i].key, f, "%s (Kubernetes Secrets are not read)",
+                         SCHEMA_UNSUPPORTED_MSG);
+            continue;
+        }
+        pairs[m->n++] = spec->pairs[i];
+    }
+    m->pairs = pairs;
+    struct doc_node *name =
+        synth_str(&s, kube_nname("%s-%s", k->ns, k->name), doc_map_get(obj, "metadata"));
+    schema_ctx_init(&c, k->d, "");
+    snprintf(c.path, sizeof c.path, "%s: spec", k->where);
+    c.plen = strlen(c.path);
+    decode_one_transport(&c, name, m, k->h);
     scratch_free(&s);
 }
 
@@ -549,6 +599,7 @@ int kube_decode_crd(const struct kube_objs *in, const struct kube_crd_opts *o, C
     kube_ctx_init(&k, in, d, o && o->allow_cross_namespace, o && o->allow_external_name_services);
     each(&k, cfg, KUBE_MIDDLEWARE, "Middleware", middleware);
     each(&k, cfg, KUBE_TRAEFIK_SERVICE, "TraefikService", traefik_service);
+    each(&k, cfg, KUBE_SERVERS_TRANSPORT, "ServersTransport", servers_transport);
     each(&k, cfg, KUBE_INGRESS_ROUTE, "IngressRoute", ingress_route);
     for (size_t i = 0; i < other->n; i++) {
         const struct doc_node *kd = doc_map_get(other->v[i], "kind");

@@ -31,7 +31,7 @@ static const struct {
     {"traefik.io", "MiddlewareTCP", KUBE_OTHER_TRAEFIK},
     {"traefik.io", "TLSOption", KUBE_OTHER_TRAEFIK},
     {"traefik.io", "TLSStore", KUBE_OTHER_TRAEFIK},
-    {"traefik.io", "ServersTransport", KUBE_OTHER_TRAEFIK},
+    {"traefik.io", "ServersTransport", KUBE_SERVERS_TRANSPORT},
     {"traefik.io", "ServersTransportTCP", KUBE_OTHER_TRAEFIK},
     {"networking.k8s.io", "Ingress", KUBE_INGRESS},
     {"networking.k8s.io", "IngressClass", KUBE_INGRESS_CLASS},

@@ -3,10 +3,10 @@
  * kubernetes). Pure decoding: the objects come already parsed (providers/doc.h; the API server's
  * JSON, or YAML), the provider keeps them from list+watch; no network, no lifecycle here.
  *
- * Input kinds: traefik.io/v1alpha1 IngressRoute, Middleware, TraefikService;
+ * Input kinds: traefik.io/v1alpha1 IngressRoute, Middleware, TraefikService, ServersTransport;
  * networking.k8s.io/v1 Ingress, IngressClass; v1 Service; discovery.k8s.io/v1 EndpointSlice.
  * Other Traefik kinds (IngressRouteTCP/UDP, MiddlewareTCP, TLSOption, TLSStore,
- * ServersTransport(TCP)) are kept aside and reported as "recognised, not supported yet".
+ * ServersTransportTCP) are kept aside and reported as "recognised, not supported yet".
  *
  * Names, as Traefik's default ("legacy", safeNaming off) naming, N() being Traefik's
  * normalisation (every run of characters other than letters and digits becomes one "-"):
@@ -17,8 +17,14 @@
  *   its service          one Kubernetes Service: a load balancer named as the router; one
  *                        TraefikService: that one; several: a weighted service named as the
  *                        router over N(<ns>-<svc>-<port>) / TraefikService names.
- *   Middleware, TraefikService   N(<ns>-<name>); router references `<ns>-<name>@kubernetescrd`
- *                        (a reference written with "@" is kept as is).
+ *   Middleware, TraefikService, ServersTransport   N(<ns>-<name>); router references to
+ *                        middlewares read `<ns>-<name>@kubernetescrd` (one written with "@" is
+ *                        kept as is). A Middleware's spec is decoded by the dynamic decoder's
+ *                        middleware schema (every type it knows), after the Kubernetes forms are
+ *                        rewritten: chain.middlewares [{name, namespace}] as references above,
+ *                        errors.service {name, port, ...} as a service N(<ns>-<name>)-errorpage-
+ *                        service. Fields that need Secrets (basicAuth/digestAuth.secret,
+ *                        forwardAuth.tls) are errors ("not supported yet").
  *   Kubernetes Service   N(<ns>-<svc>-<port as written>); the first reference's options win.
  *   Ingress path         N(<ns>-<name>-<host><path>) without a leading "-"; when two paths of
  *                        one Ingress share it, each gets "-<h>" with h as above over its rule.
@@ -54,6 +60,7 @@ enum kube_kind {
     KUBE_INGRESS_ROUTE,
     KUBE_MIDDLEWARE,
     KUBE_TRAEFIK_SERVICE,
+    KUBE_SERVERS_TRANSPORT,
     KUBE_INGRESS,
     KUBE_INGRESS_CLASS,
     KUBE_SERVICE,

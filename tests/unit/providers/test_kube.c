@@ -258,6 +258,13 @@ START_TEST(test_fixture)
     ck_assert(has_diag_sub(&d, DIAG_WARNING, "IngressRouteTCP default/ingressroutetcp.crd: "
                                              "recognised Traefik kind, not supported yet"));
     ck_assert(has_diag_sub(&d, DIAG_WARNING, "IngressRoute default/ingressroute: spec.tls"));
+    /* ServersTransport: decoded by the dynamic schema; Secrets and TLS keys are warnings. */
+    ck_assert_uint_eq(cfg->http->n_servers_transports, 1);
+    ck_assert_str_eq(cfg->http->servers_transports[0]->name, "default-mytransport");
+    ck_assert_int_eq(cfg->http->servers_transports[0]->max_idle_conns_per_host, 1);
+    ck_assert_str_eq(cfg->http->servers_transports[0]->forwarding_timeouts->dial_timeout, "42s");
+    ck_assert(has_diag_sub(&d, DIAG_WARNING, "ServersTransport default/mytransport: "
+                                             "spec.rootCAsSecrets: recognised Traefik key"));
 }
 END_TEST
 
@@ -286,7 +293,13 @@ static const char *const two_routes =
     "apiVersion: traefik.io/v1alpha1\n"
     "kind: Middleware\n"
     "metadata: {name: hdr, namespace: default}\n"
-    "spec: {headers: {customRequestHeaders: {X-A: b}}}\n";
+    "spec: {headers: {customRequestHeaders: {X-A: b}}}\n"
+    "---\n"
+    "apiVersion: traefik.io/v1alpha1\n"
+    "kind: Middleware\n"
+    "metadata: {name: errpage, namespace: default}\n"
+    "spec: {errors: {status: [\"500-599\"], query: \"/{status}.html\", service: {name: whoami, "
+    "port: 80}}}\n";
 
 START_TEST(test_two_routes_and_middleware)
 {
@@ -313,6 +326,11 @@ START_TEST(test_two_routes_and_middleware)
     m = middleware("default-hdr");
     ck_assert_int_eq(m->kind_case, CONCORD__CONFIG__MIDDLEWARE__KIND_HEADERS);
     ck_assert_str_eq(m->headers->custom_request_headers[0]->value, "b");
+    /* errors.service, a Service reference in Kubernetes, becomes a service of its own. */
+    m = middleware("default-errpage");
+    ck_assert_int_eq(m->kind_case, CONCORD__CONFIG__MIDDLEWARE__KIND_ERRORS);
+    ck_assert_str_eq(m->errors->service, "default-errpage-errorpage-service");
+    ck_assert_str_eq(urls(must_service(m->errors->service)), "http://127.0.0.5:8080");
 }
 END_TEST
 
