@@ -341,8 +341,9 @@ static void middleware(struct kctx *k, const struct doc_node *obj)
         const struct doc_node *v = doc_map_get(doc_map_get(spec, secrets[i][0]), secrets[i][1]);
         if (v != NULL) {
             snprintf(f, sizeof f, "spec.%s.%s", secrets[i][0], secrets[i][1]);
-            kube_error(k, v, f, "not supported yet (Kubernetes Secrets and Services in "
-                                "middlewares are not read)");
+            kube_error(k, v, f,
+                       "not supported yet (Kubernetes Secrets and Services in "
+                       "middlewares are not read)");
         }
     }
     if (doc_map_get(spec, "chain") != NULL) {
@@ -474,7 +475,8 @@ static void route_services(struct kctx *k, const struct doc_node *list, const ch
 static void route_tls(struct kctx *k, const struct doc_node *tls, Router *rt)
 {
     const struct doc_node *opt = doc_map_get(tls, "options");
-    const char *resolver = doc_is_null(tls) ? NULL : kube_str(k, tls, "certResolver", "spec.tls", false);
+    const char *resolver =
+        doc_is_null(tls) ? NULL : kube_str(k, tls, "certResolver", "spec.tls", false);
     rt->tls = xmalloc(sizeof *rt->tls);
     concord__config__router_tls__init(rt->tls);
     rt->tls->mark = new_mark(tls);

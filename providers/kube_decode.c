@@ -42,10 +42,10 @@ static const struct {
 int kube_objs_add(struct kube_objs *o, const struct doc_node *obj, struct diags *d)
 {
     const struct doc_node *av = doc_map_get(obj, "apiVersion"), *kd = doc_map_get(obj, "kind");
-    if (obj == NULL || obj->kind != DOC_MAP || av == NULL || av->kind != DOC_SCALAR ||
-        kd == NULL || kd->kind != DOC_SCALAR) {
-        diags_add(d, DIAG_ERROR, obj ? obj->file : "", obj ? obj->line : 0, obj ? obj->col : 0,
-                  "", "not a Kubernetes object (a map with apiVersion and kind)");
+    if (obj == NULL || obj->kind != DOC_MAP || av == NULL || av->kind != DOC_SCALAR || kd == NULL ||
+        kd->kind != DOC_SCALAR) {
+        diags_add(d, DIAG_ERROR, obj ? obj->file : "", obj ? obj->line : 0, obj ? obj->col : 0, "",
+                  "not a Kubernetes object (a map with apiVersion and kind)");
         return -EINVAL;
     }
     const char *slash = strchr(av->str, '/');
@@ -66,8 +66,9 @@ int kube_objs_add(struct kube_objs *o, const struct doc_node *obj, struct diags 
         }
     }
     if (strcmp(av->str, "traefik.containo.us/v1alpha1") == 0) {
-        diags_add(d, DIAG_ERROR, kd->file, kd->line, kd->col, kd->str,
-                  "apiVersion traefik.containo.us was removed in Traefik v3: use traefik.io/v1alpha1");
+        diags_add(
+            d, DIAG_ERROR, kd->file, kd->line, kd->col, kd->str,
+            "apiVersion traefik.containo.us was removed in Traefik v3: use traefik.io/v1alpha1");
         return -EINVAL;
     }
     diags_add(d, DIAG_ERROR, kd->file, kd->line, kd->col, kd->str,
@@ -248,8 +249,7 @@ static void vreport(struct kctx *k, enum diag_severity sev, const struct doc_nod
     vsnprintf(msg, sizeof msg, fmt, ap);
     snprintf(path, sizeof path, "%s%s%s", k->where, field[0] ? ": " : "", field);
     at = at ? at : k->obj;
-    diags_add(k->d, sev, at ? at->file : "", at ? at->line : 0, at ? at->col : 0, path, "%s",
-              msg);
+    diags_add(k->d, sev, at ? at->file : "", at ? at->line : 0, at ? at->col : 0, path, "%s", msg);
 }
 
 void kube_error(struct kctx *k, const struct doc_node *at, const char *field, const char *fmt, ...)
@@ -306,21 +306,21 @@ bool kube_failed(const struct kctx *k)
 }
 
 #define MOVE(dst, src, field, nfield, replace)                                                     \
-    for (size_t i_ = 0; i_ < (src)->nfield; i_++) {                                              \
-        size_t j_ = 0;                                                                           \
-        while (j_ < (dst)->nfield && strcmp((dst)->field[j_]->name, (src)->field[i_]->name)) {   \
-            j_++;                                                                                \
-        }                                                                                        \
-        if (j_ < (dst)->nfield && !(replace)) {                                                  \
-            protobuf_c_message_free_unpacked(&(src)->field[i_]->base, NULL);                     \
-        } else if (j_ < (dst)->nfield) {                                                         \
-            protobuf_c_message_free_unpacked(&(dst)->field[j_]->base, NULL);                     \
-            (dst)->field[j_] = (src)->field[i_];                                                 \
-        } else {                                                                                 \
-            (dst)->field = append((dst)->field, &(dst)->nfield, sizeof *(dst)->field);           \
-            (dst)->field[(dst)->nfield - 1] = (src)->field[i_];                                  \
-        }                                                                                        \
-    }                                                                                            \
+    for (size_t i_ = 0; i_ < (src)->nfield; i_++) {                                                \
+        size_t j_ = 0;                                                                             \
+        while (j_ < (dst)->nfield && strcmp((dst)->field[j_]->name, (src)->field[i_]->name)) {     \
+            j_++;                                                                                  \
+        }                                                                                          \
+        if (j_ < (dst)->nfield && !(replace)) {                                                    \
+            protobuf_c_message_free_unpacked(&(src)->field[i_]->base, NULL);                       \
+        } else if (j_ < (dst)->nfield) {                                                           \
+            protobuf_c_message_free_unpacked(&(dst)->field[j_]->base, NULL);                       \
+            (dst)->field[j_] = (src)->field[i_];                                                   \
+        } else {                                                                                   \
+            (dst)->field = append((dst)->field, &(dst)->nfield, sizeof *(dst)->field);             \
+            (dst)->field[(dst)->nfield - 1] = (src)->field[i_];                                    \
+        }                                                                                          \
+    }                                                                                              \
     (src)->nfield = 0
 
 void kube_end(struct kctx *k, Config *dst)

@@ -120,8 +120,8 @@ static void service_annotations(struct kctx *k, const struct doc_node *so, LoadB
             continue;
         }
         const char *opt = key + strlen(ANN) + 8;
-        snprintf(path, sizeof path, "%s: Service %s annotation %s", k->where,
-                 kube_meta(so, "name"), key);
+        snprintf(path, sizeof path, "%s: Service %s annotation %s", k->where, kube_meta(so, "name"),
+                 key);
         Concord__Config__Cookie *ck = lb->sticky ? lb->sticky->cookie : NULL;
         if (strncmp(opt, "sticky.cookie", 13) == 0 && ck == NULL) {
             lb->sticky = xmalloc(sizeof *lb->sticky);
@@ -222,7 +222,8 @@ static char *backend(struct kctx *k, const struct doc_node *be, const char *fiel
     return sname;
 }
 
-static void apply_conf(Router *rt, const struct router_conf *rc, bool tls, const struct doc_node *at)
+static void apply_conf(Router *rt, const struct router_conf *rc, bool tls,
+                       const struct doc_node *at)
 {
     for (size_t i = 0; i < rc->neps; i++) {
         rt->entry_points = append(rt->entry_points, &rt->n_entry_points, sizeof(char *));
@@ -373,8 +374,7 @@ static void ingress(struct ictx *c, const struct doc_node *obj)
     router_annotations(k, obj, &rc);
     if (tls) {
         kube_warning(k, doc_map_get(spec, "tls"), "spec.tls",
-                     "%s (the routers are served on TLS connections only)",
-                     SCHEMA_UNSUPPORTED_MSG);
+                     "%s (the routers are served on TLS connections only)", SCHEMA_UNSUPPORTED_MSG);
     }
     if (be != NULL) {
         default_backend(c, be, &rc, tls);
@@ -397,8 +397,8 @@ static void ingress(struct ictx *c, const struct doc_node *obj)
     doc_strlist_free(rc.mws, rc.nmws);
 }
 
-int kube_decode_ingress(const struct kube_objs *in, const struct kube_ingress_opts *o,
-                        Config **out, struct diags *d)
+int kube_decode_ingress(const struct kube_objs *in, const struct kube_ingress_opts *o, Config **out,
+                        struct diags *d)
 {
     struct ictx c = {.o = o};
     size_t n;

@@ -159,9 +159,8 @@ static char *svc_yaml(const char *ns, const char *name, const char *ports, const
     snprintf(buf, sizeof buf, "%s", addrs);
     for (char *a = strtok(buf, " "); a; a = strtok(NULL, " ")) {
         char *t;
-        ck_assert_int_ge(asprintf(&t, "%s  - addresses: [\"%s\"]\n    conditions: {ready: true}\n",
-                                  al, a),
-                         0);
+        ck_assert_int_ge(
+            asprintf(&t, "%s  - addresses: [\"%s\"]\n    conditions: {ready: true}\n", al, a), 0);
         free(al);
         al = t;
     }
@@ -255,16 +254,18 @@ START_TEST(test_fixture)
     /* Middlewares, and the kinds not supported yet named in warnings. */
     ck_assert_int_eq(middleware("default-stripprefix")->kind_case,
                      CONCORD__CONFIG__MIDDLEWARE__KIND_STRIP_PREFIX);
-    ck_assert(has_diag_sub(&d, DIAG_WARNING, "IngressRouteTCP default/ingressroutetcp.crd: "
-                                             "recognised Traefik kind, not supported yet"));
+    ck_assert(has_diag_sub(&d, DIAG_WARNING,
+                           "IngressRouteTCP default/ingressroutetcp.crd: "
+                           "recognised Traefik kind, not supported yet"));
     ck_assert(has_diag_sub(&d, DIAG_WARNING, "IngressRoute default/ingressroute: spec.tls"));
     /* ServersTransport: decoded by the dynamic schema; Secrets and TLS keys are warnings. */
     ck_assert_uint_eq(cfg->http->n_servers_transports, 1);
     ck_assert_str_eq(cfg->http->servers_transports[0]->name, "default-mytransport");
     ck_assert_int_eq(cfg->http->servers_transports[0]->max_idle_conns_per_host, 1);
     ck_assert_str_eq(cfg->http->servers_transports[0]->forwarding_timeouts->dial_timeout, "42s");
-    ck_assert(has_diag_sub(&d, DIAG_WARNING, "ServersTransport default/mytransport: "
-                                             "spec.rootCAsSecrets: recognised Traefik key"));
+    ck_assert(has_diag_sub(&d, DIAG_WARNING,
+                           "ServersTransport default/mytransport: "
+                           "spec.rootCAsSecrets: recognised Traefik key"));
 }
 END_TEST
 
@@ -337,24 +338,25 @@ END_TEST
 START_TEST(test_bad_objects_skipped)
 {
     load("ir.yml", two_routes);
-    load("bad.yml",
-         "apiVersion: traefik.io/v1alpha1\nkind: IngressRoute\n"
-         "metadata: {name: bad, namespace: default}\n"
-         "spec:\n  routes:\n  - match: PathPrefix(`/x`)\n"
-         "    services: [{name: whoami, port: 9999}]\n"
-         "---\napiVersion: traefik.io/v1alpha1\nkind: IngressRoute\n"
-         "metadata: {name: cross, namespace: default}\n"
-         "spec:\n  routes:\n  - match: PathPrefix(`/y`)\n"
-         "    services: [{name: whoami, namespace: other, port: 80}]\n"
-         "---\napiVersion: traefik.io/v1alpha1\nkind: Middleware\n"
-         "metadata: {name: badmw, namespace: default}\n"
-         "spec: {addPrefix: {prefix: [1]}}\n");
+    load("bad.yml", "apiVersion: traefik.io/v1alpha1\nkind: IngressRoute\n"
+                    "metadata: {name: bad, namespace: default}\n"
+                    "spec:\n  routes:\n  - match: PathPrefix(`/x`)\n"
+                    "    services: [{name: whoami, port: 9999}]\n"
+                    "---\napiVersion: traefik.io/v1alpha1\nkind: IngressRoute\n"
+                    "metadata: {name: cross, namespace: default}\n"
+                    "spec:\n  routes:\n  - match: PathPrefix(`/y`)\n"
+                    "    services: [{name: whoami, namespace: other, port: 80}]\n"
+                    "---\napiVersion: traefik.io/v1alpha1\nkind: Middleware\n"
+                    "metadata: {name: badmw, namespace: default}\n"
+                    "spec: {addPrefix: {prefix: [1]}}\n");
     load_svc("default", "whoami", "80/http 443/https", "127.0.0.5");
     ck_assert_int_eq(kube_decode_crd(&objs, NULL, &cfg, &d), 0);
-    ck_assert(has_diag(&d, "bad.yml:7:37: IngressRoute default/bad: "
-                           "spec.routes[0].services[0].port: Service default/whoami has no port 9999"));
-    ck_assert(has_diag_sub(&d, DIAG_ERROR, "IngressRoute default/cross: spec.routes[0].services[0]: "
-                                           "namespace other is not the object's"));
+    ck_assert(has_diag(&d,
+                       "bad.yml:7:37: IngressRoute default/bad: "
+                       "spec.routes[0].services[0].port: Service default/whoami has no port 9999"));
+    ck_assert(has_diag_sub(&d, DIAG_ERROR,
+                           "IngressRoute default/cross: spec.routes[0].services[0]: "
+                           "namespace other is not the object's"));
     ck_assert(has_diag_sub(&d, DIAG_ERROR, "Middleware default/badmw: spec."));
     ck_assert_uint_eq(d.nerrors, 3);
     ck_assert_ptr_null(middleware("default-badmw"));
@@ -407,10 +409,13 @@ static const char *const ingresses =
     "spec:\n  ingressClassName: traefik\n"
     "  defaultBackend: {service: {name: whoami, port: {number: 80}}}\n"
     "  rules:\n  - host: example.com\n    http:\n      paths:\n"
-    "      - {path: /bar, pathType: Prefix, backend: {service: {name: whoami, port: {number: 80}}}}\n"
-    "      - {path: /exact, pathType: Exact, backend: {service: {name: whoami, port: {name: https}}}}\n"
+    "      - {path: /bar, pathType: Prefix, backend: {service: {name: whoami, port: {number: "
+    "80}}}}\n"
+    "      - {path: /exact, pathType: Exact, backend: {service: {name: whoami, port: {name: "
+    "https}}}}\n"
     "  - host: \"*.example.org\"\n    http:\n      paths:\n"
-    "      - {path: /, pathType: ImplementationSpecific, backend: {service: {name: whoami, port: {number: 80}}}}\n"
+    "      - {path: /, pathType: ImplementationSpecific, backend: {service: {name: whoami, port: "
+    "{number: 80}}}}\n"
     "---\napiVersion: networking.k8s.io/v1\nkind: Ingress\n"
     "metadata: {name: nginxed, namespace: apps}\n"
     "spec:\n  ingressClassName: nginx\n  rules:\n  - http:\n      paths:\n"
@@ -427,15 +432,17 @@ static const char *const ingresses =
     "---\napiVersion: networking.k8s.io/v1\nkind: Ingress\n"
     "metadata: {name: broken, namespace: apps}\n"
     "spec:\n  rules:\n  - http:\n      paths:\n"
-    "      - {path: /b, pathType: Prefix, backend: {service: {name: nosuch, port: {number: 80}}}}\n";
+    "      - {path: /b, pathType: Prefix, backend: {service: {name: nosuch, port: {number: "
+    "80}}}}\n";
 
 START_TEST(test_ingress)
 {
     load("ing.yml", ingresses);
     load_svc("apps", "whoami", "80/http 443/https", "127.0.0.7");
     ck_assert_int_eq(kube_decode_ingress(&objs, NULL, &cfg, &d), 0);
-    ck_assert(has_diag_sub(&d, DIAG_ERROR, "Ingress apps/broken: spec.rules[0].http.paths[0]"
-                                           ".backend.service.port: Service apps/nosuch not found"));
+    ck_assert(has_diag_sub(&d, DIAG_ERROR,
+                           "Ingress apps/broken: spec.rules[0].http.paths[0]"
+                           ".backend.service.port: Service apps/nosuch not found"));
     ck_assert_uint_eq(d.nerrors, 1);
     Router *r = must_router("apps-web-example-com-bar");
     ck_assert_str_eq(r->rule, "Host(`example.com`) && PathPrefix(`/bar`)");
@@ -471,11 +478,12 @@ END_TEST
 
 START_TEST(test_ingress_conflicting_paths)
 {
-    load("ing.yml", "apiVersion: networking.k8s.io/v1\nkind: Ingress\n"
-                    "metadata: {name: c, namespace: t}\n"
-                    "spec:\n  rules:\n  - http:\n      paths:\n"
-                    "      - {path: /foo/bar, backend: {service: {name: s, port: {number: 80}}}}\n"
-                    "      - {path: /foo-bar, backend: {service: {name: s, port: {number: 80}}}}\n");
+    load("ing.yml",
+         "apiVersion: networking.k8s.io/v1\nkind: Ingress\n"
+         "metadata: {name: c, namespace: t}\n"
+         "spec:\n  rules:\n  - http:\n      paths:\n"
+         "      - {path: /foo/bar, backend: {service: {name: s, port: {number: 80}}}}\n"
+         "      - {path: /foo-bar, backend: {service: {name: s, port: {number: 80}}}}\n");
     load_svc("t", "s", "80/http", "127.0.0.8");
     ck_assert_int_eq(kube_decode_ingress(&objs, NULL, &cfg, &d), 0);
     ck_assert_uint_eq(d.nerrors, 0);
@@ -519,9 +527,10 @@ START_TEST(test_json_objects)
                      "\"ports\":[{\"name\":\"http\",\"port\":8080}],\"endpoints\":["
                      "{\"addresses\":[\"::1\"],\"conditions\":{\"ready\":true}},"
                      "{\"addresses\":[\"::2\"]}]}");
-    load("api.json", "{\"apiVersion\":\"traefik.io/v1alpha1\",\"kind\":\"IngressRoute\","
-                     "\"metadata\":{\"name\":\"j\",\"namespace\":\"ns1\"},\"spec\":{\"routes\":"
-                     "[{\"match\":\"Host(`a.com`)\",\"services\":[{\"name\":\"w\",\"port\":80}]}]}}");
+    load("api.json",
+         "{\"apiVersion\":\"traefik.io/v1alpha1\",\"kind\":\"IngressRoute\","
+         "\"metadata\":{\"name\":\"j\",\"namespace\":\"ns1\"},\"spec\":{\"routes\":"
+         "[{\"match\":\"Host(`a.com`)\",\"services\":[{\"name\":\"w\",\"port\":80}]}]}}");
     ck_assert_int_eq(kube_decode_crd(&objs, NULL, &cfg, &d), 0);
     ck_assert_uint_eq(d.nerrors, 0);
     Router *r = must_router("ns1-j-ff26c864b5625122e48c");
