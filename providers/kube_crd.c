@@ -562,6 +562,7 @@ static void ingress_route(struct kctx *k, const struct doc_node *obj)
         kube_error(k, spec ? spec : obj, "spec.routes", "missing");
         return;
     }
+    tls = doc_is_null(tls) ? NULL : tls; /* `tls: {}` is TLS with defaults, no `tls` none */
     snprintf(path, sizeof path, "%s: spec.entryPoints", k->where);
     if (doc_map_get(spec, "entryPoints") != NULL) {
         doc_read_strlist(doc_map_get(spec, "entryPoints"), path, &eps, &neps, k->d);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/sha.h>
 #include <yaml.h>
@@ -526,7 +527,7 @@ static bool endpoint_ready(const struct doc_node *ep)
 {
     const struct doc_node *r = doc_map_get(doc_map_get(ep, "conditions"), "ready");
     /* The API: an absent condition is "unknown", which consumers should read as ready. */
-    return doc_is_null(r) || (r->kind == DOC_SCALAR && strcmp(r->str, "true") == 0);
+    return doc_is_null(r) || (r->kind == DOC_SCALAR && strcasecmp(r->str, "true") == 0);
 }
 
 static void add_server(LoadBalancer *lb, const char *scheme, const char *addr, const char *port,

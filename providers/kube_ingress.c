@@ -370,11 +370,12 @@ static void ingress(struct ictx *c, const struct doc_node *obj)
     const struct doc_node *spec = kube_map(k, obj, "spec", "spec");
     const struct doc_node *rules = kube_seq(k, spec, "rules", "spec.rules");
     const struct doc_node *be = kube_map(k, spec, "defaultBackend", "spec.defaultBackend");
-    bool tls = !doc_is_null(doc_map_get(spec, "tls"));
+    const struct doc_node *tl = doc_map_get(spec, "tls");
+    bool tls = tl != NULL && tl->kind == DOC_SEQ && tl->n > 0; /* as Traefik: a non-empty list */
     router_annotations(k, obj, &rc);
     if (tls) {
-        kube_warning(k, doc_map_get(spec, "tls"), "spec.tls",
-                     "%s (the routers are served on TLS connections only)", SCHEMA_UNSUPPORTED_MSG);
+        kube_warning(k, tl, "spec.tls", "%s (the routers are served on TLS connections only)",
+                     SCHEMA_UNSUPPORTED_MSG);
     }
     if (be != NULL) {
         default_backend(c, be, &rc, tls);

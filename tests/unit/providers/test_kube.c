@@ -496,6 +496,44 @@ START_TEST(test_ingress_conflicting_paths)
 }
 END_TEST
 
+START_TEST(test_ingress_service_annotations)
+{
+    load("ing.yml",
+         "apiVersion: networking.k8s.io/v1\nkind: Ingress\n"
+         "metadata:\n  name: a\n  namespace: t\n  annotations:\n"
+         "    traefik.ingress.kubernetes.io/router.pathmatcher: Path\n"
+         "    traefik.ingress.kubernetes.io/router.bogus: x\n"
+         "spec:\n  tls: [{secretName: s}]\n  rules:\n  - host: h.com\n    http:\n      paths:\n"
+         "      - {path: /x, backend: {service: {name: s, port: {number: 8000}}}}\n"
+         "---\napiVersion: v1\nkind: Service\n"
+         "metadata:\n  name: s\n  namespace: t\n  annotations:\n"
+         "    traefik.ingress.kubernetes.io/service.serversscheme: h2c\n"
+         "    traefik.ingress.kubernetes.io/service.passhostheader: \"false\"\n"
+         "    traefik.ingress.kubernetes.io/service.sticky.cookie.name: sess\n"
+         "spec: {type: ExternalName, externalName: backend.example, ports: [{port: 8000}]}\n");
+    ck_assert_int_eq(kube_decode_ingress(&objs, NULL, &cfg, &d), 0);
+    /* ExternalName needs allowExternalNameServices. */
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "ExternalName Service, not allowed"));
+    ck_assert_uint_eq(cfg->http->n_routers, 0);
+    decode_config_free(cfg);
+    diags_fini(&d);
+    diags_init(&d);
+    struct kube_ingress_opts o = {.allow_external_name_services = true};
+    ck_assert_int_eq(kube_decode_ingress(&objs, &o, &cfg, &d), 0);
+    ck_assert_uint_eq(d.nerrors, 0);
+    Router *r = must_router("t-a-h-com-x");
+    ck_assert_str_eq(r->rule, "Host(`h.com`) && Path(`/x`)"); /* pathmatcher, no pathType */
+    ck_assert_ptr_nonnull(r->tls);
+    Service *s = must_service("t-s-8000");
+    ck_assert_str_eq(urls(s), "h2c://backend.example:8000");
+    ck_assert(s->load_balancer->has_pass_host_header);
+    ck_assert(!s->load_balancer->pass_host_header);
+    ck_assert_str_eq(s->load_balancer->sticky->cookie->name, "sess");
+    ck_assert(has_diag_sub(&d, DIAG_WARNING, "router.bogus]: unknown Traefik annotation"));
+    ck_assert(has_diag_sub(&d, DIAG_WARNING, "Ingress t/a: spec.tls: recognised Traefik key"));
+}
+END_TEST
+
 START_TEST(test_stream_and_kinds)
 {
     struct kube_stream s;
@@ -552,6 +590,7 @@ int main(void)
     tcase_add_test(tc, test_ingress_conflicting_paths);
     tcase_add_test(tc, test_stream_and_kinds);
     tcase_add_test(tc, test_json_objects);
+    tcase_add_test(tc, test_ingress_service_annotations);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
