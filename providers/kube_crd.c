@@ -170,8 +170,9 @@ static char *svc_ref(struct kctx *k, const struct doc_node *ref, const char *fie
         return ref_ns(k, ref, field, &ns) ? kube_nname("%s-%s", ns, name) : NULL;
     }
     if (kind != NULL && strcmp(kind, "Service") != 0) {
-        kube_error(k, doc_map_get(ref, "kind"), field,
-                   "kind \"%s\": expected Service or TraefikService", kind);
+        snprintf(f, sizeof f, "%s.kind", field);
+        kube_error(k, doc_map_get(ref, "kind"), f, "\"%s\": expected Service or TraefikService",
+                   kind);
         return NULL;
     }
     if (strchr(name, '@')) {
@@ -184,7 +185,8 @@ static char *svc_ref(struct kctx *k, const struct doc_node *ref, const char *fie
         return NULL;
     }
     if (port == NULL || port[0] == '\0') {
-        kube_error(k, ref, field, "port is required for a Kubernetes Service");
+        snprintf(f, sizeof f, "%s.port", field);
+        kube_error(k, ref, f, "required for a Kubernetes Service");
         return NULL;
     }
     char *sname = lb_name ? xstrdup(lb_name) : kube_nname("%s-%s-%s", ns, name, port);
@@ -505,7 +507,8 @@ static void route(struct kctx *k, const struct doc_node *r, size_t i, char **eps
         return;
     }
     if (kind != NULL && strcmp(kind, "Rule") != 0) {
-        kube_error(k, doc_map_get(r, "kind"), f, "kind \"%s\": only Rule is supported", kind);
+        strncat(f, ".kind", sizeof f - strlen(f) - 1);
+        kube_error(k, doc_map_get(r, "kind"), f, "\"%s\": only Rule is supported", kind);
         return;
     }
     kube_int(k, r, "priority", f, INT64_MIN, INT64_MAX, &prio);
@@ -559,7 +562,9 @@ static void ingress_route(struct kctx *k, const struct doc_node *obj)
     char **eps = NULL, path[700];
     size_t neps = 0;
     if (routes == NULL) {
-        kube_error(k, spec ? spec : obj, "spec.routes", "missing");
+        if (doc_map_get(spec, "routes") == NULL) {
+            kube_error(k, spec ? spec : obj, "spec.routes", "missing");
+        }
         return;
     }
     tls = doc_is_null(tls) ? NULL : tls; /* `tls: {}` is TLS with defaults, no `tls` none */

@@ -339,13 +339,27 @@ void kube_end(struct kctx *k, Config *dst)
 
 /* ---- typed reads ---- */
 
+/* `field` names the map (or, already, the value: its last segment is `key`); the path of the
+ * value is field.key. */
+static const char *fpath(char *buf, size_t size, const char *field, const char *key)
+{
+    const char *last = strrchr(field, '.');
+    last = last ? last + 1 : field;
+    if (strcmp(last, key) == 0) {
+        return field;
+    }
+    snprintf(buf, size, "%s%s%s", field, field[0] ? "." : "", key);
+    return buf;
+}
+
 static const struct doc_node *get(struct kctx *k, const struct doc_node *map, const char *key,
                                   const char *field, bool required)
 {
+    char buf[600];
     const struct doc_node *v = doc_map_get(map, key);
     if (doc_is_null(v)) {
         if (required) {
-            kube_error(k, map, field, "missing");
+            kube_error(k, map, fpath(buf, sizeof buf, field, key), "missing");
         }
         return NULL;
     }
@@ -355,10 +369,12 @@ static const struct doc_node *get(struct kctx *k, const struct doc_node *map, co
 const char *kube_str(struct kctx *k, const struct doc_node *map, const char *key, const char *field,
                      bool required)
 {
+    char buf[600];
     const struct doc_node *v = get(k, map, key, field, required);
     if (v == NULL) {
         return NULL;
     }
+    field = fpath(buf, sizeof buf, field, key);
     if (v->kind != DOC_SCALAR || strlen(v->str) != v->len) {
         kube_error(k, v, field, "expected a string, got %s", doc_kind_name(v));
         return NULL;
@@ -373,9 +389,11 @@ const char *kube_str(struct kctx *k, const struct doc_node *map, const char *key
 static const struct doc_node *typed(struct kctx *k, const struct doc_node *map, const char *key,
                                     const char *field, enum doc_kind want, const char *name)
 {
+    char buf[600];
     const struct doc_node *v = get(k, map, key, field, false);
     if (v != NULL && v->kind != want) {
-        kube_error(k, v, field, "expected %s, got %s", name, doc_kind_name(v));
+        kube_error(k, v, fpath(buf, sizeof buf, field, key), "expected %s, got %s", name,
+                   doc_kind_name(v));
         return NULL;
     }
     return v;
@@ -396,24 +414,24 @@ const struct doc_node *kube_seq(struct kctx *k, const struct doc_node *map, cons
 int kube_int(struct kctx *k, const struct doc_node *map, const char *key, const char *field,
              int64_t min, int64_t max, int64_t *out)
 {
-    char path[700];
+    char path[1300], buf[600];
     const struct doc_node *v = get(k, map, key, field, false);
     if (v == NULL) {
         return 0;
     }
-    snprintf(path, sizeof path, "%s: %s", k->where, field);
+    snprintf(path, sizeof path, "%s: %s", k->where, fpath(buf, sizeof buf, field, key));
     return doc_read_int(v, path, min, max, out, k->d) == 0 ? 1 : -1;
 }
 
 int kube_bool(struct kctx *k, const struct doc_node *map, const char *key, const char *field,
               bool *out)
 {
-    char path[700];
+    char path[1300], buf[600];
     const struct doc_node *v = get(k, map, key, field, false);
     if (v == NULL) {
         return 0;
     }
-    snprintf(path, sizeof path, "%s: %s", k->where, field);
+    snprintf(path, sizeof path, "%s: %s", k->where, fpath(buf, sizeof buf, field, key));
     return doc_read_bool(v, path, out, k->d) == 0 ? 1 : -1;
 }
 

@@ -201,7 +201,12 @@ static char *backend(struct kctx *k, const struct doc_node *be, const char *fiel
     if (name == NULL) {
         return NULL;
     }
-    if (port == NULL || (pname == NULL && kube_int(k, port, "number", f, 1, 65535, &pnum) != 1)) {
+    snprintf(f + strlen(f), sizeof f - strlen(f), ".port");
+    int got = port == NULL || pname != NULL ? 0 : kube_int(k, port, "number", f, 1, 65535, &pnum);
+    if (got < 0) {
+        return NULL;
+    }
+    if (port == NULL || (pname == NULL && got == 0)) {
         kube_error(k, port ? port : svc, f, "port.number or port.name is required");
         return NULL;
     }
@@ -215,7 +220,6 @@ static char *backend(struct kctx *k, const struct doc_node *be, const char *fiel
     Service *s = kube_new_service(k->h, xstrdup(sname), svc);
     LoadBalancer *lb = kube_new_lb(s, svc);
     const char *scheme = so ? kube_annotation(so, ANN "service.serversscheme") : NULL;
-    snprintf(f + strlen(f), sizeof f - strlen(f), ".port");
     if (kube_lb_servers(k, k->ns, name, p, scheme, port, f, lb)) {
         service_annotations(k, so, lb);
     }
@@ -296,8 +300,9 @@ static void one_path(struct ictx *c, const char *host, const struct doc_node *pa
     snprintf(f, sizeof f, "%s.backend", field);
     if (ptype && strcmp(ptype, "Exact") && strcmp(ptype, "Prefix") &&
         strcmp(ptype, "ImplementationSpecific")) {
-        kube_error(k, doc_map_get(pa, "pathType"), field,
-                   "pathType \"%s\": expected Exact, Prefix or ImplementationSpecific", ptype);
+        snprintf(f, sizeof f, "%s.pathType", field);
+        kube_error(k, doc_map_get(pa, "pathType"), f,
+                   "\"%s\": expected Exact, Prefix or ImplementationSpecific", ptype);
         return;
     }
     if (be == NULL) {

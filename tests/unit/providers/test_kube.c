@@ -534,6 +534,59 @@ START_TEST(test_ingress_service_annotations)
 }
 END_TEST
 
+/* Wrong shapes everywhere: each object is refused with an error, nothing crashes. */
+START_TEST(test_wrong_shapes)
+{
+    load("g.yml", "apiVersion: traefik.io/v1alpha1\nkind: IngressRoute\nmetadata: {name: a}\n"
+                  "spec: {routes: x}\n---\n"
+                  "apiVersion: traefik.io/v1alpha1\nkind: IngressRoute\nmetadata: {name: b}\n"
+                  "spec: {routes: [x, {match: [1], services: [1]}]}\n---\n"
+                  "apiVersion: traefik.io/v1alpha1\nkind: IngressRoute\nmetadata: {name: c}\n"
+                  "spec: {routes: [{match: m, kind: Foo, services: [{name: s, kind: Bar}]}]}\n---\n"
+                  "apiVersion: traefik.io/v1alpha1\nkind: IngressRoute\nmetadata: {name: e}\n"
+                  "spec: {routes: [{match: m, services: [{name: s}], middlewares: [[]]}]}\n---\n"
+                  "apiVersion: traefik.io/v1alpha1\nkind: Middleware\nmetadata: {name: m}\n"
+                  "spec: {chain: {middlewares: [1]}}\n---\n"
+                  "apiVersion: traefik.io/v1alpha1\nkind: Middleware\nmetadata: {name: n}\n"
+                  "spec: {basicAuth: {secret: s}}\n---\n"
+                  "apiVersion: traefik.io/v1alpha1\nkind: Middleware\nmetadata: {namespace: x}\n"
+                  "spec: {}\n---\n"
+                  "apiVersion: traefik.io/v1alpha1\nkind: TraefikService\nmetadata: {name: t}\n"
+                  "spec: {weighted: {services: x}, mirroring: {}}\n---\n"
+                  "apiVersion: traefik.io/v1alpha1\nkind: TraefikService\nmetadata: {name: u}\n"
+                  "spec: {mirroring: {name: s, port: 80, mirrors: [{name: s, port: 80, percent: "
+                  "200}]}}\n---\n"
+                  "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i}\n"
+                  "spec: {rules: [{http: {paths: [{pathType: Odd, backend: {}}, {backend: "
+                  "{service: {name: s, port: {number: abc}}}}, {backend: {resource: {}}}]}}]}\n"
+                  "---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\n"
+                  "spec: {ports: [{port: 80}]}\n---\n"
+                  "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+                  "metadata: {name: s1, labels: {kubernetes.io/service-name: s}}\n"
+                  "ports: [{name: [1], port: 1}, {port: 8080}]\n"
+                  "endpoints: [x, {addresses: x}, {addresses: [[1], 127.0.0.1]}]\n");
+    ck_assert_int_eq(kube_decode_crd(&objs, NULL, &cfg, &d), 0);
+    ck_assert_uint_eq(cfg->http->n_routers, 0);
+    ck_assert_uint_eq(cfg->http->n_middlewares, 0);
+    ck_assert_uint_eq(cfg->http->n_services, 0);
+    const char *names[] = {
+        "IngressRoute default/a:", "IngressRoute default/b:",   "IngressRoute default/c:",
+        "IngressRoute default/e:", "Middleware default/m:",     "Middleware default/n:",
+        "Middleware x/?:",         "TraefikService default/t:", "TraefikService default/u:"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        ck_assert_msg(count_diags(&d, DIAG_ERROR, names[i]) > 0, "%s", names[i]);
+    }
+    decode_config_free(cfg);
+    ck_assert_int_eq(kube_decode_ingress(&objs, NULL, &cfg, &d), 0);
+    ck_assert_uint_eq(cfg->http->n_routers, 0);
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "Ingress default/i: spec.rules[0].http.paths[0]"));
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "resource backends are not supported"));
+    if (getenv("KUBE_DUMP")) {
+        dump_diags(&d);
+    }
+}
+END_TEST
+
 START_TEST(test_stream_and_kinds)
 {
     struct kube_stream s;
@@ -590,6 +643,7 @@ int main(void)
     tcase_add_test(tc, test_ingress_conflicting_paths);
     tcase_add_test(tc, test_stream_and_kinds);
     tcase_add_test(tc, test_json_objects);
+    tcase_add_test(tc, test_wrong_shapes);
     tcase_add_test(tc, test_ingress_service_annotations);
     suite_add_tcase(s, tc);
     return run_suite(s);
