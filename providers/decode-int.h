@@ -67,6 +67,14 @@ void decode_http_middlewares(struct schema_ctx *c, const struct doc_node *v, voi
                              const struct schema_row *r);
 void decode_http_servers_transports(struct schema_ctx *c, const struct doc_node *v, void *obj,
                                     const struct schema_row *r);
+/* One middleware `name` (its str is the object's name, its marks the key's) from the map
+ * `value`, appended to the HttpConfig obj; errors at c->path. Used by schema_each above and by
+ * providers/kube_crd.c for a Middleware object's spec. */
+void decode_one_middleware(struct schema_ctx *c, const struct doc_node *name,
+                           const struct doc_node *value, void *obj);
+/* The same for one http.serversTransports entry (and a ServersTransport object's spec). */
+void decode_one_transport(struct schema_ctx *c, const struct doc_node *name,
+                          const struct doc_node *value, void *obj);
 extern const struct msg_spec decode_sticky_spec;
 extern const struct msg_spec decode_response_forwarding_spec;
 extern const struct msg_spec decode_weighted_spec;

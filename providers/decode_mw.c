@@ -369,7 +369,7 @@ static const struct schema_row middleware_rows[] = {
     {0},
 };
 
-static void one_middleware(struct schema_ctx *c, const struct doc_node *name,
+void decode_one_middleware(struct schema_ctx *c, const struct doc_node *name,
                            const struct doc_node *value, void *obj)
 {
     HttpConfig *h = obj;
@@ -394,7 +394,7 @@ void decode_http_middlewares(struct schema_ctx *c, const struct doc_node *v, voi
                              const struct schema_row *r)
 {
     (void)r;
-    schema_each(c, v, one_middleware, obj);
+    schema_each(c, v, decode_one_middleware, obj);
 }
 
 /* ---- serversTransports ---- */
@@ -431,7 +431,7 @@ static const struct schema_row transport_rows[] = {
     {0},
 };
 
-static void one_transport(struct schema_ctx *c, const struct doc_node *name,
+void decode_one_transport(struct schema_ctx *c, const struct doc_node *name,
                           const struct doc_node *value, void *obj)
 {
     HttpConfig *h = obj;
@@ -449,7 +449,7 @@ void decode_http_servers_transports(struct schema_ctx *c, const struct doc_node 
                                     const struct schema_row *r)
 {
     (void)r;
-    schema_each(c, v, one_transport, obj);
+    schema_each(c, v, decode_one_transport, obj);
 }
 
 /* ---- services beyond a plain load balancer ---- */
