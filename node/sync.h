@@ -49,6 +49,8 @@ uint64_t sync_table_generation(const struct sync *s);
 /* This node's providers and their last error ("" when none). */
 size_t sync_nproviders(const struct sync *s);
 void sync_provider(const struct sync *s, size_t i, const char **name, const char **error);
+/* Whether provider i runs on this node now (a cluster-wide one only while this node leads). */
+bool sync_provider_active(const struct sync *s, size_t i);
 /* This node's member record was deleted: it proposes nothing any more. */
 bool sync_removed(const struct sync *s);
 

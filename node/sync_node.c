@@ -236,8 +236,8 @@ void sync_file_check(struct sync *s)
     }
 }
 
-/* Starts every provider this node's static config enables (cluster-wide ones too for now:
- * none exists yet; the leader-only start comes with the first of them). */
+/* Starts every node-local provider this node's static config enables; cluster-wide ones get
+ * a slot and are started by slots_leadership() while this node leads. */
 static int slots_start(struct sync *s, struct err *e)
 {
     size_t n = 0;
@@ -258,12 +258,44 @@ static int slots_start(struct sync *s, struct err *e)
         sl->ops = *o;
         sl->state = SLOT_SYNCED; /* until its first emission */
         s->nslots++;
+        if ((*o)->cluster_wide) {
+            continue;
+        }
         rc = (*o)->start(s->loop, s->sc, on_emit, sl, &sl->p, e);
         if (rc != 0) {
             return err_wrap(e, "%s provider: ", (*o)->name);
         }
     }
     return 0;
+}
+
+/* Cluster-wide providers run on the ready leader only (DESIGN.md "Where providers run"): a
+ * node that leads starts them, one that stops leading stops them. Their contribution (node id
+ * "cluster") stays as committed; the next leader's first emission replaces it when it differs. */
+static void slots_leadership(struct sync *s)
+{
+    bool lead = raftstore_leader_ready(s->rs) && !s->closing && !s->removed;
+    for (size_t i = 0; i < s->nslots; i++) {
+        struct slot *sl = &s->slots[i];
+        struct err e = {0, ""};
+        if (!sl->ops->cluster_wide) {
+            continue;
+        }
+        if (lead && sl->p == NULL) {
+            if (sl->ops->start(s->loop, s->sc, on_emit, sl, &sl->p, &e) != 0) {
+                snprintf(sl->error, sizeof sl->error, "%s", e.msg);
+                log_error("%s provider: %s", sl->ops->name, e.msg);
+                sl->p = NULL;
+            } else {
+                log_info("%s provider: started (this node leads)", sl->ops->name);
+            }
+        } else if (!lead && sl->p != NULL) {
+            sl->ops->stop(sl->p);
+            sl->p = NULL;
+            sl->state = SLOT_SYNCED; /* the leader's, not ours, from now on */
+            log_info("%s provider: stopped (this node no longer leads)", sl->ops->name);
+        }
+    }
 }
 
 static void slots_stop(struct sync *s)
@@ -647,6 +679,7 @@ static void on_tick(uv_timer_t *t)
 {
     struct sync *s = t->data;
     join_check(s);
+    slots_leadership(s);
     reconcile_check(s);
     member_check(s);
     sync_file_check(s);

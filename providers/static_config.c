@@ -24,6 +24,15 @@ static char *xstrdup(const char *s)
     return p;
 }
 
+static void *xgrow(void *p, size_t n)
+{
+    void *q = realloc(p, n);
+    if (q == NULL) {
+        abort();
+    }
+    return q;
+}
+
 static void ep_defaults(struct entrypoint_config *ep)
 {
     memset(ep, 0, sizeof *ep);
@@ -70,6 +79,9 @@ void static_config_defaults(struct static_config *c)
     c->transport.idle_conn_timeout_ms = 90000;
     c->providers_throttle_ms = 2000;
     c->file.watch = true; /* Traefik's default */
+    c->http.poll_interval_ms = 5000; /* Traefik's defaults */
+    c->http.poll_timeout_ms = 5000;
+    c->http.max_body = 16u << 20;
     c->admin_address = xstrdup("127.0.0.1:9900");
     c->node_id = xstrdup("n1");
     c->data_dir = xstrdup("./concord-data");
@@ -85,6 +97,11 @@ void static_config_fini(struct static_config *c)
     free(c->entrypoints);
     free(c->file.filename);
     free(c->file.directory);
+    free(c->http.endpoint);
+    for (uint32_t i = 0; i < c->http.n_headers; i++) {
+        free(c->http.headers[i]);
+    }
+    free(c->http.headers);
     free(c->source_file);
     free(c->admin_address);
     free(c->admin_token_file);
@@ -555,6 +572,53 @@ static void d_file_provider(struct schema_ctx *c, const struct doc_node *v, void
     }
 }
 
+static void d_http_headers(struct schema_ctx *c, const struct doc_node *v, void *obj,
+                           const struct schema_row *r)
+{
+    struct static_config *sc = obj;
+    (void)r;
+    if (!schema_expect_map(c, v)) {
+        return;
+    }
+    for (size_t i = 0; i < v->n; i++) {
+        const char *val;
+        char *line;
+        if (doc_read_str(v->pairs[i].value, c->path, &val, c->d) != 0) {
+            continue;
+        }
+        line = xgrow(NULL, strlen(v->pairs[i].key->str) + strlen(val) + 3);
+        sprintf(line, "%s: %s", v->pairs[i].key->str, val);
+        sc->http.headers = xgrow(sc->http.headers,
+                                 (sc->http.n_headers + 1) * sizeof *sc->http.headers);
+        sc->http.headers[sc->http.n_headers++] = line;
+    }
+}
+
+static const struct schema_row http_provider_rows[] = {
+    SCHEMA_FIELD("endpoint", schema_str, SC, http.endpoint),
+    SCHEMA_FIELD("pollInterval", schema_dur, SC, http.poll_interval_ms),
+    SCHEMA_FIELD("pollTimeout", schema_dur, SC, http.poll_timeout_ms),
+    {.key = "headers", .fn = d_http_headers},
+    SCHEMA_FIELD("maxResponseBodySize", schema_u64, SC, http.max_body),
+    SCHEMA_TODO("tls", "ca cert key insecureSkipVerify"),
+    {0},
+};
+
+static void d_http_provider(struct schema_ctx *c, const struct doc_node *v, void *obj,
+                            const struct schema_row *r)
+{
+    struct static_config *sc = obj;
+    (void)r;
+    sc->http.enabled = true;
+    schema_map(c, v, obj, http_provider_rows);
+    if (sc->http.endpoint == NULL || sc->http.endpoint[0] == '\0') {
+        schema_error(c, c->key, "needs endpoint");
+    } else if (strncmp(sc->http.endpoint, "http://", 7) != 0) {
+        schema_error(c, c->key, "endpoint \"%s\": only http:// URLs for now (TLS comes later)",
+                     sc->http.endpoint);
+    }
+}
+
 static const struct schema_row providers_rows[] = {
     SCHEMA_FIELD("providersThrottleDuration", schema_dur, SC, providers_throttle_ms),
     {.key = "file", .fn = d_file_provider},
@@ -574,7 +638,7 @@ static const struct schema_row providers_rows[] = {
     SCHEMA_TODO("etcd", KEYS_PROVIDER_ETCD),
     SCHEMA_TODO("zooKeeper", KEYS_PROVIDER_ZOO_KEEPER),
     SCHEMA_TODO("redis", KEYS_PROVIDER_REDIS),
-    SCHEMA_TODO("http", KEYS_PROVIDER_HTTP),
+    {.key = "http", .fn = d_http_provider},
     SCHEMA_TODO("plugin", "*.**"),
     {0},
 };

@@ -82,12 +82,25 @@ struct file_provider_config {
     bool watch; /* default true, as in Traefik */
 };
 
+/* providers.http: polls a URL for a dynamic configuration (JSON or YAML). Cluster-wide: the
+ * leader runs it (DESIGN.md "Where providers run"). */
+struct http_provider_config {
+    bool enabled;
+    char *endpoint;            /* "http://host:port/path"; https is refused until TLS lands */
+    uint64_t poll_interval_ms; /* default 5s */
+    uint64_t poll_timeout_ms;  /* default 5s */
+    char **headers;            /* "Name: value" */
+    uint32_t n_headers;
+    uint64_t max_body;         /* maxResponseBodySize, default 16 MiB (Concord: -1 = none not allowed) */
+};
+
 struct static_config {
     char *source_file; /* "" when built from defaults only */
     struct entrypoint_config *entrypoints;
     uint32_t n_entrypoints;
     struct servers_transport_config transport;
     struct file_provider_config file;
+    struct http_provider_config http;
     uint64_t providers_throttle_ms; /* providers.providersThrottleDuration, default 2s */
     /* admin */
     char *admin_address;    /* default "127.0.0.1:9900" */

@@ -50,19 +50,30 @@ void ac_self_json(struct jw *w, struct api_cluster *ac)
     jw_uint(w, sync_table_generation(ac->s));
     jw_kstr(w, "leader", leader_id);
     jw_kbool(w, "removed", sync_removed(ac->s));
-    if (sync_nproviders(ac->s) > 0) {
-        sync_provider(ac->s, 0, &pname, &perr);
-        jw_kstr(w, "fileError", perr);
+    /* flat "provider:NAME": "error" pairs, so that nodes read them back without a JSON
+     * library (on_probe) */
+    for (size_t i = 0; i < sync_nproviders(ac->s); i++) {
+        char key[80];
+        if (!sync_provider_active(ac->s, i)) {
+            continue;
+        }
+        sync_provider(ac->s, i, &pname, &perr);
+        snprintf(key, sizeof key, "provider:%s", pname);
+        jw_kstr(w, key, perr);
     }
     jw_end(w);
 }
 
+#define MAX_PROVIDERS 8
+
 struct member_probe {
     struct raftstore_server sv;
     struct ctx *c;
-    bool self, reachable, has_file;
+    bool self, reachable;
     char state[16];
-    char file_error[512];
+    size_t nprov;
+    char pname[MAX_PROVIDERS][32];
+    char perr[MAX_PROVIDERS][512];
     uint64_t term, commit, applied, gen;
 };
 
@@ -105,9 +116,6 @@ static void status_finish(struct ctx *c)
     jw_arr(&w);
     for (size_t i = 0; i < c->nprobes; i++) {
         struct member_probe *p = &c->probes[i];
-        if (!p->has_file) {
-            continue;
-        }
         const struct rs_state *st = raftstore_state(sync_raftstore(ac->s));
         const char *id = "";
         for (size_t k = 0; k < rs_state_nmembers(st); k++) {
@@ -115,11 +123,13 @@ static void status_finish(struct ctx *c)
                 id = rs_state_member_at(st, k)->id;
             }
         }
-        jw_obj(&w);
-        jw_kstr(&w, "name", "file");
-        jw_kstr(&w, "node", id);
-        jw_kstr(&w, "error", p->file_error[0] ? p->file_error : NULL);
-        jw_end(&w);
+        for (size_t k = 0; k < p->nprov; k++) {
+            jw_obj(&w);
+            jw_kstr(&w, "name", p->pname[k]);
+            jw_kstr(&w, "node", id);
+            jw_kstr(&w, "error", p->perr[k][0] ? p->perr[k] : NULL);
+            jw_end(&w);
+        }
     }
     jw_aend(&w);
     jw_end(&w);
@@ -139,7 +149,23 @@ static void on_probe(void *arg, int rc, int status, const uint8_t *body, size_t 
         ac_json_u64(body, len, "commitIndex", &p->commit);
         ac_json_u64(body, len, "appliedIndex", &p->applied);
         ac_json_u64(body, len, "tableGeneration", &p->gen);
-        p->has_file = ac_json_str(body, len, "fileError", p->file_error, sizeof p->file_error);
+        /* every "provider:NAME" key of the flat answer */
+        const char *at = (const char *)body, *end = (const char *)body + len;
+        while (p->nprov < MAX_PROVIDERS &&
+               (at = memmem(at, (size_t)(end - at), "\"provider:", 10)) != NULL) {
+            const char *name = at + 10, *q = memchr(name, '"', (size_t)(end - name));
+            char key[64];
+            if (q == NULL || (size_t)(q - name) >= sizeof p->pname[0]) {
+                break;
+            }
+            snprintf(p->pname[p->nprov], sizeof p->pname[0], "%.*s", (int)(q - name), name);
+            snprintf(key, sizeof key, "provider:%s", p->pname[p->nprov]);
+            if (!ac_json_str(body, len, key, p->perr[p->nprov], sizeof p->perr[0])) {
+                p->perr[p->nprov][0] = '\0';
+            }
+            p->nprov++;
+            at = q;
+        }
     }
     if (--c->outstanding == 0) {
         status_finish(c);
@@ -179,10 +205,14 @@ void ac_status_probe(struct ctx *c)
             p->commit = info.commit_index;
             p->applied = info.applied_index;
             p->gen = sync_table_generation(ac->s);
-            if (sync_nproviders(ac->s) > 0) {
-                sync_provider(ac->s, 0, &pname, &perr);
-                p->has_file = true;
-                snprintf(p->file_error, sizeof p->file_error, "%s", perr);
+            for (size_t k = 0; k < sync_nproviders(ac->s) && p->nprov < MAX_PROVIDERS; k++) {
+                if (!sync_provider_active(ac->s, k)) {
+                    continue;
+                }
+                sync_provider(ac->s, k, &pname, &perr);
+                snprintf(p->pname[p->nprov], sizeof p->pname[0], "%s", pname);
+                snprintf(p->perr[p->nprov], sizeof p->perr[0], "%s", perr);
+                p->nprov++;
             }
             continue;
         }

@@ -26,7 +26,7 @@ import urllib.request
 
 from . import util
 from .client import request as raw_request
-from .proxyd import SANITIZER_RE, binary_has_sanitizer, to_yaml
+from .proxyd import SANITIZER_RE, binary_has_sanitizer, deep_merge, to_yaml
 from .util import TestFailure
 
 ADMIN_RE = re.compile(r"listener admin addr=(\S+)")
@@ -99,6 +99,7 @@ class Node:
             with open(dyn, "w") as f:
                 f.write(self.provider)
             st["providers"] = {"file": {"filename": dyn}}
+        st = deep_merge(st, getattr(self.cluster, "static_extra", {}))
         path = os.path.join(self.dir, "static.yaml")
         with open(path, "w") as f:
             f.write(to_yaml(st) + "\n")
@@ -268,7 +269,8 @@ class Cluster:
     """N nodes n1..nN bootstrapped together. `providers`: {index: dynamic YAML} for nodes that
     also run a file provider. `env`: extra environment for every node."""
 
-    def __init__(self, n=3, binary=None, env=None, providers=None):
+    def __init__(self, n=3, binary=None, env=None, providers=None, static_extra=None):
+        self.static_extra = dict(static_extra or {})  # merged into every node's static YAML
         self.binary = os.path.abspath(binary or util.proxyd_path())
         self.n = n
         self.env = dict(env or {})

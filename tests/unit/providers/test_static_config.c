@@ -489,7 +489,9 @@ START_TEST(traefik_reference)
     char want[1200];
     ck_assert_int_eq(static_config_load(&c, path, &d), -EINVAL);
     ck_assert_uint_eq(count_diags(&d, DIAG_ERROR, "unknown key"), 0);
-    ck_assert_uint_eq(d.nerrors, 6);
+    ck_assert_uint_eq(d.nerrors, 7);
+    /* providers.http.endpoint "foobar" is not an http:// URL */
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.http: endpoint \"foobar\": only http://"));
     /* http.redirections.entryPoint.to names an entry point the file does not define. */
     ck_assert(has_diag_sub(&d, DIAG_ERROR, "entryPoints.EntryPoint0.http.redirections.entryPoint"
                                            ".to: entry point \"foobar\" is not defined"));
@@ -510,7 +512,7 @@ START_TEST(traefik_reference)
     ck_assert(has_diag_sub(&d, DIAG_ERROR, "log.level: unknown log level \"foobar\""));
     ck_assert_uint_eq(count_diags(&d, DIAG_WARNING, "recognised Traefik key, not supported yet"),
                       55); /* 57 before http.redirections and http.middlewares were implemented */
-    ck_assert_uint_eq(d.n, 61);
+    ck_assert_uint_eq(d.n, 62);
     /* The keys Concord implements took the placeholder values. */
     const struct entrypoint_config *ep = &c.entrypoints[0];
     ck_assert_str_eq(ep->name, "EntryPoint0");

@@ -1,0 +1,104 @@
+"""The HTTP provider (providers.http): a real loopback HTTP server serves a dynamic
+configuration with an ETag; the cluster's leader polls it and every node serves what it says.
+Cluster-wide: only the leader runs it, and a new leader takes over."""
+
+import hashlib
+import http.server
+import json
+import threading
+
+from lib import util
+from lib.cluster import Cluster
+from lib.util import check
+
+
+class ConfigServer:
+    """Serves `doc` at /config with an ETag; counts the requests and the 304s."""
+
+    def __init__(self):
+        self.doc = ""
+        self.requests = 0
+        self.not_modified = 0
+        self.lock = threading.Lock()
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                with outer.lock:
+                    outer.requests += 1
+                    body = outer.doc.encode()
+                etag = '"%s"' % hashlib.sha256(body).hexdigest()[:16]
+                if self.headers.get("If-None-Match") == etag:
+                    with outer.lock:
+                        outer.not_modified += 1
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/yaml")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("ETag", etag)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = "http://127.0.0.1:%d/config" % self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def route(host, url):
+    return ("http:\n  routers:\n    r:\n      rule: \"Host(`%s`)\"\n      service: s\n"
+            "  services:\n    s:\n      loadBalancer:\n        servers:\n"
+            "          - url: \"%s\"\n" % (host, url))
+
+
+def test_http_provider_cluster_wide_leader_polls():
+    srv = ConfigServer().start()
+    try:
+        static = {"providers": {"http": {"endpoint": srv.url, "pollInterval": "100ms",
+                                         "pollTimeout": "1s"}}}
+        with Cluster(3, static_extra=static) as c:
+            a = c.backend("A")
+            srv.doc = route("h1.test", a.url)
+            for i in range(3):
+                c.wait_served(i, "h1.test", "A")
+            # unchanged documents cost 304s, not proposals
+            util.wait_until(lambda: srv.not_modified >= 3, c.t(10), 0.05, "304 answers")
+            st = c.nodes[0].status(stale=False)
+            provs = [(p["name"], p["node"]) for p in st["providers"]]
+            check(("http", st["leader"]) in provs and
+                  sum(1 for n, _ in provs if n == "http") == 1,
+                  "one http provider, on the leader: %r" % provs)
+            # the leader dies: the next one polls, and a change is served by the survivors
+            li = c.wait_leader()
+            c.kill9(li)
+            nl = c.wait_leader(exclude=(li,))
+            srv.doc = route("h2.test", a.url)
+            for i in range(3):
+                if i != li:
+                    c.wait_served(i, "h2.test", "A")
+            # the source fails: the routes stay, the error shows
+            srv.stop()
+            srv = None
+            util.wait_until(lambda: any(p["name"] == "http" and p["error"]
+                                        for p in c.nodes[nl].status(stale=False)["providers"]),
+                            c.t(10), 0.05, "the provider's error in status")
+            c.wait_served(nl, "h2.test", "A")
+    finally:
+        if srv is not None:
+            srv.stop()
+
+
+test_http_provider_cluster_wide_leader_polls.timeout = 120
