@@ -31,6 +31,7 @@ struct slot {
     uint64_t seq;           /* counts proposals: an answer is for the latest one or ignored */
     uint64_t retry_at;
     uint64_t committed_min; /* the raft index that committed it */
+    uint64_t proposed_at;   /* loop ms of its last proposal: providersThrottleDuration */
     char error[512];        /* the source's last error ("" when fine) */
 };
 

@@ -178,6 +178,7 @@ static void on_slot_proposed(void *arg, const struct sync_result *r)
         return;
     }
     sl->state = SLOT_UNSYNCED;
+    sl->proposed_at = 0; /* a proposal that did not commit does not count for the throttle */
     sl->retry_at = now_ms(sl->s) + (r->status == -EAGAIN ? 100 : 500);
     if (r->status != -EAGAIN) {
         log_warn("%s provider: proposal not committed (%s); retrying", sl->ops->name, r->msg);
@@ -204,6 +205,12 @@ void sync_slot_check(struct slot *sl)
     if (rs_state_member(raftstore_state(s->rs), s->node_id) == NULL) {
         return;
     }
+    /* providers.providersThrottleDuration (Traefik): after a proposal, changes within the
+     * duration wait for its end, and only the latest document is proposed then. */
+    if (sl->proposed_at != 0 && now_ms(s) < sl->proposed_at + s->sc->providers_throttle_ms) {
+        sl->retry_at = sl->proposed_at + s->sc->providers_throttle_ms;
+        return;
+    }
     cfg = concord__config__config__unpack(NULL, sl->cfg_len, sl->cfg);
     if (cfg == NULL) {
         return;
@@ -225,6 +232,7 @@ void sync_slot_check(struct slot *sl)
     sp->sl = sl;
     sp->seq = ++sl->seq;
     sl->state = SLOT_INFLIGHT;
+    sl->proposed_at = now_ms(s);
     sync_submit(s, &e, on_slot_proposed, sp);
     concord__config__config__free_unpacked(cfg, NULL);
 }

@@ -102,3 +102,37 @@ def test_http_provider_cluster_wide_leader_polls():
 
 
 test_http_provider_cluster_wide_leader_polls.timeout = 120
+
+
+def test_http_provider_throttled_by_providers_throttle_duration():
+    """providersThrottleDuration bounds how often a provider's changes are proposed: the
+    server answers a new document to every poll (every 20 ms), the throttle is 1 s, so over a
+    window of W seconds at most W/1s + 1 tables are built (slowness can only lower the count),
+    and the last document is served in the end."""
+    import time
+    srv = ConfigServer().start()
+    try:
+        with Cluster(1, static_extra={"providers": {
+                "providersThrottleDuration": "1s",
+                "http": {"endpoint": srv.url, "pollInterval": "20ms", "pollTimeout": "1s"}}}) as c:
+            a = c.backend("A")
+            srv.doc = route("t0.test", a.url)
+            c.wait_served(0, "t0.test", "A")
+            before = c.nodes[0].log_text().count("routing table generation")
+            n = 0
+            t0 = time.monotonic()
+            while time.monotonic() < t0 + 2.5:  # bounded: 2.5 s of changes
+                n += 1
+                srv.doc = route("t%d.test" % n, a.url)
+                time.sleep(0.02)
+            window = time.monotonic() - t0
+            c.wait_served(0, "t%d.test" % n, "A")  # the latest document wins
+            tables = c.nodes[0].log_text().count("routing table generation") - before
+            check(tables <= int(window) + 2,
+                  "%d tables in %.1f s with a 1 s throttle (%d documents)" % (tables, window, n))
+            check(n > 20, "the server changed its document only %d times" % n)
+    finally:
+        srv.stop()
+
+
+test_http_provider_throttled_by_providers_throttle_duration.timeout = 60
