@@ -202,22 +202,15 @@ static char *svc_ref(struct kctx *k, const struct doc_node *ref, const char *fie
     return sname;
 }
 
-/* ---- TraefikService ---- */
-
-static void weighted(struct kctx *k, const struct doc_node *w, Service *s)
+/* The children of a weighted service: each item of `list` (a service reference with an
+ * optional weight, default 1) under `field` in diagnostics. */
+static void weighted_children(struct kctx *k, Weighted *wt, const struct doc_node *list,
+                              const char *field)
 {
-    static const struct schema_row sticky_row =
-        P_MSG("sticky", Weighted, sticky, &decode_sticky_spec);
-    const struct doc_node *list = kube_seq(k, w, "services", "spec.weighted.services");
     char f[600];
-    Weighted *wt = xmalloc(sizeof *wt);
-    concord__config__weighted__init(wt);
-    wt->mark = new_mark(w);
-    s->kind_case = CONCORD__CONFIG__SERVICE__KIND_WEIGHTED;
-    s->weighted = wt;
     for (size_t i = 0; list && i < list->n; i++) {
         int64_t weight = 1;
-        snprintf(f, sizeof f, "spec.weighted.services[%zu]", i);
+        snprintf(f, sizeof f, "%s[%zu]", field, i);
         char *name = svc_ref(k, list->items[i], f, NULL);
         if (name == NULL) {
             continue;
@@ -232,6 +225,21 @@ static void weighted(struct kctx *k, const struct doc_node *w, Service *s)
         wt->services = append(wt->services, &wt->n_services, sizeof *wt->services);
         wt->services[wt->n_services - 1] = ws;
     }
+}
+
+/* ---- TraefikService ---- */
+
+static void weighted(struct kctx *k, const struct doc_node *w, Service *s)
+{
+    static const struct schema_row sticky_row =
+        P_MSG("sticky", Weighted, sticky, &decode_sticky_spec);
+    const struct doc_node *list = kube_seq(k, w, "services", "spec.weighted.services");
+    Weighted *wt = xmalloc(sizeof *wt);
+    concord__config__weighted__init(wt);
+    wt->mark = new_mark(w);
+    s->kind_case = CONCORD__CONFIG__SERVICE__KIND_WEIGHTED;
+    s->weighted = wt;
+    weighted_children(k, wt, list, "spec.weighted.services");
     if (doc_map_get(w, "sticky") != NULL) {
         struct schema_ctx c;
         schema_ctx_init(&c, k->d, "");
@@ -454,23 +462,7 @@ static void route_services(struct kctx *k, const struct doc_node *list, const ch
     wt->mark = new_mark(list);
     s->kind_case = CONCORD__CONFIG__SERVICE__KIND_WEIGHTED;
     s->weighted = wt;
-    for (size_t i = 0; i < list->n; i++) {
-        int64_t weight = 1;
-        snprintf(f, sizeof f, "%s[%zu]", field, i);
-        char *name = svc_ref(k, list->items[i], f, NULL);
-        if (name == NULL) {
-            continue;
-        }
-        kube_int(k, list->items[i], "weight", f, 0, INT32_MAX, &weight);
-        WeightedService *ws = xmalloc(sizeof *ws);
-        concord__config__weighted_service__init(ws);
-        ws->name = name;
-        ws->weight = (int32_t)weight;
-        ws->has_weight = 1;
-        ws->mark = new_mark(list->items[i]);
-        wt->services = append(wt->services, &wt->n_services, sizeof *wt->services);
-        wt->services[wt->n_services - 1] = ws;
-    }
+    weighted_children(k, wt, list, field);
     rt->service = xstrdup(rt->name);
 }
 
