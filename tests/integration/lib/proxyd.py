@@ -244,7 +244,10 @@ class Proxyd:
         while time.monotonic() < deadline:
             for m in LISTENER_RE.finditer(self.stderr_text()):
                 self.listeners[m.group(1)] = m.group(2)
-            if "web" in self.listeners:
+            # every configured entry point, not only "web": each logs its own line, and a
+            # test may use another one as soon as start() returns
+            wanted = list((self._static().get("entryPoints") or {"web": None}).keys())
+            if "web" in self.listeners and all(n in self.listeners for n in wanted):
                 host, _, port = self.listeners["web"].rpartition(":")
                 self.addr = (host.strip("[]"), int(port))
                 return
