@@ -190,9 +190,18 @@ static int start_sync(struct run *r, const struct static_config *sc, bool force_
     return 0;
 }
 
+/* The node's view plus this node's providers and their errors (/api/overview). */
 static void node_view_of(void *arg, struct node_view *out)
 {
-    node_view(arg, out);
+    struct run *r = arg;
+    node_view(r->node, out);
+    for (size_t i = 0; r->sync != NULL && i < sync_nproviders(r->sync) &&
+                       out->nproviders < sizeof out->providers / sizeof out->providers[0];
+         i++) {
+        struct node_view_provider *p = &out->providers[out->nproviders++];
+        sync_provider(r->sync, i, &p->name, &p->error);
+        p->active = sync_provider_active(r->sync, i);
+    }
 }
 
 static int set_log_level(const char *s)
@@ -366,7 +375,7 @@ int main(int argc, char **argv)
     uv_signal_start(&r.sigint, on_signal, SIGINT);
     rc = start_admin(&r, &sc);
     if (rc == 0) {
-        admin_set_view(r.admin, node_view_of, r.node);
+        admin_set_view(r.admin, node_view_of, &r);
         rc = node_start(r.node);
         if (rc != 0) {
             log_error("starting workers: %s", uv_strerror(rc));

@@ -419,6 +419,7 @@ void node_view(const struct node *n, struct node_view *out)
     out->diags = &n->diags;
     out->entrypoints = (const char *const *)n->ep_names;
     out->n_entrypoints = n->n_eps;
+    out->nproviders = 0; /* the control path adds its own (node/main.c) */
 }
 
 uint64_t node_grace_ms(const struct node *n)

@@ -28,6 +28,14 @@ struct node_view {
     const struct diags *diags;
     const char *const *entrypoints; /* this node's entry point names, index = table bit */
     uint32_t n_entrypoints;
+    /* This node's providers (filled by the control path, sync.h; none before it runs): a
+     * cluster-wide one is active only on the leader. error "" when its source is healthy. */
+    struct node_view_provider {
+        const char *name;
+        const char *error;
+        bool active;
+    } providers[16];
+    uint32_t nproviders;
 };
 
 /* Loads the dynamic configuration, compiles the first table and binds every listener.

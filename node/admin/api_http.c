@@ -462,6 +462,19 @@ static void overview(struct jw *w, const struct api_model *m)
         jw_str(w, name);
     }
     jw_aend(w);
+    /* Concord: this node's providers, with the error of a failed source (its last committed
+     * contribution stays meanwhile). A cluster-wide provider is active on the leader only. */
+    jw_key(w, "providerStatus");
+    jw_arr(w);
+    for (uint32_t i = 0; i < m->v->nproviders; i++) {
+        const struct node_view_provider *p = &m->v->providers[i];
+        jw_obj(w);
+        jw_kstr(w, "name", p->name);
+        jw_kbool(w, "active", p->active);
+        jw_kstr(w, "error", p->error ? p->error : "");
+        jw_end(w);
+    }
+    jw_aend(w);
     jw_kint(w, "tableGeneration", m->v->table ? (int64_t)table_generation(m->v->table) : 0);
     jw_end(w);
 }

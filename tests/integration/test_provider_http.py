@@ -96,6 +96,17 @@ def test_http_provider_cluster_wide_leader_polls():
                                         for p in c.nodes[nl].status(stale=False)["providers"]),
                             c.t(10), 0.05, "the provider's error in status")
             c.wait_served(nl, "h2.test", "A")
+            # /api/overview of the leader says so too; a follower's http provider is inactive
+            st, ov = c.nodes[nl].api("GET", "/api/overview")
+            hp = [p for p in (ov.get("providerStatus", []) if st == 200 else [])
+                  if p["name"] == "http"]
+            check(len(hp) == 1 and hp[0]["active"] and hp[0]["error"] != "",
+                  "overview providerStatus on the leader: %s" % (ov,))
+            fo = next(i for i in range(3) if i not in (li, nl))
+            st, ov = c.nodes[fo].api("GET", "/api/overview")
+            check(st == 200 and {"name": "http", "active": False, "error": ""}
+                  in ov["providerStatus"] and "Http" in ov["providers"],
+                  "overview on a follower: %s" % (ov,))
     finally:
         if srv is not None:
             srv.stop()

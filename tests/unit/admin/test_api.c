@@ -57,7 +57,8 @@ static void setup(struct fixture *f, const char *yaml)
     src.cfg = f->cfg;
     ck_assert_int_eq(table_compile(&src, 1, &o, &f->t, &f->d), 0);
     f->src = src;
-    f->v = (struct node_view){f->t, &f->src, 1, &f->d, eps, 1};
+    f->v = (struct node_view){.table = f->t, .srcs = &f->src, .nsrcs = 1, .diags = &f->d,
+                              .entrypoints = eps, .n_entrypoints = 1};
 }
 
 static void teardown(struct fixture *f)
