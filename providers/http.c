@@ -1,7 +1,8 @@
 /* The HTTP provider (Traefik's providers.http): polls an endpoint for a dynamic configuration
  * (YAML or JSON), with If-None-Match so an unchanged document costs a 304. Cluster-wide: the
  * leader runs it (DESIGN.md "Where providers run"). A failed poll keeps the last contribution
- * and reports its error; the next poll comes after pollInterval either way. */
+ * and reports its error; the next poll comes after pollInterval either way. https endpoints
+ * verify the server against tls.ca (or the system's store) and the URL's host. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "node/http/fetch.h"
+#include "node/net/tls_client.h"
 #include "providers/decode.h"
 #include "providers/provider.h"
 
@@ -20,28 +22,40 @@ struct provider {
     char address[256];
     char target[2048];
     char etag[256];
+    char host[256];         /* the URL's host: what an https server's certificate must name */
+    struct tlsc_ctx *tls;   /* https only */
     uv_timer_t timer;
     struct fetch *inflight;
     bool stopped;
 };
 
-/* "http://host[:port][/path[?query]]" into address and target. Returns 0 or -EINVAL. */
-static int split_url(const char *url, char *address, size_t asize, char *target, size_t tsize)
+/* "http[s]://host[:port][/path[?query]]" into address ("host:port"), host and target; *https
+ * says which. Returns 0 or -EINVAL. */
+static int split_url(const char *url, char *address, size_t asize, char *host, size_t hsize,
+                     char *target, size_t tsize, bool *https)
 {
-    const char *hostport = url + 7, *slash;
+    const char *hostport, *slash;
     size_t n;
-    if (strncmp(url, "http://", 7) != 0) {
+    *https = strncmp(url, "https://", 8) == 0;
+    if (!*https && strncmp(url, "http://", 7) != 0) {
         return -EINVAL;
     }
+    hostport = url + (*https ? 8 : 7);
     slash = strchr(hostport, '/');
     n = slash ? (size_t)(slash - hostport) : strlen(hostport);
-    if (n == 0 || n + 4 >= asize) {
+    if (n == 0 || n + 5 >= asize || n >= hsize) {
         return -EINVAL;
     }
     memcpy(address, hostport, n);
     address[n] = '\0';
     if (strrchr(address, ':') == NULL || address[n - 1] == ']') {
-        strcat(address, ":80");
+        strcat(address, *https ? ":443" : ":80");
+    }
+    /* the host alone: "[::1]:8443" -> "::1", "cfg.internal:80" -> "cfg.internal" */
+    if (address[0] == '[') {
+        snprintf(host, hsize, "%.*s", (int)(strchr(address, ']') - address - 1), address + 1);
+    } else {
+        snprintf(host, hsize, "%.*s", (int)(strrchr(address, ':') - address), address);
     }
     if ((size_t)snprintf(target, tsize, "%s", slash ? slash : "/") >= tsize) {
         return -EINVAL;
@@ -81,7 +95,8 @@ static void on_polled(void *arg, int rc, const struct fetch_resp *r)
     }
     uv_timer_start(&p->timer, on_timer, p->hc->poll_interval_ms, 0);
     if (rc != 0) {
-        emit_error(p, "endpoint unreachable: %s; the last configuration stays", strerror(-rc));
+        emit_error(p, "endpoint unreachable: %s; the last configuration stays",
+                   fetch_strerror(rc));
         return;
     }
     if (r->status == 304) {
@@ -146,6 +161,8 @@ static void poll_now(struct provider *p)
     req.headers = hdrs;
     req.timeout_ms = p->hc->poll_timeout_ms;
     req.max_body = p->hc->max_body;
+    req.tls = p->tls;
+    req.server_name = p->host;
     rc = fetch_start(p->loop, &req, on_polled, p, &p->inflight);
     if (rc != 0) {
         p->inflight = NULL;
@@ -163,14 +180,25 @@ static int http_start(uv_loop_t *loop, const struct static_config *sc, provider_
                       void *arg, struct provider **out, struct err *e)
 {
     struct provider *p = calloc(1, sizeof *p);
+    bool https = false;
     if (p == NULL) {
         return err_set(e, -ENOMEM, "out of memory");
     }
-    if (split_url(sc->http.endpoint, p->address, sizeof p->address, p->target,
-                  sizeof p->target) != 0) {
+    if (split_url(sc->http.endpoint, p->address, sizeof p->address, p->host, sizeof p->host,
+                  p->target, sizeof p->target, &https) != 0) {
         free(p);
-        return err_set(e, -EINVAL, "endpoint \"%s\": expected http://host[:port]/path",
+        return err_set(e, -EINVAL, "endpoint \"%s\": expected http[s]://host[:port]/path",
                        sc->http.endpoint);
+    }
+    if (https) {
+        const struct provider_tls_config *t = &sc->http.tls;
+        struct tlsc_config tc = {.ca_file = t->ca, .cert_file = t->cert, .key_file = t->key,
+                                 .insecure_skip_verify = t->insecure_skip_verify};
+        int rc = tlsc_ctx_new(&tc, &p->tls, e);
+        if (rc != 0) {
+            free(p);
+            return rc;
+        }
     }
     p->loop = loop;
     p->hc = &sc->http;
@@ -185,7 +213,9 @@ static int http_start(uv_loop_t *loop, const struct static_config *sc, provider_
 
 static void on_timer_closed(uv_handle_t *h)
 {
-    free(h->data);
+    struct provider *p = h->data;
+    tlsc_ctx_free(p->tls);
+    free(p);
 }
 
 static void http_stop(struct provider *p)

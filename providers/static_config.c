@@ -102,6 +102,7 @@ void static_config_fini(struct static_config *c)
         free(c->http.headers[i]);
     }
     free(c->http.headers);
+    static_config_tls_fini(&c->http.tls);
     free(c->source_file);
     free(c->admin_address);
     free(c->admin_token_file);
@@ -594,13 +595,44 @@ static void d_http_headers(struct schema_ctx *c, const struct doc_node *v, void 
     }
 }
 
+void static_config_tls_fini(struct provider_tls_config *t)
+{
+    free(t->ca);
+    free(t->cert);
+    free(t->key);
+    memset(t, 0, sizeof *t);
+}
+
+/* Rows of a `tls` block, relative to the struct provider_tls_config (obj points at it). */
+static const struct schema_row tls_client_rows[] = {
+    {.key = "ca", .fn = d_path, .off = offsetof(struct provider_tls_config, ca)},
+    {.key = "cert", .fn = d_path, .off = offsetof(struct provider_tls_config, cert)},
+    {.key = "key", .fn = d_path, .off = offsetof(struct provider_tls_config, key)},
+    SCHEMA_FIELD("insecureSkipVerify", schema_bool, struct provider_tls_config,
+                 insecure_skip_verify),
+    {0},
+};
+
+/* A provider's tls block; r->off locates its struct provider_tls_config in obj. */
+static void d_tls_client(struct schema_ctx *c, const struct doc_node *v, void *obj,
+                         const struct schema_row *r)
+{
+    struct provider_tls_config *t = (void *)((char *)obj + r->off);
+    static_config_tls_fini(t); /* the block replaces one loaded before */
+    t->set = true;
+    schema_map(c, v, t, tls_client_rows);
+    if ((t->cert == NULL) != (t->key == NULL)) {
+        schema_error(c, c->key, "cert and key go together");
+    }
+}
+
 static const struct schema_row http_provider_rows[] = {
     SCHEMA_FIELD("endpoint", schema_str, SC, http.endpoint),
     SCHEMA_FIELD("pollInterval", schema_dur, SC, http.poll_interval_ms),
     SCHEMA_FIELD("pollTimeout", schema_dur, SC, http.poll_timeout_ms),
     {.key = "headers", .fn = d_http_headers},
     SCHEMA_FIELD("maxResponseBodySize", schema_u64, SC, http.max_body),
-    SCHEMA_TODO("tls", "ca cert key insecureSkipVerify"),
+    {.key = "tls", .fn = d_tls_client, .off = offsetof(SC, http.tls)},
     {0},
 };
 
@@ -613,8 +645,9 @@ static void d_http_provider(struct schema_ctx *c, const struct doc_node *v, void
     schema_map(c, v, obj, http_provider_rows);
     if (sc->http.endpoint == NULL || sc->http.endpoint[0] == '\0') {
         schema_error(c, c->key, "needs endpoint");
-    } else if (strncmp(sc->http.endpoint, "http://", 7) != 0) {
-        schema_error(c, c->key, "endpoint \"%s\": only http:// URLs for now (TLS comes later)",
+    } else if (strncmp(sc->http.endpoint, "http://", 7) != 0 &&
+               strncmp(sc->http.endpoint, "https://", 8) != 0) {
+        schema_error(c, c->key, "endpoint \"%s\": expected an http:// or https:// URL",
                      sc->http.endpoint);
     }
 }

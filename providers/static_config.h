@@ -82,16 +82,28 @@ struct file_provider_config {
     bool watch; /* default true, as in Traefik */
 };
 
+/* A provider's `tls` block (Traefik's client TLS options): the CA to trust (NULL: the
+ * system's store), a client certificate and key, and insecureSkipVerify. Paths are resolved
+ * against the static file's folder. `set` when the block is present. */
+struct provider_tls_config {
+    bool set;
+    char *ca;
+    char *cert;
+    char *key;
+    bool insecure_skip_verify;
+};
+
 /* providers.http: polls a URL for a dynamic configuration (JSON or YAML). Cluster-wide: the
  * leader runs it (DESIGN.md "Where providers run"). */
 struct http_provider_config {
     bool enabled;
-    char *endpoint;            /* "http://host:port/path"; https is refused until TLS lands */
+    char *endpoint;            /* "http[s]://host[:port]/path" */
     uint64_t poll_interval_ms; /* default 5s */
     uint64_t poll_timeout_ms;  /* default 5s */
     char **headers;            /* "Name: value" */
     uint32_t n_headers;
     uint64_t max_body;         /* maxResponseBodySize, default 16 MiB (Concord: -1 = none not allowed) */
+    struct provider_tls_config tls;
 };
 
 struct static_config {
@@ -118,6 +130,8 @@ struct static_config {
     uint32_t workers;
     char *log_level; /* log.level: DEBUG INFO WARN ERROR, default INFO */
 };
+
+void static_config_tls_fini(struct provider_tls_config *t);
 
 /* Fills `c` with the embedded defaults (one entry point "web" on ":8080"). */
 void static_config_defaults(struct static_config *c);

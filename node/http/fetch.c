@@ -22,6 +22,9 @@
 #include <strings.h>
 #include <sys/un.h>
 
+#include "node/base/log.h"
+#include "node/net/tls_client.h"
+
 #define FETCH_DEFAULT_TIMEOUT_MS 5000
 #define FETCH_DEFAULT_MAX_BODY ((size_t)16 << 20)
 #define FETCH_MAX_HEADERS 100 /* the parser's default limit */
@@ -48,6 +51,10 @@ struct fetch {
 
     struct sockaddr_storage addr;
     char *path;            /* unix socket path, or NULL for TCP */
+    char *name;            /* a host name to resolve first (uv_getaddrinfo), or NULL */
+    char port[8];          /* its port */
+    uv_getaddrinfo_t gai;
+    bool resolving;        /* gai is pending: counted in open_handles */
     enum h1_method method; /* HEAD responses have no body */
     size_t max_body;
     void (*on_data)(void *arg, const struct fetch_resp *head, const uint8_t *data, size_t len);
@@ -68,6 +75,20 @@ struct fetch {
     uint64_t body_left; /* H1_BODY_LENGTH: bytes still to come */
     uint8_t *body;      /* the decoded body, always one byte longer for the NUL */
     size_t body_len, body_cap;
+
+    /* https: the session, and whether the request has been handed to it (after the
+     * handshake). Reads land in `raw` (ciphertext) and their plaintext is appended to `in`. */
+    struct tlsc *tls;
+    char server_name[256];
+    bool sent;
+    char raw[FETCH_READ_MIN];
+};
+
+/* One write of TLS output: its own buffer, freed by its callback. */
+struct fetch_wr {
+    uv_write_t w;
+    struct fetch *f;
+    char *buf;
 };
 
 /* ---- request validation and serialisation ---- */
@@ -131,11 +152,49 @@ static bool valid_header(const char *line)
     return true;
 }
 
-/* "a.b.c.d:port", "[v6]:port" or "localhost:port" -> a socket address. No resolver: a name
- * lookup would block the control thread, and peers are configured by address. */
-static int parse_address(const char *address, struct sockaddr_storage *ss)
+/* A host name as RFC 1123 allows it: letters, digits, '-' and dots, labels of 1..63 bytes not
+ * starting or ending with '-', and a last label that is not all digits (so "1.2.3" is a bad
+ * address, not a name). */
+static bool valid_name(const char *h)
 {
-    char host[64];
+    size_t label = 0;
+    bool letter = false; /* in the current label */
+    if (strlen(h) > 253) {
+        return false;
+    }
+    for (const char *p = h;; p++) {
+        if (*p == '.' || *p == '\0') {
+            if (label == 0 || p[-1] == '-') {
+                return false;
+            }
+            if (*p == '\0') {
+                return letter;
+            }
+            label = 0;
+            letter = false;
+            continue;
+        }
+        if (*p == '-') {
+            if (label == 0) {
+                return false;
+            }
+        } else if ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') {
+            letter = true;
+        } else if (*p < '0' || *p > '9') {
+            return false;
+        }
+        if (++label > 63) {
+            return false;
+        }
+    }
+}
+
+/* "a.b.c.d:port", "[v6]:port" or "localhost:port" -> a socket address; "name:port" -> *name
+ * (a copy, resolved by fetch_start on libuv's thread pool so the loop never blocks on it). */
+static int parse_address(const char *address, struct sockaddr_storage *ss, char **name,
+                         char *port_out)
+{
+    char host[256];
     const char *port_s;
     size_t host_len;
     char *end;
@@ -176,7 +235,15 @@ static int parse_address(const char *address, struct sockaddr_storage *ss)
     if (strcasecmp(host, "localhost") == 0) {
         strcpy(host, "127.0.0.1");
     }
-    return uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0 ? 0 : -EINVAL;
+    if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0) {
+        return 0;
+    }
+    if (!valid_name(host)) {
+        return -EINVAL;
+    }
+    snprintf(port_out, 8, "%lu", port);
+    *name = strdup(host);
+    return *name != NULL ? 0 : -ENOMEM;
 }
 
 /* "unix:///abs/path" or "/abs/path" -> *path, a copy; *path stays NULL (and 0 is returned)
@@ -265,23 +332,32 @@ static int build_request(struct fetch *f, const struct fetch_req *req)
 
 /* ---- completion and teardown ---- */
 
-static void on_close(uv_handle_t *h)
+static void release(struct fetch *f)
 {
-    struct fetch *f = h->data;
     if (--f->open_handles > 0) {
         return;
     }
     free(f->out);
     free(f->path);
+    free(f->name);
     free(f->in);
     free(f->head);
     free(f->content_type);
     free(f->body);
+    tlsc_free(f->tls);
     free(f);
+}
+
+static void on_close(uv_handle_t *h)
+{
+    release(h->data);
 }
 
 static void close_handles(struct fetch *f)
 {
+    if (f->resolving) {
+        uv_cancel((uv_req_t *)&f->gai); /* its callback still comes, with UV_ECANCELED */
+    }
     uv_close(&f->conn.handle, on_close);
     uv_close((uv_handle_t *)&f->timer, on_close);
 }
@@ -572,23 +648,36 @@ static int at_eof(struct fetch *f)
 
 /* ---- libuv callbacks ---- */
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+/* Makes room for FETCH_READ_MIN more bytes in `in`. 0 or -ENOMEM. */
+static int in_room(struct fetch *f)
 {
-    struct fetch *f = h->data;
-
     /* `in` stays small: a head is refused past 64 KiB, and body bytes are consumed at once. */
     if (f->in_cap - f->in_len < FETCH_READ_MIN) {
         size_t cap = f->in_cap > 0 ? f->in_cap * 2 : 2 * FETCH_READ_MIN;
         char *nb = realloc(f->in, cap);
         if (nb == NULL) {
-            *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS to on_read */
-            return;
+            return -ENOMEM;
         }
         f->in = nb;
         f->in_cap = cap;
     }
-    *buf = uv_buf_init(f->in + f->in_len, (unsigned int)(f->in_cap - f->in_len));
+    return 0;
 }
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct fetch *f = h->data;
+
+    if (f->tls != NULL) {
+        *buf = uv_buf_init(f->raw, sizeof f->raw);
+    } else if (in_room(f) != 0) {
+        *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS to on_read */
+    } else {
+        *buf = uv_buf_init(f->in + f->in_len, (unsigned int)(f->in_cap - f->in_len));
+    }
+}
+
+static int tls_step(struct fetch *f, bool eof);
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
@@ -598,8 +687,22 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     if (f->done || n == 0) {
         return;
     }
-    if (n < 0) {
-        finish(f, n == UV_EOF ? at_eof(f) : (int)n);
+    if (n < 0 && n != UV_EOF) {
+        finish(f, (int)n);
+        return;
+    }
+    if (f->tls != NULL) {
+        rc = n > 0 ? tlsc_feed(f->tls, buf->base, (size_t)n) : 0;
+        if (rc == 0) {
+            rc = tls_step(f, n == UV_EOF);
+        }
+        if (rc != 0) {
+            finish(f, rc > 0 ? 0 : rc);
+        }
+        return;
+    }
+    if (n == UV_EOF) {
+        finish(f, at_eof(f));
         return;
     }
     f->in_len += (size_t)n;
@@ -624,6 +727,109 @@ static void on_write(uv_write_t *w, int status)
     }
 }
 
+static void on_tls_write(uv_write_t *w, int status)
+{
+    struct fetch_wr *wr = w->data;
+    struct fetch *f = wr->f;
+    free(wr->buf);
+    free(wr);
+    if (!f->done && status < 0 && !f->got_bytes) {
+        finish(f, status);
+    }
+}
+
+/* Sends what the TLS session has to say. 0 or -errno. */
+static int tls_flush(struct fetch *f)
+{
+    struct fetch_wr *wr;
+    char *buf;
+    size_t len;
+    uv_buf_t b;
+    int rc = tlsc_take_out(f->tls, &buf, &len);
+    if (rc != 0 || len == 0) {
+        return rc;
+    }
+    if ((wr = calloc(1, sizeof *wr)) == NULL) {
+        free(buf);
+        return -ENOMEM;
+    }
+    wr->f = f;
+    wr->buf = buf;
+    wr->w.data = wr;
+    b = uv_buf_init(buf, (unsigned int)len);
+    rc = uv_write(&wr->w, &f->conn.stream, &b, 1, on_tls_write);
+    if (rc < 0) {
+        free(buf);
+        free(wr);
+    }
+    return rc;
+}
+
+/* A TLS failure: why, in the log (the caller only sees a code), and the code:
+ * -EKEYREJECTED when the server's certificate was not accepted, else -EPROTO. */
+static int tls_failed(struct fetch *f)
+{
+    const char *why = tlsc_error(f->tls);
+    log_warn("fetch: TLS with %s: %s", f->server_name, why);
+    return strncmp(why, "certificate verify failed", 25) == 0 ? -EKEYREJECTED : -EPROTO;
+}
+
+/* Moves the TLS session on after a read (or at connect): the handshake, then the request,
+ * then the plaintext into `in` for the parser. 1 when the response is complete, 0 to go on,
+ * or -errno. */
+static int tls_step(struct fetch *f, bool eof)
+{
+    int rc;
+    if (!f->sent) {
+        rc = tlsc_handshake(f->tls);
+        if (rc < 0) {
+            return tls_failed(f);
+        }
+        if (rc == 1) {
+            if (tlsc_write(f->tls, f->out, f->out_len) != 0) {
+                return tls_failed(f);
+            }
+            f->sent = true;
+        }
+        if ((rc = tls_flush(f)) != 0) {
+            return rc;
+        }
+        if (!f->sent) {
+            return eof ? -EPROTO : 0;
+        }
+    }
+    for (;;) {
+        long got;
+        if (in_room(f) != 0) {
+            return -ENOMEM;
+        }
+        got = tlsc_read(f->tls, f->in + f->in_len, f->in_cap - f->in_len);
+        if (got == -EPIPE) {
+            return at_eof(f); /* close_notify */
+        }
+        if (got < 0) {
+            return tls_failed(f);
+        }
+        if (got == 0) {
+            break;
+        }
+        f->in_len += (size_t)got;
+        f->got_bytes = true;
+        if (f->on_data != NULL && f->phase == PH_BODY && f->idle_ms > 0) {
+            uv_timer_start(&f->timer, on_timer, f->idle_ms, 0);
+        }
+        if ((rc = consume(f)) != 0) {
+            return rc;
+        }
+    }
+    /* session tickets and the like may want to answer */
+    if ((rc = tls_flush(f)) != 0) {
+        return rc;
+    }
+    /* a peer that closes without close_notify: as a plain close (the framing still decides) */
+    return eof ? at_eof(f) : 0;
+}
+
 static void on_connect(uv_connect_t *c, int status)
 {
     struct fetch *f = c->data;
@@ -638,12 +844,75 @@ static void on_connect(uv_connect_t *c, int status)
         return;
     }
     rc = uv_read_start(&f->conn.stream, on_alloc, on_read);
-    if (rc == 0) {
+    if (rc == 0 && f->tls != NULL) {
+        rc = tls_step(f, false); /* the ClientHello */
+    } else if (rc == 0) {
         b = uv_buf_init(f->out, (unsigned int)f->out_len);
         rc = uv_write(&f->write, &f->conn.stream, &b, 1, on_write);
     }
     if (rc < 0) {
         finish(f, rc);
+    }
+}
+
+/* A name resolved: connect to its first IPv4 address, else its first one. */
+static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *res)
+{
+    struct fetch *f = g->data;
+    const struct addrinfo *pick = NULL;
+    int rc;
+    f->resolving = false;
+    for (const struct addrinfo *a = res; status == 0 && a != NULL; a = a->ai_next) {
+        if (pick == NULL || (a->ai_family == AF_INET && pick->ai_family != AF_INET)) {
+            pick = a;
+        }
+    }
+    if (!f->done) {
+        if (pick == NULL || pick->ai_addrlen > sizeof f->addr) {
+            log_debug("fetch: cannot resolve %s: %s", f->name,
+                      status < 0 ? uv_strerror(status) : "no address");
+            finish(f, -EHOSTUNREACH);
+        } else {
+            memcpy(&f->addr, pick->ai_addr, pick->ai_addrlen);
+            rc = uv_tcp_connect(&f->connect, &f->conn.tcp, (const struct sockaddr *)&f->addr,
+                                on_connect);
+            if (rc < 0) {
+                finish(f, rc);
+            }
+        }
+    }
+    uv_freeaddrinfo(res);
+    release(f);
+}
+
+/* The host of "host:port" / "[v6]:port" as the name to verify ("localhost" stays a name). */
+static void server_name_of(const char *address, char *out, size_t size)
+{
+    const char *end;
+    size_t n;
+    if (address[0] == '[') {
+        address++;
+        end = strchr(address, ']');
+    } else {
+        end = strrchr(address, ':');
+    }
+    n = end != NULL ? (size_t)(end - address) : strlen(address);
+    snprintf(out, size, "%.*s", (int)n, address);
+}
+
+const char *fetch_strerror(int rc)
+{
+    switch (rc) {
+    case -EKEYREJECTED:
+        return "TLS: the server's certificate was not accepted (see the log)";
+    case -EPROTO:
+        return "protocol error (not HTTP, bad framing, or a TLS failure)";
+    case -EMSGSIZE:
+        return "response too large";
+    case -EHOSTUNREACH:
+        return "the host name does not resolve";
+    default:
+        return strerror(-rc);
     }
 }
 
@@ -675,10 +944,18 @@ int fetch_start(uv_loop_t *loop, const struct fetch_req *req, fetch_cb cb, void 
         f->max_body = SIZE_MAX / 2; /* so max_body + 1 (the NUL) never wraps */
     }
     if ((rc = parse_unix(req->address, &f->path)) == 0 && f->path == NULL) {
-        rc = parse_address(req->address, &f->addr);
+        rc = parse_address(req->address, &f->addr, &f->name, f->port);
     }
     if (rc == 0) {
         rc = build_request(f, req);
+    }
+    if (rc == 0 && req->tls != NULL) {
+        if (req->server_name != NULL) {
+            snprintf(f->server_name, sizeof f->server_name, "%s", req->server_name);
+        } else if (f->path == NULL) {
+            server_name_of(req->address, f->server_name, sizeof f->server_name);
+        }
+        rc = tlsc_new(req->tls, f->server_name, &f->tls);
     }
     if (rc == 0) {
         rc = f->path != NULL ? uv_pipe_init(loop, &f->conn.pipe, 0)
@@ -687,6 +964,8 @@ int fetch_start(uv_loop_t *loop, const struct fetch_req *req, fetch_cb cb, void 
     if (rc < 0) {
         free(f->out);
         free(f->path);
+        free(f->name);
+        tlsc_free(f->tls);
         free(f);
         return rc;
     }
@@ -698,6 +977,17 @@ int fetch_start(uv_loop_t *loop, const struct fetch_req *req, fetch_cb cb, void 
     if (rc == 0 && f->path != NULL) {
         /* reports every failure (ENOENT, ECONNREFUSED) through on_connect, never in here */
         uv_pipe_connect(&f->connect, &f->conn.pipe, f->path, on_connect);
+    } else if (rc == 0 && f->name != NULL) {
+        struct addrinfo hints;
+        memset(&hints, 0, sizeof hints);
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        f->gai.data = f;
+        rc = uv_getaddrinfo(loop, &f->gai, on_resolved, f->name, f->port, &hints);
+        if (rc == 0) {
+            f->resolving = true;
+            f->open_handles++;
+        }
     } else if (rc == 0) {
         rc = uv_tcp_connect(&f->connect, &f->conn.tcp, (const struct sockaddr *)&f->addr,
                             on_connect);

@@ -4,8 +4,9 @@
  * providers to follow long-lived streams (Docker's /events over its unix socket, etcd's
  * /v3/watch, Kubernetes watches) with `on_data`.
  *
- * Not a general client: no TLS, no redirects, no keep-alive, no DNS beyond "localhost". The
- * response head is read with the proxy's strict parser (h1_parse_response), so a peer that
+ * https: set `tls` (a context from node/net/tls_client.h, made once per configuration); the
+ * session verifies the server against `server_name`. Not a general client: no redirects, no
+ * keep-alive. The response head is read with the proxy's strict parser (h1_parse_response), so a peer that
  * speaks broken HTTP is refused rather than guessed at.
  *
  * Threading: a fetch belongs to the loop it was started on; every call is made on that loop's
@@ -23,8 +24,9 @@
 struct fetch_resp;
 
 struct fetch_req {
-    /* "127.0.0.1:9900", "[::1]:9900" or "localhost:9900" (mapped to 127.0.0.1); other names
-     * are refused with -EINVAL, so a fetch never blocks on a resolver. Also sent as Host.
+    /* "127.0.0.1:9900", "[::1]:9900", "localhost:9900" (mapped to 127.0.0.1) or
+     * "name:port" (a host name, resolved on libuv's thread pool, its first IPv4 address
+     * preferred; -EHOSTUNREACH when it does not resolve). Also sent as Host.
      * Or a unix socket: "unix:///var/run/docker.sock" or the plain absolute path
      * "/var/run/docker.sock" (shorter than sun_path, else -EINVAL); Host is then "localhost". */
     const char *address;
@@ -52,6 +54,13 @@ struct fetch_req {
                                  0 = 16 MiB (so a consumer buffering a chunk stays bounded) */
     uint64_t idle_timeout_ms; /* streaming: the longest gap between two reads once the head is
                                  in (-ETIMEDOUT); 0 = none. Ignored when not streaming. */
+
+    /* TLS (optional): the request goes over a TLS session made from this context (the caller
+     * keeps it alive until cb). server_name: the name (or IP) the certificate must match and
+     * the SNI; NULL = the host of `address`. A certificate that is not accepted fails with
+     * -EKEYREJECTED (the reason is logged), any other TLS failure with -EPROTO. */
+    struct tlsc_ctx *tls;
+    const char *server_name;
 };
 
 struct fetch_resp {
@@ -66,12 +75,16 @@ struct fetch_resp {
 };
 
 /* rc 0 with resp filled (streaming: the body has ended; resp->body is NULL); or
- * -ECONNREFUSED, -ETIMEDOUT, -EPROTO (not HTTP, bad framing, a connection closed before the
+ * -ECONNREFUSED, -EHOSTUNREACH, -ETIMEDOUT, -EKEYREJECTED (https: the certificate), -EPROTO (not HTTP, bad framing, a connection closed before the
  * response ended, an unrequested 101), -EMSGSIZE, -ECANCELED or another -errno (e.g.
  * -ECONNRESET, -ENOENT for a missing unix socket); resp is NULL then. */
 typedef void (*fetch_cb)(void *arg, int rc, const struct fetch_resp *resp);
 
 struct fetch;
+struct tlsc_ctx;
+
+/* A message for a fetch error code (its own codes first, then strerror). */
+const char *fetch_strerror(int rc);
 
 /* Starts the request. Everything needed from `req` is copied, so the caller may free its
  * strings and body once this returns. Returns 0 (cb will fire exactly once, later, never

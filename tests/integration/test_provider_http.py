@@ -5,6 +5,11 @@ Cluster-wide: only the leader runs it, and a new leader takes over."""
 import hashlib
 import http.server
 import json
+import os
+import shutil
+import ssl
+import subprocess
+import tempfile
 import threading
 
 from lib import util
@@ -15,7 +20,8 @@ from lib.util import check
 class ConfigServer:
     """Serves `doc` at /config with an ETag; counts the requests and the 304s."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
+        """tls: (cert, key) PEM paths: serve https."""
         self.doc = ""
         self.requests = 0
         self.not_modified = 0
@@ -47,6 +53,11 @@ class ConfigServer:
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.url = "http://127.0.0.1:%d/config" % self.httpd.server_address[1]
+        if tls is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(tls[0], tls[1])
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+            self.url = "https://localhost:%d/config" % self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def start(self):
@@ -147,3 +158,48 @@ def test_http_provider_throttled_by_providers_throttle_duration():
 
 
 test_http_provider_throttled_by_providers_throttle_duration.timeout = 60
+
+
+def make_cert(d, name):
+    """A self-signed certificate for localhost and 127.0.0.1 (openssl CLI): (cert, key)."""
+    cert, key = os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    return cert, key
+
+
+def test_http_provider_https_verifies_the_server():
+    """An https endpoint (a real TLS server on loopback, named "localhost" so the name goes
+    through the resolver path and the certificate's name is checked): with tls.ca the document
+    is served; a node that trusts another CA refuses the server and says why, and keeps what it
+    had; insecureSkipVerify accepts it."""
+    d = tempfile.mkdtemp(prefix="concord-https-")
+    good = make_cert(d, "server")
+    other = make_cert(d, "other")
+    srv = ConfigServer(tls=good).start()
+    try:
+        base = {"endpoint": srv.url, "pollInterval": "100ms", "pollTimeout": "2s"}
+        with Cluster(1, static_extra={"providers": {"http": dict(base, tls={"ca": good[0]})}}) as c:
+            a = c.backend("A")
+            srv.doc = route("tls.test", a.url)
+            c.wait_served(0, "tls.test", "A")
+        with Cluster(1, static_extra={"providers": {"http": dict(base, tls={"ca": other[0]})}}) as c:
+            util.wait_until(lambda: any(p["name"] == "http" and "certificate" in p["error"]
+                                        for p in (c.nodes[0].status(stale=False) or {})
+                                        .get("providers", [])),
+                            c.t(10), 0.05, "the certificate error in status")
+            check("certificate verify failed" in c.nodes[0].log_text(),
+                  "the log names OpenSSL's reason: %s" % c.nodes[0].tail())
+        with Cluster(1, static_extra={"providers": {"http": dict(
+                base, tls={"insecureSkipVerify": True})}}) as c:
+            a = c.backend("B")
+            srv.doc = route("insecure.test", a.url)
+            c.wait_served(0, "insecure.test", "B")
+    finally:
+        srv.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+test_http_provider_https_verifies_the_server.timeout = 90

@@ -6,6 +6,8 @@
  * free). */
 #include <check.h>
 #include <errno.h>
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -686,6 +688,47 @@ static void cancel_now(void)
     ck_assert_int_eq(R.rc, -ECANCELED);
 }
 
+/* A host name goes through the resolver (libuv's thread pool). The machine's own name is in
+ * /etc/hosts on Debian; where it maps to a loopback address, fetch by name reaches the server
+ * on 127.0.0.1. A name that does not resolve fails with -EHOSTUNREACH, never inside
+ * fetch_start; "nothing.invalid" never resolves (RFC 6761), and /etc/hosts answers nsswitch
+ * before any DNS server is asked. */
+START_TEST(test_host_name_resolved)
+{
+    char host[100];
+    struct addrinfo hints, *res = NULL;
+    bool loopback = false;
+    host[sizeof host - 1] = '\0';
+    ck_assert_int_eq(gethostname(host, sizeof host - 1), 0);
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_INET;
+    if (getaddrinfo(host, NULL, &hints, &res) == 0) {
+        loopback = ((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr == htonl(0x7f000001);
+        freeaddrinfo(res);
+    }
+    SRV_REPLY_LIT("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    if (loopback && strchr(host, '_') == NULL) {
+        snprintf(addr, sizeof addr, "%s:%u", host, S.port);
+        fetch_get("/n", 0, 0);
+        ck_assert_int_eq(R.rc, 0);
+        ck_assert_str_eq(R.body, "ok");
+    }
+}
+END_TEST
+
+START_TEST(test_host_name_cancelled_while_resolving)
+{
+    /* cancel right after the start: the resolution may still be running on the pool */
+    snprintf(addr, sizeof addr, "nothing.invalid:80");
+    struct fetch_req req = {.address = addr, .method = "GET", .target = "/"};
+    ck_assert_int_eq(start(&req), 0);
+    ck_assert_int_eq(R.calls, 0);
+    cancel_now();
+    ck_assert_int_eq(R.rc, -ECANCELED);
+    run_to_end();
+}
+END_TEST
+
 START_TEST(test_cancel_while_waiting_for_response)
 {
     srv_start(SRV_SILENT, NULL, 0);
@@ -710,7 +753,8 @@ END_TEST
 START_TEST(test_bad_arguments)
 {
     static const char *const bad_addr[] = {
-        "example.com:80",  "127.0.0.1",       "127.0.0.1:", "127.0.0.1:0",
+        "bad_name!:80",    "-a.test:80",      "a..b:80",    "a-.test:80",
+        "127.0.0.1",       "127.0.0.1:",      "127.0.0.1:0",
         "127.0.0.1:65536", "127.0.0.1:80x",   "::1:80",     "[::1]80",
         "[]:80",           "1.2.3:80",        ":80",        "[nothost]:80",
         "unix://",         "unix://rel.sock", "unix:rel",
@@ -1086,6 +1130,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_stream_chunk_over_limit_announced);
     tcase_add_test(tc, test_stream_chunk_over_limit_with_data);
     tcase_add_test(tc, test_stream_trickled);
+    tcase_add_test(tc, test_host_name_resolved);
+    tcase_add_test(tc, test_host_name_cancelled_while_resolving);
     suite_add_tcase(s, tc);
     return s;
 }

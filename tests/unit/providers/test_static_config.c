@@ -231,6 +231,27 @@ START_TEST(relative_paths)
 }
 END_TEST
 
+START_TEST(http_provider_tls)
+{
+    const char *y = "providers:\n  http:\n    endpoint: https://cfg.test:8443/c\n    tls:\n"
+                    "      ca: ca.pem\n      cert: /abs/c.pem\n      key: k.pem\n"
+                    "      insecureSkipVerify: true\n";
+    ck_assert_int_eq(static_config_load_string(&c, "/etc/concord/s.yaml", y, strlen(y), &d), 0);
+    ck_assert(c.http.tls.set);
+    ck_assert_str_eq(c.http.tls.ca, "/etc/concord/ca.pem");
+    ck_assert_str_eq(c.http.tls.cert, "/abs/c.pem");
+    ck_assert_str_eq(c.http.tls.key, "/etc/concord/k.pem");
+    ck_assert(c.http.tls.insecure_skip_verify);
+    ck_assert_uint_eq(d.n, 0);
+    ck_assert_int_eq(load("providers:\n  http:\n    endpoint: https://a.test/\n    tls:\n"
+                          "      cert: c.pem\n"),
+                     -EINVAL);
+    ck_assert(has_diag(&d, "static.yaml:4:5: providers.http.tls: cert and key go together"));
+    ck_assert_int_eq(load("providers:\n  http:\n    endpoint: ftp://a.test/\n"), -EINVAL);
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "expected an http:// or https:// URL"));
+}
+END_TEST
+
 START_TEST(unknown_key_exact_text)
 {
     ck_assert_int_eq(load("workers: 2\nentryPoints:\n  web:\n    adress: \":80\"\n"), -EINVAL);
@@ -491,7 +512,8 @@ START_TEST(traefik_reference)
     ck_assert_uint_eq(count_diags(&d, DIAG_ERROR, "unknown key"), 0);
     ck_assert_uint_eq(d.nerrors, 7);
     /* providers.http.endpoint "foobar" is not an http:// URL */
-    ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.http: endpoint \"foobar\": only http://"));
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.http: endpoint \"foobar\": expected an "
+                                           "http:// or https:// URL"));
     /* http.redirections.entryPoint.to names an entry point the file does not define. */
     ck_assert(has_diag_sub(&d, DIAG_ERROR, "entryPoints.EntryPoint0.http.redirections.entryPoint"
                                            ".to: entry point \"foobar\" is not defined"));
@@ -511,8 +533,8 @@ START_TEST(traefik_reference)
     ck_assert(has_diag(&d, want));
     ck_assert(has_diag_sub(&d, DIAG_ERROR, "log.level: unknown log level \"foobar\""));
     ck_assert_uint_eq(count_diags(&d, DIAG_WARNING, "recognised Traefik key, not supported yet"),
-                      55); /* 57 before http.redirections and http.middlewares were implemented */
-    ck_assert_uint_eq(d.n, 62);
+                      54); /* 57 before http.redirections, http.middlewares, providers.http.tls */
+    ck_assert_uint_eq(d.n, 61);
     /* The keys Concord implements took the placeholder values. */
     const struct entrypoint_config *ep = &c.entrypoints[0];
     ck_assert_str_eq(ep->name, "EntryPoint0");
@@ -589,6 +611,7 @@ static Suite *static_suite(void)
     tcase_add_test(tc, empty_file_keeps_defaults);
     tcase_add_test(tc, every_decoded_key);
     tcase_add_test(tc, relative_paths);
+    tcase_add_test(tc, http_provider_tls);
     tcase_add_test(tc, unknown_key_exact_text);
     tcase_add_test(tc, unknown_top_level_and_nested);
     tcase_add_test(tc, recognised_keys_warn);
