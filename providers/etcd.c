@@ -95,8 +95,13 @@ __attribute__((format(printf, 2, 3))) static void fail(struct provider *p, const
     }
     p->failed = 0;
     p->reported = true;
-    snprintf(full, sizeof full, "etcd %s: %s (retry in %llus)", ep, msg,
-             (unsigned long long)(p->backoff_ms / 1000));
+    if (p->ec->n_endpoints > 1) {
+        snprintf(full, sizeof full, "every etcd endpoint failed; the last, %s: %s (retry in %llus)",
+                 ep, msg, (unsigned long long)(p->backoff_ms / 1000));
+    } else {
+        snprintf(full, sizeof full, "etcd %s: %s (retry in %llus)", ep, msg,
+                 (unsigned long long)(p->backoff_ms / 1000));
+    }
     p->emit(p->arg, NULL, NULL, 0, full, NULL);
     uv_timer_start(&p->timer, on_timer, p->backoff_ms, 0);
     p->backoff_ms = p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2;
@@ -162,6 +167,7 @@ static int post(struct provider *p, const char *target, char *body, fetch_cb cb,
     req.timeout_ms = REQUEST_TIMEOUT_MS;
     req.max_body = MAX_ANSWER;
     req.on_data = on_data;
+    req.max_chunk = MAX_ANSWER;
     rc = fetch_start(p->loop, &req, cb, p, &p->inflight);
     free(body);
     if (rc != 0) {

@@ -176,3 +176,29 @@ def test_etcd_provider_compaction_and_second_endpoint():
 
 
 test_etcd_provider_compaction_and_second_endpoint.timeout = 120
+
+
+def test_etcd_provider_username_password():
+    """With etcd's authentication on, the provider authenticates (POST /v3/auth/authenticate,
+    the token in Authorization); a wrong password is an error in status, naming etcd's
+    reason."""
+    with Etcd() as e:
+        e.enable_auth("root", "concord-pw")
+        good = {"providers": {"etcd": {"endpoints": [e.endpoint], "username": "root",
+                                       "password": "concord-pw"}}}
+        with Cluster(1, static_extra=good) as c:
+            a = c.backend("A")
+            e.txn(puts=dict(service(a.url), **router("r1", "auth.test")))
+            c.wait_served(0, "auth.test", "A")
+            check(etcd_error(c, 0) == "", "error with the right password: %r" % etcd_error(c, 0))
+        bad = {"providers": {"etcd": {"endpoints": [e.endpoint], "username": "root",
+                                      "password": "wrong"}}}
+        with Cluster(1, static_extra=bad) as c:
+            util.wait_until(lambda: etcd_error(c, 0), c.t(10), 0.05, "the auth error in status")
+            err = etcd_error(c, 0)
+            check("authenticate" in err and "authentication failed" in err,
+                  "the status names the failed authentication: %r" % err)
+            check(c.nodes[0].get("auth.test")[0] == 404, "nothing served without a config")
+
+
+test_etcd_provider_username_password.timeout = 90

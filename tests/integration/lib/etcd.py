@@ -67,6 +67,7 @@ class Etcd:
         self.client_port = self.home_port
         self.endpoint = "127.0.0.1:%d" % self.client_port
         self.proc = None
+        self.token = None  # set by enable_auth: every call then authenticates
         self.log_path = os.path.join(self.dir, "etcd.log")
 
     # ---- lifecycle ---------------------------------------------------------------------
@@ -140,9 +141,12 @@ class Etcd:
 
     # ---- the v3 JSON gateway -----------------------------------------------------------
     def call(self, path, body):
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = self.token
         req = urllib.request.Request("http://%s%s" % (self.endpoint, path),
                                      data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+                                     headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=5 * self.slow) as r:
                 return json.loads(r.read())
@@ -175,6 +179,16 @@ class Etcd:
         r = self.call("/v3/kv/range", {"key": _b64(prefix), "range_end": _b64(_prefix_end(prefix))})
         return {base64.b64decode(kv["key"]).decode(): base64.b64decode(kv.get("value", "")).decode()
                 for kv in r.get("kvs", [])}
+
+    def enable_auth(self, user="root", password="concord-pw"):
+        """Creates `user` with etcd's root role and turns authentication on; this client then
+        sends a token (etcd's simple tokens)."""
+        self.call("/v3/auth/user/add", {"name": user, "password": password})
+        self.call("/v3/auth/role/add", {"name": "root"})
+        self.call("/v3/auth/user/grant", {"user": user, "role": "root"})
+        self.call("/v3/auth/enable", {})
+        self.token = self.call("/v3/auth/authenticate",
+                               {"name": user, "password": password})["token"]
 
     def compact(self, revision):
         self.call("/v3/kv/compaction", {"revision": str(revision), "physical": True})
