@@ -9,10 +9,11 @@
  * revision (a transaction writing several keys) comes in one batch, so a multi-key change
  * becomes one proposal, never a half-applied one (Traefik applies KV changes key by key).
  * After a failure the next cycle watches from the last revision seen (etcd replays what was
- * missed); a compacted start revision makes it read every key again. Any failure moves to the next
- * endpoint; when every endpoint has failed in a row the provider emits an error (the last
+ * missed); a compacted start revision makes it read every key again. While watching, a small
+ * read every 5 s catches an etcd that froze with the connection open. Any failure moves to the
+ * next endpoint; when every endpoint has failed in a row the provider emits an error (the last
  * committed contribution stays, status shows why) and tries again after a backoff of 1 s
- * doubling to 30 s.
+ * doubling to 30 s; once the watch is up again, the error clears.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -31,6 +32,10 @@
 #define BACKOFF_MAX_MS 30000
 #define REQUEST_TIMEOUT_MS 5000
 #define MAX_ANSWER (64u << 20) /* a range answer, and one line of the watch stream */
+/* While watching, a small read every PROBE_MS: an etcd that stops answering (a stopped
+ * process, a frozen host) keeps its TCP connection open and the watch silent, so only a
+ * request with a deadline notices. */
+#define PROBE_MS 5000
 
 /* What the watch stream's end leads to, decided in on_data before it cancels the fetch. */
 enum after { AFTER_FAIL, AFTER_RESTART };
@@ -49,7 +54,10 @@ struct provider {
     int64_t revision;
     struct etcd_lines lines;
     uv_timer_t timer;
-    struct fetch *inflight;
+    struct fetch *inflight; /* auth, range or the watch */
+    uv_timer_t probe_timer;
+    struct fetch *probe;
+    int handles; /* timers not closed yet */
     enum after after;
     char after_msg[300];
     bool resume;   /* kvs and revision hold a state: a new watch continues from it */
@@ -58,6 +66,7 @@ struct provider {
 };
 
 static void cycle(struct provider *p);
+static void on_probe_timer(uv_timer_t *t);
 
 /* The endpoint as fetch wants it: "http://" and a trailing '/' dropped. */
 static void endpoint_address(const char *ep, char *out, size_t size)
@@ -147,7 +156,8 @@ static void emit_config(struct provider *p)
 
 /* POSTs body (taken) to target on the current endpoint. Returns 0 or the fetch_start error. */
 static int post(struct provider *p, const char *target, char *body, fetch_cb cb,
-                void (*on_data)(void *, const struct fetch_resp *, const uint8_t *, size_t))
+                void (*on_data)(void *, const struct fetch_resp *, const uint8_t *, size_t),
+                struct fetch **out)
 {
     char address[300];
     const char *hdrs[3] = {"Content-Type: application/json", p->auth, NULL};
@@ -168,10 +178,10 @@ static int post(struct provider *p, const char *target, char *body, fetch_cb cb,
     req.max_body = MAX_ANSWER;
     req.on_data = on_data;
     req.max_chunk = MAX_ANSWER;
-    rc = fetch_start(p->loop, &req, cb, p, &p->inflight);
+    rc = fetch_start(p->loop, &req, cb, p, out);
     free(body);
     if (rc != 0) {
-        p->inflight = NULL;
+        *out = NULL;
     }
     return rc;
 }
@@ -180,7 +190,7 @@ static int post(struct provider *p, const char *target, char *body, fetch_cb cb,
  * Returns false when the answer is a 200. */
 static bool answer_failed(int rc, const struct fetch_resp *r, char *buf, size_t size)
 {
-    char text[200];
+    char text[160];
     if (rc != 0) {
         snprintf(buf, size, "%s", rc == -EINVAL ? "bad endpoint address" : strerror(-rc));
         return true;
@@ -201,6 +211,36 @@ static const char *start_error(int rc)
 }
 
 /* ---- the watch ---- */
+
+static void on_probe(void *arg, int rc, const struct fetch_resp *r)
+{
+    struct provider *p = arg;
+    char why[240];
+    p->probe = NULL;
+    if (p->stopped || rc == -ECANCELED || p->inflight == NULL) {
+        return;
+    }
+    if (answer_failed(rc, r, why, sizeof why)) {
+        p->after = AFTER_FAIL;
+        snprintf(p->after_msg, sizeof p->after_msg, "etcd stopped answering (%s)", why);
+        fetch_cancel(p->inflight); /* on_watch_end runs now and fails over */
+        return;
+    }
+    uv_timer_start(&p->probe_timer, on_probe_timer, PROBE_MS, 0);
+}
+
+static void on_probe_timer(uv_timer_t *t)
+{
+    struct provider *p = t->data;
+    int rc;
+    if (p->inflight == NULL || p->probe != NULL) {
+        return;
+    }
+    rc = post(p, "/v3/kv/range", etcd_count_body(p->prefix), on_probe, NULL, &p->probe);
+    if (rc != 0) {
+        uv_timer_start(&p->probe_timer, on_probe_timer, PROBE_MS, 0);
+    }
+}
 
 /* One line of the stream. Returns the keys it changed, or -1 after choosing p->after. */
 static int watch_line(struct provider *p, const char *line, size_t len)
@@ -259,6 +299,7 @@ static void on_watch_data(void *arg, const struct fetch_resp *head, const uint8_
              * sync does not propose again) replaces the error status shows. */
             p->failed = 0;
             p->backoff_ms = BACKOFF_MIN_MS;
+            uv_timer_start(&p->probe_timer, on_probe_timer, PROBE_MS, 0);
             if (p->reported) {
                 p->reported = false;
                 emit_config(p);
@@ -303,6 +344,10 @@ static void on_watch_end(void *arg, int rc, const struct fetch_resp *r)
     if (p->stopped) {
         return;
     }
+    uv_timer_stop(&p->probe_timer);
+    if (p->probe != NULL) {
+        fetch_cancel(p->probe); /* on_probe sees the watch gone and does nothing */
+    }
     if (rc == -ECANCELED && p->after == AFTER_RESTART) {
         uv_timer_start(&p->timer, on_timer, 0, 0);
     } else if (rc == -ECANCELED) {
@@ -320,7 +365,7 @@ static void watch(struct provider *p)
     etcd_lines_reset(&p->lines);
     p->after = AFTER_FAIL;
     rc = post(p, "/v3/watch", etcd_watch_body(p->prefix, p->revision + 1), on_watch_end,
-              on_watch_data);
+              on_watch_data, &p->inflight);
     if (rc != 0) {
         fail(p, "cannot watch: %s", start_error(rc));
     }
@@ -357,7 +402,7 @@ static void on_range(void *arg, int rc, const struct fetch_resp *r)
 
 static void range(struct provider *p)
 {
-    int rc = post(p, "/v3/kv/range", etcd_range_body(p->prefix), on_range, NULL);
+    int rc = post(p, "/v3/kv/range", etcd_range_body(p->prefix), on_range, NULL, &p->inflight);
     if (rc != 0) {
         fail(p, "cannot read: %s", start_error(rc));
     }
@@ -412,7 +457,7 @@ static void cycle(struct provider *p)
         return;
     }
     rc = post(p, "/v3/auth/authenticate", etcd_auth_body(p->ec->username, p->ec->password), on_auth,
-              NULL);
+              NULL, &p->inflight);
     if (rc != 0) {
         fail(p, "cannot authenticate: %s", start_error(rc));
     }
@@ -447,6 +492,9 @@ static int etcd_start(uv_loop_t *loop, const struct static_config *sc, provider_
     p->lines.max = MAX_ANSWER;
     uv_timer_init(loop, &p->timer);
     p->timer.data = p;
+    uv_timer_init(loop, &p->probe_timer);
+    p->probe_timer.data = p;
+    p->handles = 2;
     uv_timer_start(&p->timer, on_timer, 0, 0); /* the first cycle on the next iteration */
     *out = p;
     return 0;
@@ -455,6 +503,9 @@ static int etcd_start(uv_loop_t *loop, const struct static_config *sc, provider_
 static void on_timer_closed(uv_handle_t *h)
 {
     struct provider *p = h->data;
+    if (--p->handles > 0) {
+        return;
+    }
     etcd_kvs_fini(&p->kvs);
     etcd_lines_fini(&p->lines);
     free(p->auth);
@@ -468,7 +519,11 @@ static void etcd_stop(struct provider *p)
     if (p->inflight != NULL) {
         fetch_cancel(p->inflight); /* its callback fires now and sees `stopped` */
     }
+    if (p->probe != NULL) {
+        fetch_cancel(p->probe);
+    }
     uv_close((uv_handle_t *)&p->timer, on_timer_closed);
+    uv_close((uv_handle_t *)&p->probe_timer, on_timer_closed);
 }
 
 const struct provider_ops etcd_provider_ops = {

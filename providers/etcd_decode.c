@@ -159,6 +159,20 @@ char *etcd_range_body(const char *prefix)
     return out;
 }
 
+char *etcd_count_body(const char *prefix)
+{
+    char *key, *end, *out = NULL;
+    if (range_keys(prefix, &key, &end) != 0) {
+        return NULL;
+    }
+    if (asprintf(&out, "{\"key\":\"%s\",\"range_end\":\"%s\",\"count_only\":true}", key, end) < 0) {
+        out = NULL;
+    }
+    free(key);
+    free(end);
+    return out;
+}
+
 char *etcd_watch_body(const char *prefix, int64_t start_revision)
 {
     char *key, *end, *out = NULL;

@@ -50,6 +50,8 @@ void etcd_kvs_fini(struct etcd_kvs *m);
 
 /* {"key": b64(prefix), "range_end": b64(prefix end)}: every key that starts with prefix. */
 char *etcd_range_body(const char *prefix);
+/* The same range with "count_only": a cheap read that shows etcd answers. */
+char *etcd_count_body(const char *prefix);
 /* {"create_request": {"key", "range_end", "start_revision": "<rev>"}} for the same range. */
 char *etcd_watch_body(const char *prefix, int64_t start_revision);
 /* {"name": user, "password": pass}, strings escaped as JSON requires. */

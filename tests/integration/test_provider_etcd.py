@@ -202,3 +202,31 @@ def test_etcd_provider_username_password():
 
 
 test_etcd_provider_username_password.timeout = 90
+
+
+def test_etcd_provider_frozen_etcd():
+    """A frozen etcd (SIGSTOP: its connections stay open, nothing answers) is noticed by the
+    provider's periodic probe: the error shows, the routes stay; once it thaws the watch
+    resumes and changes flow."""
+    with Etcd() as e:
+        with Cluster(1, static_extra=static(e, throttle="0s")) as c:
+            a = c.backend("A")
+            e.txn(puts=dict(service(a.url), **router("r1", "f1.test")))
+            c.wait_served(0, "f1.test", "A")
+            e.pause()
+            try:
+                # probe every 5 s with a 5 s deadline: noticed within about 10 s
+                util.wait_until(lambda: etcd_error(c, 0), c.t(25), 0.1,
+                                "the frozen etcd's error in status")
+                err = etcd_error(c, 0)
+                check("stopped answering" in err or "timed out" in err.lower(),
+                      "the error says etcd does not answer: %r" % err)
+                c.wait_served(0, "f1.test", "A")
+            finally:
+                e.resume()
+            e.txn(puts=router("r2", "f2.test"))
+            c.wait_served(0, "f2.test", "A", timeout=c.t(40))
+            util.wait_until(lambda: etcd_error(c, 0) == "", c.t(10), 0.05, "the error to clear")
+
+
+test_etcd_provider_frozen_etcd.timeout = 120

@@ -111,11 +111,19 @@ class Etcd:
         if self.proc is None or self.proc.poll() is not None:
             return
         os.kill(self.proc.pid, signal.SIGTERM)
+        os.kill(self.proc.pid, signal.SIGCONT)  # a paused etcd handles its SIGTERM
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
+
+    def pause(self):
+        """SIGSTOP: etcd keeps its sockets open and answers nothing (a frozen host)."""
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self):
+        os.kill(self.proc.pid, signal.SIGCONT)
 
     def close(self):
         self.stop()

@@ -198,6 +198,10 @@ START_TEST(request_bodies)
     ck_b64_field(b, "key", "traefik/", 8);
     ck_b64_field(b, "range_end", "traefik0", 8); /* '/' + 1 */
     free(b);
+    b = etcd_count_body("traefik/");
+    ck_b64_field(b, "range_end", "traefik0", 8);
+    ck_assert_ptr_nonnull(strstr(b, "\"count_only\":true}"));
+    free(b);
     b = etcd_watch_body("prod/traefik/", 43);
     ck_assert_ptr_nonnull(strstr(b, "{\"create_request\":{"));
     ck_assert_ptr_nonnull(strstr(b, "\"start_revision\":\"43\"}}"));
