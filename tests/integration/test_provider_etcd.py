@@ -55,7 +55,8 @@ def test_etcd_provider_keys_txn_and_deletes():
             li = c.wait_leader()
             st = c.nodes[0].status(stale=False)
             provs = [(p["name"], p["node"]) for p in st["providers"]]
-            check(sum(1 for n, _ in provs if n == "etcd") == 1,
+            check(("etcd", st["leader"]) in provs and
+                  sum(1 for n, _ in provs if n == "etcd") == 1,
                   "one etcd provider, on the leader: %r" % provs)
             for i in range(3):
                 c.wait_caught_up(i)
