@@ -82,6 +82,10 @@ void static_config_defaults(struct static_config *c)
     c->http.poll_interval_ms = 5000; /* Traefik's defaults */
     c->http.poll_timeout_ms = 5000;
     c->http.max_body = 16u << 20;
+    c->etcd.root_key = xstrdup("traefik"); /* Traefik's defaults */
+    c->etcd.endpoints = xgrow(NULL, sizeof *c->etcd.endpoints);
+    c->etcd.endpoints[0] = xstrdup("127.0.0.1:2379");
+    c->etcd.n_endpoints = 1;
     c->admin_address = xstrdup("127.0.0.1:9900");
     c->node_id = xstrdup("n1");
     c->data_dir = xstrdup("./concord-data");
@@ -103,6 +107,10 @@ void static_config_fini(struct static_config *c)
     }
     free(c->http.headers);
     static_config_tls_fini(&c->http.tls);
+    doc_strlist_free(c->etcd.endpoints, c->etcd.n_endpoints);
+    free(c->etcd.root_key);
+    free(c->etcd.username);
+    free(c->etcd.password);
     free(c->source_file);
     free(c->admin_address);
     free(c->admin_token_file);
@@ -652,6 +660,60 @@ static void d_http_provider(struct schema_ctx *c, const struct doc_node *v, void
     }
 }
 
+static const struct schema_row etcd_provider_rows[] = {
+    SCHEMA_LIST("endpoints", SC, etcd.endpoints, etcd.n_endpoints),
+    SCHEMA_FIELD("rootKey", schema_str, SC, etcd.root_key),
+    SCHEMA_FIELD("username", schema_str, SC, etcd.username),
+    SCHEMA_FIELD("password", schema_str, SC, etcd.password),
+    SCHEMA_TODO("tls", "ca cert key insecureSkipVerify"),
+    {0},
+};
+
+/* "host:port" or "http://host:port[/]"; https needs the TLS options, not supported yet. */
+static void etcd_check_endpoint(struct schema_ctx *c, const char *ep)
+{
+    bool http = strncmp(ep, "http://", 7) == 0;
+    const char *hp = http ? ep + 7 : ep, *colon = NULL;
+    for (const char *q = hp; *q != '\0'; q++) { /* the last ':' (strrchr upsets GCC's -O2
+                                                  overread check after the offset) */
+        if (*q == ':') {
+            colon = q;
+        }
+    }
+    if (strstr(ep, "://") != NULL && !http) {
+        schema_error(c, c->key, "endpoint \"%s\": only http:// or host:port for now (TLS "
+                     "comes later)", ep);
+    } else if (hp[0] == '\0' || colon == NULL || colon == hp || colon[1] == '\0') {
+        schema_error(c, c->key, "endpoint \"%s\": expected host:port", ep);
+    }
+}
+
+static void d_etcd_provider(struct schema_ctx *c, const struct doc_node *v, void *obj,
+                            const struct schema_row *r)
+{
+    struct static_config *sc = obj;
+    size_t n;
+    (void)r;
+    sc->etcd.enabled = true;
+    schema_map(c, v, obj, etcd_provider_rows);
+    if (sc->etcd.n_endpoints == 0) {
+        schema_error(c, c->key, "needs at least one endpoint");
+    }
+    for (uint32_t i = 0; i < sc->etcd.n_endpoints; i++) {
+        etcd_check_endpoint(c, sc->etcd.endpoints[i]);
+    }
+    n = strlen(sc->etcd.root_key);
+    while (n > 0 && sc->etcd.root_key[n - 1] == '/') {
+        sc->etcd.root_key[--n] = '\0'; /* "traefik/" and "traefik" are one root */
+    }
+    if (n == 0) {
+        schema_error(c, c->key, "rootKey must not be empty");
+    }
+    if ((sc->etcd.username == NULL) != (sc->etcd.password == NULL)) {
+        schema_error(c, c->key, "username and password go together");
+    }
+}
+
 static const struct schema_row providers_rows[] = {
     SCHEMA_FIELD("providersThrottleDuration", schema_dur, SC, providers_throttle_ms),
     {.key = "file", .fn = d_file_provider},
@@ -668,7 +730,7 @@ static const struct schema_row providers_rows[] = {
     SCHEMA_TODO("nomad", KEYS_PROVIDER_NOMAD),
     SCHEMA_TODO("ecs", KEYS_PROVIDER_ECS),
     SCHEMA_TODO("consul", KEYS_PROVIDER_CONSUL),
-    SCHEMA_TODO("etcd", KEYS_PROVIDER_ETCD),
+    {.key = "etcd", .fn = d_etcd_provider},
     SCHEMA_TODO("zooKeeper", KEYS_PROVIDER_ZOO_KEEPER),
     SCHEMA_TODO("redis", KEYS_PROVIDER_REDIS),
     {.key = "http", .fn = d_http_provider},

@@ -106,6 +106,18 @@ struct http_provider_config {
     struct provider_tls_config tls;
 };
 
+/* providers.etcd: Traefik's KV layout read from etcd v3's JSON gateway. Cluster-wide: the leader
+ * runs it. tls is recognised, not supported yet (a warning). */
+struct etcd_provider_config {
+    bool enabled;
+    char **endpoints; /* "host:port" (or "http://host:port", kept as written); default
+                         ["127.0.0.1:2379"] as in Traefik; the first that answers is used */
+    uint32_t n_endpoints;
+    char *root_key; /* default "traefik", without a trailing '/' */
+    char *username; /* NULL: no authentication */
+    char *password;
+};
+
 struct static_config {
     char *source_file; /* "" when built from defaults only */
     struct entrypoint_config *entrypoints;
@@ -113,6 +125,7 @@ struct static_config {
     struct servers_transport_config transport;
     struct file_provider_config file;
     struct http_provider_config http;
+    struct etcd_provider_config etcd;
     uint64_t providers_throttle_ms; /* providers.providersThrottleDuration, default 2s */
     /* admin */
     char *admin_address;    /* default "127.0.0.1:9900" */

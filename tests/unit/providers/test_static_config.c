@@ -510,7 +510,11 @@ START_TEST(traefik_reference)
     char want[1200];
     ck_assert_int_eq(static_config_load(&c, path, &d), -EINVAL);
     ck_assert_uint_eq(count_diags(&d, DIAG_ERROR, "unknown key"), 0);
-    ck_assert_uint_eq(d.nerrors, 7);
+    ck_assert_uint_eq(d.nerrors, 9);
+    /* providers.etcd.endpoints: "foobar" twice, not host:port */
+    ck_assert_uint_eq(count_diags(&d, DIAG_ERROR,
+                                  "providers.etcd: endpoint \"foobar\": expected host:port"),
+                      2);
     /* providers.http.endpoint "foobar" is not an http:// URL */
     ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.http: endpoint \"foobar\": expected an "
                                            "http:// or https:// URL"));
@@ -533,8 +537,10 @@ START_TEST(traefik_reference)
     ck_assert(has_diag(&d, want));
     ck_assert(has_diag_sub(&d, DIAG_ERROR, "log.level: unknown log level \"foobar\""));
     ck_assert_uint_eq(count_diags(&d, DIAG_WARNING, "recognised Traefik key, not supported yet"),
-                      54); /* 57 before http.redirections, http.middlewares, providers.http.tls */
-    ck_assert_uint_eq(d.n, 61);
+                      54); /* 57 before http.redirections, http.middlewares, providers.http.tls;
+                              providers.etcd became providers.etcd.tls */
+    ck_assert(has_diag_sub(&d, DIAG_WARNING, "providers.etcd.tls: recognised Traefik key"));
+    ck_assert_uint_eq(d.n, 63);
     /* The keys Concord implements took the placeholder values. */
     const struct entrypoint_config *ep = &c.entrypoints[0];
     ck_assert_str_eq(ep->name, "EntryPoint0");
@@ -602,6 +608,74 @@ START_TEST(entry_point_redirection_errors)
 }
 END_TEST
 
+START_TEST(etcd_provider_rows)
+{
+    /* Traefik's defaults: 127.0.0.1:2379 and root "traefik"; not enabled */
+    ck_assert(!c.etcd.enabled);
+    ck_assert_uint_eq(c.etcd.n_endpoints, 1);
+    ck_assert_str_eq(c.etcd.endpoints[0], "127.0.0.1:2379");
+    ck_assert_str_eq(c.etcd.root_key, "traefik");
+    ck_assert_int_eq(load("providers:\n"
+                          "  etcd:\n"
+                          "    endpoints: [\"127.0.0.1:2379\", \"http://127.0.0.1:2380/\"]\n"
+                          "    rootKey: prod/traefik/\n"
+                          "    username: root\n"
+                          "    password: s3cret\n"
+                          "    tls: {ca: /etc/ca.pem}\n"),
+                     0);
+    ck_assert(c.etcd.enabled);
+    ck_assert_uint_eq(c.etcd.n_endpoints, 2);
+    ck_assert_str_eq(c.etcd.endpoints[0], "127.0.0.1:2379");
+    ck_assert_str_eq(c.etcd.endpoints[1], "http://127.0.0.1:2380/");
+    ck_assert_str_eq(c.etcd.root_key, "prod/traefik"); /* the trailing '/' is dropped */
+    ck_assert_str_eq(c.etcd.username, "root");
+    ck_assert_str_eq(c.etcd.password, "s3cret");
+    /* tls is recognised and not supported yet: a warning, never silently ignored */
+    ck_assert(has_diag(&d, "static.yaml:7:5: providers.etcd.tls: recognised Traefik key, not "
+                           "supported yet (warning)"));
+    ck_assert_uint_eq(d.n, 1);
+}
+END_TEST
+
+START_TEST(etcd_provider_defaults_when_empty)
+{
+    ck_assert_int_eq(load("providers:\n  etcd: {}\n"), 0);
+    ck_assert(c.etcd.enabled);
+    ck_assert_str_eq(c.etcd.endpoints[0], "127.0.0.1:2379");
+    ck_assert_str_eq(c.etcd.root_key, "traefik");
+    ck_assert_ptr_null(c.etcd.username);
+    ck_assert_uint_eq(d.n, 0);
+}
+END_TEST
+
+START_TEST(etcd_provider_errors)
+{
+    ck_assert_int_eq(load("providers:\n"
+                          "  etcd:\n"
+                          "    endpoints: [\"https://127.0.0.1:2379\", nohostport, \":2379\"]\n"
+                          "    rootKey: \"/\"\n"
+                          "    username: root\n"
+                          "    tlss: {}\n"),
+                     -EINVAL);
+    ck_assert(has_diag(&d, "static.yaml:6:5: providers.etcd.tlss: unknown key"));
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.etcd: endpoint \"https://127.0.0.1:2379\": "
+                                           "only http:// or host:port"));
+    ck_assert(has_diag_sub(&d, DIAG_ERROR,
+                           "providers.etcd: endpoint \"nohostport\": expected host:port"));
+    ck_assert(has_diag_sub(&d, DIAG_ERROR,
+                           "providers.etcd: endpoint \":2379\": expected host:port"));
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.etcd: rootKey must not be empty"));
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.etcd: username and password go together"));
+    ck_assert_uint_eq(d.nerrors, 6);
+    static_config_fini(&c);
+    diags_fini(&d);
+    diags_init(&d);
+    static_config_defaults(&c);
+    ck_assert_int_eq(load("providers:\n  etcd:\n    endpoints: []\n"), -EINVAL);
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.etcd: needs at least one endpoint"));
+}
+END_TEST
+
 static Suite *static_suite(void)
 {
     Suite *s = suite_create("providers/static_config");
@@ -635,6 +709,9 @@ static Suite *static_suite(void)
     tcase_add_test(tc, traefik_reference);
     tcase_add_test(tc, entry_point_http_middlewares_and_redirections);
     tcase_add_test(tc, entry_point_redirection_errors);
+    tcase_add_test(tc, etcd_provider_rows);
+    tcase_add_test(tc, etcd_provider_defaults_when_empty);
+    tcase_add_test(tc, etcd_provider_errors);
     suite_add_tcase(s, tc);
     return s;
 }
