@@ -13,7 +13,8 @@
  * read every 5 s catches an etcd that froze with the connection open. Any failure moves to the
  * next endpoint; when every endpoint has failed in a row the provider emits an error (the last
  * committed contribution stays, status shows why) and tries again after a backoff of 1 s
- * doubling to 30 s; once the watch is up again, the error clears.
+ * doubling to 30 s; once the watch is up again, the error clears. Endpoints are host:port
+ * (names resolved by fetch), http:// or https://; with a tls block every endpoint is https.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 
 #include "node/base/log.h"
 #include "node/http/fetch.h"
+#include "node/net/tls_client.h"
 #include "providers/decode.h"
 #include "providers/etcd_decode.h"
 #include "providers/labels.h"
@@ -50,6 +52,7 @@ struct provider {
     uint32_t failed; /* endpoints failed in a row */
     uint64_t backoff_ms;
     char *auth; /* "Authorization: <token>", NULL without a username */
+    struct tlsc_ctx *tls; /* https: an endpoint "https://..." or a tls block */
     struct etcd_kvs kvs;
     int64_t revision;
     struct etcd_lines lines;
@@ -68,11 +71,21 @@ struct provider {
 static void cycle(struct provider *p);
 static void on_probe_timer(uv_timer_t *t);
 
-/* The endpoint as fetch wants it: "http://" and a trailing '/' dropped. */
+/* Whether endpoint ep is spoken to over TLS: "https://", or any endpoint with a tls block
+ * (Traefik's rule: tls applies to every endpoint). */
+static bool endpoint_tls(const struct provider *p, const char *ep)
+{
+    return strncmp(ep, "https://", 8) == 0 || p->ec->tls.set;
+}
+
+/* The endpoint as fetch wants it: the scheme and a trailing '/' dropped. */
 static void endpoint_address(const char *ep, char *out, size_t size)
 {
     size_t n;
-    snprintf(out, size, "%s", strncmp(ep, "http://", 7) == 0 ? ep + 7 : ep);
+    snprintf(out, size, "%s",
+             strncmp(ep, "http://", 7) == 0    ? ep + 7
+             : strncmp(ep, "https://", 8) == 0 ? ep + 8
+                                               : ep);
     n = strlen(out);
     while (n > 0 && out[n - 1] == '/') {
         out[--n] = '\0';
@@ -178,6 +191,7 @@ static int post(struct provider *p, const char *target, char *body, fetch_cb cb,
     req.max_body = MAX_ANSWER;
     req.on_data = on_data;
     req.max_chunk = MAX_ANSWER;
+    req.tls = endpoint_tls(p, p->ec->endpoints[p->ep]) ? p->tls : NULL;
     rc = fetch_start(p->loop, &req, cb, p, out);
     free(body);
     if (rc != 0) {
@@ -192,7 +206,7 @@ static bool answer_failed(int rc, const struct fetch_resp *r, char *buf, size_t 
 {
     char text[160];
     if (rc != 0) {
-        snprintf(buf, size, "%s", rc == -EINVAL ? "bad endpoint address" : strerror(-rc));
+        snprintf(buf, size, "%s", rc == -EINVAL ? "bad endpoint address" : fetch_strerror(rc));
         return true;
     }
     if (r->status != 200) {
@@ -203,11 +217,10 @@ static bool answer_failed(int rc, const struct fetch_resp *r, char *buf, size_t 
     return false;
 }
 
-/* Why fetch_start refused: fetch takes an IP address or localhost only (no resolver). */
+/* Why fetch_start refused. */
 static const char *start_error(int rc)
 {
-    return rc == -EINVAL ? "bad endpoint address (want an IP address or localhost, and a port)"
-                         : strerror(-rc);
+    return rc == -EINVAL ? "bad endpoint address (want host:port)" : fetch_strerror(rc);
 }
 
 /* ---- the watch ---- */
@@ -484,6 +497,21 @@ static int etcd_start(uv_loop_t *loop, const struct static_config *sc, provider_
         free(p);
         return err_set(e, -ENOMEM, "out of memory");
     }
+    for (uint32_t i = 0; i < sc->etcd.n_endpoints && p->tls == NULL; i++) {
+        const struct provider_tls_config *t = &sc->etcd.tls;
+        struct tlsc_config tc = {.ca_file = t->ca, .cert_file = t->cert, .key_file = t->key,
+                                 .insecure_skip_verify = t->insecure_skip_verify};
+        int rc;
+        p->ec = &sc->etcd;
+        if (!endpoint_tls(p, sc->etcd.endpoints[i])) {
+            continue;
+        }
+        if ((rc = tlsc_ctx_new(&tc, &p->tls, e)) != 0) {
+            free(p->prefix);
+            free(p);
+            return rc;
+        }
+    }
     p->loop = loop;
     p->ec = &sc->etcd;
     p->emit = emit;
@@ -510,6 +538,7 @@ static void on_timer_closed(uv_handle_t *h)
     etcd_lines_fini(&p->lines);
     free(p->auth);
     free(p->prefix);
+    tlsc_ctx_free(p->tls);
     free(p);
 }
 

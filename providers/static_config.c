@@ -111,6 +111,7 @@ void static_config_fini(struct static_config *c)
     free(c->etcd.root_key);
     free(c->etcd.username);
     free(c->etcd.password);
+    static_config_tls_fini(&c->etcd.tls);
     free(c->source_file);
     free(c->admin_address);
     free(c->admin_token_file);
@@ -665,15 +666,15 @@ static const struct schema_row etcd_provider_rows[] = {
     SCHEMA_FIELD("rootKey", schema_str, SC, etcd.root_key),
     SCHEMA_FIELD("username", schema_str, SC, etcd.username),
     SCHEMA_FIELD("password", schema_str, SC, etcd.password),
-    SCHEMA_TODO("tls", "ca cert key insecureSkipVerify"),
+    {.key = "tls", .fn = d_tls_client, .off = offsetof(SC, etcd.tls)},
     {0},
 };
 
-/* "host:port" or "http://host:port[/]"; https needs the TLS options, not supported yet. */
+/* "host:port" or "http[s]://host:port[/]". */
 static void etcd_check_endpoint(struct schema_ctx *c, const char *ep)
 {
-    bool http = strncmp(ep, "http://", 7) == 0;
-    const char *hp = http ? ep + 7 : ep, *colon = NULL;
+    bool http = strncmp(ep, "http://", 7) == 0 || strncmp(ep, "https://", 8) == 0;
+    const char *hp = http ? strstr(ep, "://") + 3 : ep, *colon = NULL;
     for (const char *q = hp; *q != '\0'; q++) { /* the last ':' (strrchr upsets GCC's -O2
                                                   overread check after the offset) */
         if (*q == ':') {
@@ -681,8 +682,7 @@ static void etcd_check_endpoint(struct schema_ctx *c, const char *ep)
         }
     }
     if (strstr(ep, "://") != NULL && !http) {
-        schema_error(c, c->key, "endpoint \"%s\": only http:// or host:port for now (TLS "
-                     "comes later)", ep);
+        schema_error(c, c->key, "endpoint \"%s\": expected host:port, http:// or https://", ep);
     } else if (hp[0] == '\0' || colon == NULL || colon == hp || colon[1] == '\0') {
         schema_error(c, c->key, "endpoint \"%s\": expected host:port", ep);
     }

@@ -110,12 +110,13 @@ struct http_provider_config {
  * runs it. tls is recognised, not supported yet (a warning). */
 struct etcd_provider_config {
     bool enabled;
-    char **endpoints; /* "host:port" (or "http://host:port", kept as written); default
+    char **endpoints; /* "host:port" (or "http[s]://host:port", kept as written); default
                          ["127.0.0.1:2379"] as in Traefik; the first that answers is used */
     uint32_t n_endpoints;
     char *root_key; /* default "traefik", without a trailing '/' */
     char *username; /* NULL: no authentication */
     char *password;
+    struct provider_tls_config tls; /* set: every endpoint is https */
 };
 
 struct static_config {

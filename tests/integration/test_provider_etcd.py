@@ -205,6 +205,37 @@ def test_etcd_provider_username_password():
 test_etcd_provider_username_password.timeout = 90
 
 
+def test_etcd_provider_tls():
+    """An etcd that speaks https only: with tls.ca the provider verifies it (the endpoint is a
+    host name, checked against the certificate) and its keys are served; trusting another CA,
+    the provider refuses the server and says so in status."""
+    import shutil
+    import tempfile
+    d = tempfile.mkdtemp(prefix="concord-etcd-tls-")
+    try:
+        good = util.make_cert(d, "etcd")
+        other = util.make_cert(d, "other")
+        with Etcd(tls=good) as e:
+            ep = "https://localhost:%d" % e.client_port
+            ok = {"providers": {"etcd": {"endpoints": [ep], "tls": {"ca": good[0]}}}}
+            with Cluster(1, static_extra=ok) as c:
+                a = c.backend("A")
+                e.txn(puts=dict(service(a.url), **router("r1", "tls.test")))
+                c.wait_served(0, "tls.test", "A")
+                check(etcd_error(c, 0) == "", "error over TLS: %r" % etcd_error(c, 0))
+            bad = {"providers": {"etcd": {"endpoints": ["localhost:%d" % e.client_port],
+                                          "tls": {"ca": other[0]}}}}
+            with Cluster(1, static_extra=bad) as c:
+                util.wait_until(lambda: "certificate" in etcd_error(c, 0), c.t(10), 0.05,
+                                "the certificate error in status")
+                check(c.nodes[0].get("tls.test")[0] == 404, "nothing served from an unverified etcd")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+test_etcd_provider_tls.timeout = 90
+
+
 def test_etcd_provider_frozen_etcd():
     """A frozen etcd (SIGSTOP: its connections stay open, nothing answers) is noticed by the
     provider's periodic probe: the error shows, the routes stay; once it thaws the watch

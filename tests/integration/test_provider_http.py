@@ -5,10 +5,8 @@ Cluster-wide: only the leader runs it, and a new leader takes over."""
 import hashlib
 import http.server
 import json
-import os
 import shutil
 import ssl
-import subprocess
 import tempfile
 import threading
 
@@ -160,24 +158,14 @@ def test_http_provider_throttled_by_providers_throttle_duration():
 test_http_provider_throttled_by_providers_throttle_duration.timeout = 60
 
 
-def make_cert(d, name):
-    """A self-signed certificate for localhost and 127.0.0.1 (openssl CLI): (cert, key)."""
-    cert, key = os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                    "-keyout", key, "-out", cert], check=True, capture_output=True)
-    return cert, key
-
-
 def test_http_provider_https_verifies_the_server():
     """An https endpoint (a real TLS server on loopback, named "localhost" so the name goes
     through the resolver path and the certificate's name is checked): with tls.ca the document
     is served; a node that trusts another CA refuses the server and says why, and keeps what it
     had; insecureSkipVerify accepts it."""
     d = tempfile.mkdtemp(prefix="concord-https-")
-    good = make_cert(d, "server")
-    other = make_cert(d, "other")
+    good = util.make_cert(d, "server")
+    other = util.make_cert(d, "other")
     srv = ConfigServer(tls=good).start()
     try:
         base = {"endpoint": srv.url, "pollInterval": "100ms", "pollTimeout": "2s"}

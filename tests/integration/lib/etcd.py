@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import urllib.error
@@ -60,8 +61,12 @@ def free_ports(n):
 
 
 class Etcd:
-    def __init__(self, slow=1.0):
+    def __init__(self, slow=1.0, tls=None):
+        """tls: (cert, key) PEM paths: the client port speaks https only."""
         self.slow = slow
+        self.tls = tls
+        self.scheme = "https" if tls else "http"
+        self.ssl_ctx = ssl.create_default_context(cafile=tls[0]) if tls else None
         self.dir = tempfile.mkdtemp(prefix="concord-etcd-")
         self.home_port, self.peer_port = free_ports(2)
         self.client_port = self.home_port
@@ -79,12 +84,14 @@ class Etcd:
         if not os.path.exists(ETCD_BIN):
             raise TestFailure("etcd is not installed at %s (Debian package etcd-server; "
                               "scripts/install-deps.sh installs it)" % ETCD_BIN)
-        client = "http://%s" % self.endpoint
+        client = "%s://%s" % (self.scheme, self.endpoint)
         peer = "http://127.0.0.1:%d" % self.peer_port
         args = [ETCD_BIN, "--name", "e1", "--data-dir", os.path.join(self.dir, "data"),
                 "--listen-client-urls", client, "--advertise-client-urls", client,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                 "--initial-cluster", "e1=" + peer, "--log-level", "warn"]
+        if self.tls:
+            args += ["--cert-file", self.tls[0], "--key-file", self.tls[1]]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                          start_new_session=True)
@@ -152,11 +159,11 @@ class Etcd:
         headers = {"Content-Type": "application/json"}
         if self.token:
             headers["Authorization"] = self.token
-        req = urllib.request.Request("http://%s%s" % (self.endpoint, path),
+        req = urllib.request.Request("%s://%s%s" % (self.scheme, self.endpoint, path),
                                      data=json.dumps(body).encode(), method="POST",
                                      headers=headers)
         try:
-            with urllib.request.urlopen(req, timeout=5 * self.slow) as r:
+            with urllib.request.urlopen(req, timeout=5 * self.slow, context=self.ssl_ctx) as r:
                 return json.loads(r.read())
         except urllib.error.HTTPError as e:
             raise TestFailure("etcd %s answered %d: %s" % (path, e.code, e.read()[:200]))

@@ -136,3 +136,24 @@ def free_port():
         finally:
             s.close()
     raise RuntimeError("no free port found")
+
+
+def make_cert(d, name, hosts=("localhost", "127.0.0.1")):
+    """A self-signed certificate (openssl CLI) for `hosts` (names and IPs), written in d:
+    returns (cert path, key path). It is its own CA: trust it with the cert path."""
+    import ipaddress
+    import os
+    import subprocess
+    san = []
+    for h in hosts:
+        try:
+            ipaddress.ip_address(h)
+            san.append("IP:" + h)
+        except ValueError:
+            san.append("DNS:" + h)
+    cert, key = os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=" + hosts[0],
+                    "-addext", "subjectAltName=" + ",".join(san),
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    return cert, key

@@ -537,10 +537,9 @@ START_TEST(traefik_reference)
     ck_assert(has_diag(&d, want));
     ck_assert(has_diag_sub(&d, DIAG_ERROR, "log.level: unknown log level \"foobar\""));
     ck_assert_uint_eq(count_diags(&d, DIAG_WARNING, "recognised Traefik key, not supported yet"),
-                      54); /* 57 before http.redirections, http.middlewares, providers.http.tls;
-                              providers.etcd became providers.etcd.tls */
-    ck_assert(has_diag_sub(&d, DIAG_WARNING, "providers.etcd.tls: recognised Traefik key"));
-    ck_assert_uint_eq(d.n, 63);
+                      53); /* 57 before http.redirections, http.middlewares, providers.http.tls,
+                              providers.etcd (with its tls) */
+    ck_assert_uint_eq(d.n, 62);
     /* The keys Concord implements took the placeholder values. */
     const struct entrypoint_config *ep = &c.entrypoints[0];
     ck_assert_str_eq(ep->name, "EntryPoint0");
@@ -630,10 +629,10 @@ START_TEST(etcd_provider_rows)
     ck_assert_str_eq(c.etcd.root_key, "prod/traefik"); /* the trailing '/' is dropped */
     ck_assert_str_eq(c.etcd.username, "root");
     ck_assert_str_eq(c.etcd.password, "s3cret");
-    /* tls is recognised and not supported yet: a warning, never silently ignored */
-    ck_assert(has_diag(&d, "static.yaml:7:5: providers.etcd.tls: recognised Traefik key, not "
-                           "supported yet (warning)"));
-    ck_assert_uint_eq(d.n, 1);
+    /* tls: every endpoint is https, verified against this CA */
+    ck_assert(c.etcd.tls.set);
+    ck_assert_str_eq(c.etcd.tls.ca, "/etc/ca.pem");
+    ck_assert_uint_eq(d.n, 0);
 }
 END_TEST
 
@@ -652,14 +651,14 @@ START_TEST(etcd_provider_errors)
 {
     ck_assert_int_eq(load("providers:\n"
                           "  etcd:\n"
-                          "    endpoints: [\"https://127.0.0.1:2379\", nohostport, \":2379\"]\n"
+                          "    endpoints: [\"ftp://127.0.0.1:2379\", nohostport, \":2379\"]\n"
                           "    rootKey: \"/\"\n"
                           "    username: root\n"
                           "    tlss: {}\n"),
                      -EINVAL);
     ck_assert(has_diag(&d, "static.yaml:6:5: providers.etcd.tlss: unknown key"));
-    ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.etcd: endpoint \"https://127.0.0.1:2379\": "
-                                           "only http:// or host:port"));
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.etcd: endpoint \"ftp://127.0.0.1:2379\": "
+                                           "expected host:port, http:// or https://"));
     ck_assert(has_diag_sub(&d, DIAG_ERROR,
                            "providers.etcd: endpoint \"nohostport\": expected host:port"));
     ck_assert(has_diag_sub(&d, DIAG_ERROR,
