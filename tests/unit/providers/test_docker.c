@@ -466,6 +466,7 @@ START_TEST(empty_and_not_a_list)
 {
     ck_assert_int_eq(decode(NULL), 0);
     ck_assert_uint_eq(cfg->http->n_routers + cfg->http->n_services, 0);
+    decode_config_free(cfg);
     struct doc doc;
     ck_assert_int_eq(doc_parse(&doc, "docker", "{\"a\":1}", 7, 0, &d), 0);
     ck_assert_int_eq(docker_decode(doc.root, &opts, NULL, &cfg, &d), -EINVAL);
