@@ -652,8 +652,19 @@ static void d_docker_provider(struct schema_ctx *c, const struct doc_node *v, vo
     (void)r;
     sc->docker.enabled = true;
     schema_map(c, v, obj, docker_provider_rows);
-    if (strncmp(sc->docker.endpoint, "unix:///", 8) != 0 &&
-        strncmp(sc->docker.endpoint, "tcp://", 6) != 0) {
+    if (strncmp(sc->docker.endpoint, "tcp://", 6) == 0) {
+        char host[256];
+        uint16_t port;
+        unsigned char ip[16];
+        /* the provider's HTTP client resolves no names (node/http/fetch.h) */
+        if (static_config_parse_address(sc->docker.endpoint + 6, host, sizeof host, &port) != 0 ||
+            port == 0 ||
+            (strcmp(host, "localhost") != 0 && inet_pton(AF_INET, host, ip) != 1 &&
+             inet_pton(AF_INET6, host, ip) != 1)) {
+            schema_error(c, c->key, "endpoint \"%s\": expected tcp://<IP address>:<port> (host "
+                         "names are not resolved)", sc->docker.endpoint);
+        }
+    } else if (strncmp(sc->docker.endpoint, "unix:///", 8) != 0) {
         schema_error(c, c->key, "endpoint \"%s\": expected unix:///path or tcp://host:port",
                      sc->docker.endpoint);
     }

@@ -32,6 +32,7 @@ TEST_PKGS=(
     python3                # tests/integration runs with /usr/bin/python3
     curl git procps util-linux # curl for smoke checks, git, ps/kill, taskset, unshare
     iproute2               # ip: loopback in the private network namespace of test_defaults
+    docker.io busybox-static # the Docker provider tests start a real dockerd (lib/dockerd.py)
 )
 # Benchmarks only (tests/bench): load generator and the peers we compare against.
 BENCH_PKGS=(

@@ -5,10 +5,13 @@ container's routes go; a daemon outage keeps the routes and shows the error, and
 again once the daemon is back. The containers run busybox httpd on host networking, so their
 server is n1's advertised host (127.0.0.1) and the port their label names."""
 
+import os
+import subprocess
+
 from lib import util
 from lib.cluster import Cluster
 from lib.dockerd import Dockerd, free_port
-from lib.util import check
+from lib.util import check, proxyctl_path
 
 THROTTLE = {"providers": {"providersThrottleDuration": "200ms"}}
 
@@ -100,6 +103,13 @@ def test_docker_outage_keeps_routes_and_recovers():
         err = docker_error(c.nodes[0])
         check("docker.sock" in err and "last configuration stays" in err, "error: %r" % err)
         wait_file(c, "out.docker.test", "out-1")  # the routes stay on every node
+        exe = proxyctl_path()
+        check(os.path.exists(exe), "proxyctl not built at %s" % exe)
+        p = subprocess.run([exe, "--endpoints", c.nodes[1].admin, "--token-file", c.token_file,
+                            "status"], capture_output=True, text=True, timeout=c.t(30))
+        check(p.returncode == 0 and "docker" in p.stdout and "docker.sock" in p.stdout,
+              "proxyctl status shows the provider's error: rc %d, %r, %r"
+              % (p.returncode, p.stdout, p.stderr))
         dk.start_daemon()  # the same data dir
         util.wait_until(lambda: docker_error(c.nodes[0]) is None, c.t(40), 0.05,
                         "the provider to reconnect (error: %r)" % docker_error(c.nodes[0]))

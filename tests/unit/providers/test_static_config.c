@@ -296,6 +296,10 @@ START_TEST(type_errors)
                            "invalid duration \"soon\""));
     ck_assert(has_diag(&d, "static.yaml:6:8: admin: expected a map, got a string"));
     ck_assert_uint_eq(d.nerrors, 4);
+    ck_assert_int_eq(load("providers:\n  docker:\n    endpoint: tcp://docker.example:2375\n"),
+                     -EINVAL);
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "endpoint \"tcp://docker.example:2375\": expected "
+                                           "tcp://<IP address>:<port> (host names are not"));
 }
 END_TEST
 
@@ -602,6 +606,10 @@ START_TEST(docker_provider_errors)
     ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.docker.watch: "));
     ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.docker.networks: unknown key"));
     ck_assert_uint_eq(d.nerrors, 4);
+    ck_assert_int_eq(load("providers:\n  docker:\n    endpoint: tcp://docker.example:2375\n"),
+                     -EINVAL);
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "endpoint \"tcp://docker.example:2375\": expected "
+                                           "tcp://<IP address>:<port> (host names are not"));
 }
 END_TEST
 
