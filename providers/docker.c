@@ -297,11 +297,19 @@ static void on_event_line(struct provider *p, const char *line)
     static const char *const actions[] = {"start",  "die",    "stop",          "destroy",
                                           "rename", "pause",  "unpause",       "kill",
                                           "update", "health_status"};
-    const char *a = strstr(line, "\"Action\":\"");
+    const char *a = strstr(line, "\"Action\"");
     if (a == NULL) {
         return;
     }
-    a += 10;
+    a += 8; /* then optional spaces, ':', optional spaces, '"' (JSON allows the spaces) */
+    a += strspn(a, " \t");
+    if (*a++ != ':') {
+        return;
+    }
+    a += strspn(a, " \t");
+    if (*a++ != '"') {
+        return;
+    }
     for (size_t i = 0; i < sizeof actions / sizeof *actions; i++) {
         size_t n = strlen(actions[i]);
         if (strncmp(a, actions[i], n) == 0 && (a[n] == '"' || a[n] == ':')) {

@@ -5,10 +5,17 @@ container's routes go; a daemon outage keeps the routes and shows the error, and
 again once the daemon is back. The containers run busybox httpd on host networking, so their
 server is n1's advertised host (127.0.0.1) and the port their label names."""
 
+import http.server
+import json
 import os
+import shutil
+import socketserver
 import subprocess
+import tempfile
+import threading
 
 from lib import util
+from lib.backend import HttpBackend
 from lib.cluster import Cluster
 from lib.dockerd import Dockerd, free_port
 from lib.util import check, proxyctl_path
@@ -120,3 +127,162 @@ def test_docker_outage_keeps_routes_and_recovers():
 
 
 test_docker_outage_keeps_routes_and_recovers.timeout = 150
+
+
+# ---- a FAKE Engine: paths the real daemon cannot be made to take on demand ----------------
+
+
+class FakeEngine:
+    """A FAKE Docker Engine (not dockerd) on a unix socket: answers the three calls the provider
+    makes with real-shaped documents, and streams the events it is told to. Used only where the
+    real daemon cannot be steered: a container that vanishes between the list and its inspect,
+    an events endpoint that refuses, and `watch: false` (no /events request at all)."""
+
+    def __init__(self, tmpdir):
+        self.sock = os.path.join(tmpdir, "fake-engine.sock")
+        self.endpoint = "unix://" + self.sock
+        self.docs = {}  # id -> inspect document
+        self.vanished = set()  # ids listed but 404 on inspect
+        self.paths = []
+        self.events_status = 200
+        self.streams = []
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                with outer.lock:
+                    outer.paths.append(self.path)
+                path = self.path.split("?")[0]
+                if path == "/v1.41/events":
+                    return outer._events(self)
+                if path == "/v1.41/containers/json":
+                    with outer.lock:
+                        ids = sorted(set(outer.docs) | outer.vanished)
+                    return self._json(200, [{"Id": i} for i in ids])
+                parts = path.split("/")
+                if len(parts) == 5 and parts[2] == "containers" and parts[4] == "json":
+                    with outer.lock:
+                        doc = outer.docs.get(parts[3])
+                    if doc is None:
+                        return self._json(404, {"message": "No such container: " + parts[3]})
+                    return self._json(200, doc)
+                return self._json(404, {"message": "page not found"})
+
+            def _json(self, status, obj):
+                body = json.dumps(obj, separators=(",", ":")).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(body)
+                self.close_connection = True
+
+            def log_message(self, *a):
+                pass
+
+            def address_string(self):
+                return "unix"
+
+        class S(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+            daemon_threads = True
+
+        self.srv = S(self.sock, H)
+        self.thread = threading.Thread(target=self.srv.serve_forever, daemon=True)
+        self.thread.start()
+
+    def _events(self, h):
+        if self.events_status != 200:
+            return h._json(self.events_status, {"message": "events refused"})
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Transfer-Encoding", "chunked")
+        h.end_headers()
+        h.wfile.flush()
+        with self.lock:
+            self.streams.append(h.wfile)
+        self.done.wait()
+        h.close_connection = True
+
+    def event(self, action, cid):
+        line = json.dumps({"Type": "container", "Action": action, "id": cid,
+                           "Actor": {"ID": cid, "Attributes": {}}}).encode() + b"\n"
+        chunk = b"%x\r\n%s\r\n" % (len(line), line)
+        with self.lock:
+            for w in self.streams:
+                try:
+                    w.write(chunk)
+                    w.flush()
+                except OSError:
+                    pass
+
+    def add(self, cid, name, host, port):
+        """A running host-network container whose router is Host(`host`) -> 127.0.0.1:port."""
+        with self.lock:
+            self.docs[cid] = {
+                "Id": cid, "Name": "/" + name, "State": {"Status": "running", "Running": True},
+                "HostConfig": {"NetworkMode": "host"},
+                "Config": {"Labels": labels(name, host, port)},
+                "NetworkSettings": {"Ports": {}, "Networks": {"host": {"IPAddress": ""}}}}
+
+    def count(self, prefix):
+        with self.lock:
+            return sum(1 for p in self.paths if p.startswith(prefix))
+
+    def stop(self):
+        self.done.set()
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def test_docker_fake_engine_vanished_container_refused_events_and_no_watch():
+    """FAKE Engine (see FakeEngine): a container gone between the list and its inspect is
+    skipped; with watch the events stream is followed and an event makes a new list; an events
+    endpoint that refuses is an error in status; with watch: false there is no /events call."""
+    tmp = tempfile.mkdtemp(prefix="concord-fake-engine-")
+    fe = FakeEngine(tmp)
+    backend = None
+    try:
+        with Cluster(1, static_extra={"providers": {
+                "providersThrottleDuration": "100ms",
+                "docker": {"endpoint": fe.endpoint}}}) as c:
+            a, b = c.backend("A"), c.backend("B")
+            fe.vanished.add("0" * 64)
+            fe.add("a" * 64, "fa", "fa.docker.test", a.addr[1])
+            # the provider subscribes to events before it lists: either the event or the list
+            # sees the new container
+            fe.event("start", "a" * 64)
+            c.wait_served(0, "fa.docker.test", "A")
+            check(fe.count("/v1.41/containers/" + "0" * 64) >= 1, "the vanished one inspected")
+            fe.add("b" * 64, "fb", "fb.docker.test", b.addr[1])
+            lists = fe.count("/v1.41/containers/json")
+            fe.event("start", "b" * 64)
+            c.wait_served(0, "fb.docker.test", "B")
+            check(fe.count("/v1.41/containers/json") > lists, "a new list after the event")
+            # the events endpoint refuses: an error in status, the routes stay
+            fe.events_status = 500
+            fe.done.set()  # ends the open stream: the provider reconnects and is refused
+            util.wait_until(lambda: "answered 500" in (docker_error(c.nodes[0]) or ""),
+                            c.t(15), 0.05, "the refused events in status")
+            c.wait_served(0, "fb.docker.test", "B")
+        fe.paths.clear()
+        backend = HttpBackend("C").start()  # before the node: it lists once, at start
+        fe.add("c" * 64, "fc", "fc.docker.test", backend.addr[1])
+        with Cluster(1, static_extra={"providers": {
+                "providersThrottleDuration": "100ms",
+                "docker": {"endpoint": fe.endpoint, "watch": False}}}) as c:
+            c.wait_served(0, "fc.docker.test", "C")
+            check(fe.count("/v1.41/events") == 0 and fe.count("/v1.41/containers/json") == 1,
+                  "watch: false lists once and follows no events: %r" % fe.paths)
+    finally:
+        if backend is not None:
+            backend.stop()
+        fe.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+test_docker_fake_engine_vanished_container_refused_events_and_no_watch.timeout = 120
