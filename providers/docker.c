@@ -26,7 +26,7 @@
 #define API "/v1.41"
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 30000
-#define COALESCE_MS 100        /* events closer than this make one list */
+#define COALESCE_MS 100 /* events closer than this make one list */
 #define MAX_EVENT_LINE (64u << 10)
 
 struct provider {
@@ -105,8 +105,10 @@ __attribute__((format(printf, 2, 3))) static void fail(struct provider *p, const
     n = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (n >= 0 && (size_t)n < sizeof msg) {
-        snprintf(msg + n, sizeof msg - (size_t)n, "; retrying in %llus, the last configuration "
-                 "stays", (unsigned long long)(p->backoff_ms / 1000));
+        snprintf(msg + n, sizeof msg - (size_t)n,
+                 "; retrying in %llus, the last configuration "
+                 "stays",
+                 (unsigned long long)(p->backoff_ms / 1000));
     }
     if (p->events != NULL) {
         struct fetch *f = p->events;
@@ -129,8 +131,8 @@ __attribute__((format(printf, 2, 3))) static void fail(struct provider *p, const
 
 static int get(struct provider *p, const char *target, fetch_cb cb, struct fetch **out)
 {
-    struct fetch_req req = {.address = p->address, .method = "GET", .target = target,
-                            .timeout_ms = client_timeout(p)};
+    struct fetch_req req = {
+        .address = p->address, .method = "GET", .target = target, .timeout_ms = client_timeout(p)};
     return fetch_start(p->loop, &req, cb, p, out);
 }
 
@@ -195,8 +197,7 @@ static void on_inspected(void *arg, int rc, const struct fetch_resp *r)
             return;
         }
     } else if (r->status != 404) { /* 404: it went away since the list; its event follows */
-        fail(p, "inspecting container %.12s: the Engine answered %d", p->ids[p->next],
-             r->status);
+        fail(p, "inspecting container %.12s: the Engine answered %d", p->ids[p->next], r->status);
         return;
     }
     p->next++;
@@ -294,9 +295,8 @@ static void on_coalesced(uv_timer_t *t)
 /* One event line: a container's state changed in a way that can change the routes. */
 static void on_event_line(struct provider *p, const char *line)
 {
-    static const char *const actions[] = {"start",  "die",    "stop",          "destroy",
-                                          "rename", "pause",  "unpause",       "kill",
-                                          "update", "health_status"};
+    static const char *const actions[] = {"start", "die",     "stop", "destroy", "rename",
+                                          "pause", "unpause", "kill", "update",  "health_status"};
     const char *a = strstr(line, "\"Action\"");
     if (a == NULL) {
         return;
@@ -321,8 +321,7 @@ static void on_event_line(struct provider *p, const char *line)
     }
 }
 
-static void on_event_data(void *arg, const struct fetch_resp *head, const uint8_t *data,
-                          size_t len)
+static void on_event_data(void *arg, const struct fetch_resp *head, const uint8_t *data, size_t len)
 {
     struct provider *p = arg;
     if (p->stopped) {
@@ -427,8 +426,7 @@ static int docker_start(uv_loop_t *loop, const struct static_config *sc, provide
         docker_constraint_free(p->constraints);
         free(p->line);
         free(p);
-        return err_set(e, -EINVAL, "endpoint \"%s\": expected unix:///path or tcp://host:port",
-                       ep);
+        return err_set(e, -EINVAL, "endpoint \"%s\": expected unix:///path or tcp://host:port", ep);
     }
     advertised_host(sc, p->host_ip, sizeof p->host_ip);
     p->loop = loop;

@@ -75,8 +75,7 @@ __attribute__((format(printf, 3, 4))) static void cerr(struct diags *d, const st
 }
 
 /* The scalar text under a path of map keys, or NULL. */
-static const char *str_at(const struct doc_node *n, const char *k1, const char *k2,
-                          const char *k3)
+static const char *str_at(const struct doc_node *n, const char *k1, const char *k2, const char *k3)
 {
     const char *keys[3] = {k1, k2, k3};
     for (int i = 0; i < 3 && keys[i] != NULL; i++) {
@@ -459,8 +458,10 @@ static int add_server(struct build *b, const struct ctr *c, Service *svc,
     }
     if (lb->servers[0]->url[0] != '\0') {
         if (hint != NULL && (hint->port != NULL || hint->scheme != NULL)) {
-            cerr(b->d, c, "service \"%s\": defining scheme or port is not allowed when url is "
-                          "defined", svc->name);
+            cerr(b->d, c,
+                 "service \"%s\": defining scheme or port is not allowed when url is "
+                 "defined",
+                 svc->name);
             return -EINVAL;
         }
         return 0;
@@ -482,13 +483,13 @@ static int add_server(struct build *b, const struct ctr *c, Service *svc,
         ip = container_ip(b->all, b->nall, c, net ? net : b->o->network, b->host_ip, 0, b->d);
     }
     if (ip[0] == '\0') {
-        cerr(b->d, c, "service \"%s\": unable to find the IP address of the container",
-             svc->name);
+        cerr(b->d, c, "service \"%s\": unable to find the IP address of the container", svc->name);
         return -EINVAL;
     }
     if (port[0] == '\0') {
-        cerr(b->d, c, "service \"%s\": port is missing (set the label "
-                      "traefik.http.services.%s.loadbalancer.server.port)",
+        cerr(b->d, c,
+             "service \"%s\": port is missing (set the label "
+             "traefik.http.services.%s.loadbalancer.server.port)",
              svc->name, svc->name);
         return -EINVAL;
     }
@@ -551,13 +552,12 @@ static void build_routers(struct build *b, const struct ctr *c, HttpConfig *h)
         bool ok = true;
         if (r->rule[0] == '\0') {
             char rule[RULE_MAX_LEN], msg[400];
-            if (docker_render_rule(tpl, c->service, c->name, c->kv, c->nkv, rule, sizeof rule,
-                                   msg, sizeof msg) != 0) {
+            if (docker_render_rule(tpl, c->service, c->name, c->kv, c->nkv, rule, sizeof rule, msg,
+                                   sizeof msg) != 0) {
                 cerr(b->d, c, "router \"%s\": %s", r->name, msg);
                 ok = false;
             } else if (rule[0] == '\0') {
-                cerr(b->d, c, "router \"%s\": undefined rule (the defaultRule gave \"\")",
-                     r->name);
+                cerr(b->d, c, "router \"%s\": undefined rule (the defaultRule gave \"\")", r->name);
                 ok = false;
             } else {
                 if (r->rule != protobuf_c_empty_string) {
@@ -568,8 +568,10 @@ static void build_routers(struct build *b, const struct ctr *c, HttpConfig *h)
         }
         if (ok && r->service[0] == '\0') {
             if (h->n_services > 1) {
-                cerr(b->d, c, "router \"%s\": cannot be linked automatically with several "
-                              "services; set its service label", r->name);
+                cerr(b->d, c,
+                     "router \"%s\": cannot be linked automatically with several "
+                     "services; set its service label",
+                     r->name);
                 ok = false;
             } else if (h->n_services == 1) {
                 if (r->service != protobuf_c_empty_string) {
@@ -657,8 +659,8 @@ static bool same_but_marks(const ProtobufCMessage *a, const ProtobufCMessage *b)
 /* Every named message kind has its name as field 1. */
 static const char *msg_name(const ProtobufCMessage *m)
 {
-    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(
-        m->descriptor, "name");
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, "name");
     return *(const char *const *)(const void *)((const char *)m + f->offset);
 }
 
@@ -726,8 +728,7 @@ static void merge_list(ProtobufCMessage ***into, size_t *nto, ProtobufCMessage *
             push((void ***)into, nto, m);
             continue;
         }
-        bool ok = services ? merge_service((Service *)have, (Service *)m)
-                           : same_but_marks(have, m);
+        bool ok = services ? merge_service((Service *)have, (Service *)m) : same_but_marks(have, m);
         if (!ok && !in_conflict(cf, msg_name(m))) {
             push((void ***)&cf->names, &cf->n, xstrdup(msg_name(m)));
         }
@@ -737,8 +738,8 @@ static void merge_list(ProtobufCMessage ***into, size_t *nto, ProtobufCMessage *
 }
 
 /* Drops the objects named in cf from a merged list, with an error each. */
-static void drop_conflicts(ProtobufCMessage **v, size_t *n, struct conflicts *cf,
-                           const char *what, struct diags *d)
+static void drop_conflicts(ProtobufCMessage **v, size_t *n, struct conflicts *cf, const char *what,
+                           struct diags *d)
 {
     size_t keep = 0;
     for (size_t i = 0; i < *n; i++) {
@@ -816,8 +817,7 @@ static Config *build_container(struct build *b, const struct ctr *c)
         labels_servers_fini(&hints);
         return NULL; /* its errors are in d, each naming the container */
     }
-    if (tcp_udp_only(c, cfg->http) ||
-        build_services(b, c, cfg->http, &hints, healthy) != 0) {
+    if (tcp_udp_only(c, cfg->http) || build_services(b, c, cfg->http, &hints, healthy) != 0) {
         labels_servers_fini(&hints);
         decode_config_free(cfg);
         return NULL;
@@ -863,11 +863,10 @@ int docker_decode(const struct doc_node *containers, const struct docker_opts *o
         merge_list((ProtobufCMessage ***)&h->services, &h->n_services,
                    (ProtobufCMessage **)c->http->services, &c->http->n_services, true, &cs);
         merge_list((ProtobufCMessage ***)&h->middlewares, &h->n_middlewares,
-                   (ProtobufCMessage **)c->http->middlewares, &c->http->n_middlewares, false,
-                   &cm);
+                   (ProtobufCMessage **)c->http->middlewares, &c->http->n_middlewares, false, &cm);
         merge_list((ProtobufCMessage ***)&h->servers_transports, &h->n_servers_transports,
-                   (ProtobufCMessage **)c->http->servers_transports,
-                   &c->http->n_servers_transports, false, &ct);
+                   (ProtobufCMessage **)c->http->servers_transports, &c->http->n_servers_transports,
+                   false, &ct);
         decode_config_free(c);
     }
     drop_conflicts((ProtobufCMessage **)h->routers, &h->n_routers, &cr, "router", d);

@@ -661,8 +661,10 @@ static void d_docker_provider(struct schema_ctx *c, const struct doc_node *v, vo
             port == 0 ||
             (strcmp(host, "localhost") != 0 && inet_pton(AF_INET, host, ip) != 1 &&
              inet_pton(AF_INET6, host, ip) != 1)) {
-            schema_error(c, c->key, "endpoint \"%s\": expected tcp://<IP address>:<port> (host "
-                         "names are not resolved)", sc->docker.endpoint);
+            schema_error(c, c->key,
+                         "endpoint \"%s\": expected tcp://<IP address>:<port> (host "
+                         "names are not resolved)",
+                         sc->docker.endpoint);
         }
     } else if (strncmp(sc->docker.endpoint, "unix:///", 8) != 0) {
         schema_error(c, c->key, "endpoint \"%s\": expected unix:///path or tcp://host:port",

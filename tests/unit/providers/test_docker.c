@@ -44,8 +44,8 @@ static void add_ctr(const char *name, const char *labels, const char *mode, cons
              "\"HostConfig\":{\"NetworkMode\":\"%s\"},\"Config\":{\"Labels\":{%s}},"
              "\"NetworkSettings\":{\"Ports\":{%s},\"Networks\":{%s}}}",
              (unsigned)strlen(name), (unsigned)name[0], name,
-             health ? ",\"Health\":{\"Status\":\"" : "", health ? health : "",
-             health ? "\"}" : "", mode, labels, ports ? ports : "", networks ? networks : "");
+             health ? ",\"Health\":{\"Status\":\"" : "", health ? health : "", health ? "\"}" : "",
+             mode, labels, ports ? ports : "", networks ? networks : "");
     ck_assert_uint_lt(strlen(arr) + strlen(one) + 2, sizeof arr);
     if (arr[0] != '\0') {
         strcat(arr, ",");
@@ -189,9 +189,9 @@ START_TEST(default_rule_templates)
     ck_assert_str_eq(msg, "defaultRule: unsupported template action \"{{ .Name | lower }}\" "
                           "(supported: .Name, .ContainerName, index .Labels \"key\", each "
                           "optionally in normalize)");
-    ck_assert_int_eq(docker_render_rule("Host(`{{ .Name`)", "n", "c", kv, 2, out, sizeof out,
-                                        msg, sizeof msg),
-                     -EINVAL);
+    ck_assert_int_eq(
+        docker_render_rule("Host(`{{ .Name`)", "n", "c", kv, 2, out, sizeof out, msg, sizeof msg),
+        -EINVAL);
     ck_assert_str_eq(msg, "defaultRule: unterminated \"{{\"");
     docker_normalize("--a__b..c--", out, sizeof out);
     ck_assert_str_eq(out, "a-b-c");
@@ -208,15 +208,17 @@ START_TEST(default_rule_option)
     ck_assert_int_eq(decode(NULL), 0);
     ck_assert_str_eq(router("a")->rule, "Host(`a.docker.test`)");
     opts.default_rule = "Host(`{{ .Nope }}`)";
-    add_ctr("b", "\"traefik.http.routers.b.rule\":\"Path(`/b`)\","
-                 "\"traefik.http.services.b.loadbalancer.server.port\":\"1\"",
+    add_ctr("b",
+            "\"traefik.http.routers.b.rule\":\"Path(`/b`)\","
+            "\"traefik.http.services.b.loadbalancer.server.port\":\"1\"",
             "bridge", BRIDGE("172.17.0.6"), NULL, NULL);
     ck_assert_int_eq(decode(NULL), 0);
     ck_assert_ptr_null(router("a"));
     ck_assert_ptr_nonnull(service("a")); /* the service stays; only its router is dropped */
     ck_assert_ptr_nonnull(router("b"));
-    ck_assert(has_diag_sub(&d, DIAG_ERROR, "container a: router \"a\": defaultRule: unsupported "
-                                           "template action \"{{ .Nope }}\""));
+    ck_assert(has_diag_sub(&d, DIAG_ERROR,
+                           "container a: router \"a\": defaultRule: unsupported "
+                           "template action \"{{ .Nope }}\""));
 }
 END_TEST
 
@@ -227,8 +229,8 @@ START_TEST(enable_and_exposed_by_default)
     add_ctr("off", "\"traefik.enable\":\"false\"", "bridge", BRIDGE("172.17.0.8"),
             "\"80/tcp\":null", NULL);
     add_ctr("plain", "", "bridge", BRIDGE("172.17.0.9"), "\"80/tcp\":null", NULL);
-    add_ctr("bad", "\"traefik.enable\":\"yes\"", "bridge", BRIDGE("172.17.0.10"),
-            "\"80/tcp\":null", NULL);
+    add_ctr("bad", "\"traefik.enable\":\"yes\"", "bridge", BRIDGE("172.17.0.10"), "\"80/tcp\":null",
+            NULL);
     ck_assert_int_eq(decode(NULL), 0);
     ck_assert_ptr_nonnull(service("on"));
     ck_assert_ptr_null(service("off"));
@@ -263,8 +265,7 @@ START_TEST(constraints_language)
     ck_assert(matches("Label(\"env\",\"prod\") && LabelRegex(`team`, `^blue-[0-9]+$`)", kv, 2));
     ck_assert(!matches("!Label(`env`, `prod`)", kv, 2));
     ck_assert(matches("Label(`env`, `dev`) || Label(`team`, `blue-7`)", kv, 2));
-    ck_assert(matches("!(Label(`env`, `dev`) || Label(`x`, `y`)) && Label(`missing`, ``)", kv,
-                      2));
+    ck_assert(matches("!(Label(`env`, `dev`) || Label(`x`, `y`)) && Label(`missing`, ``)", kv, 2));
     ck_assert(matches("LabelRegex(`team`, `lue`)", kv, 2)); /* unanchored, as Go's */
     /* && binds tighter than || */
     ck_assert(matches("Label(`env`, `prod`) || Label(`x`, `1`) && Label(`y`, `2`)", kv, 2));
@@ -313,15 +314,14 @@ END_TEST
 
 START_TEST(network_choice)
 {
-    const char *two = "\"zeta\":{\"IPAddress\":\"10.1.0.2\"},\"alpha\":{\"IPAddress\":\"10.2.0.2\"}";
+    const char *two =
+        "\"zeta\":{\"IPAddress\":\"10.1.0.2\"},\"alpha\":{\"IPAddress\":\"10.2.0.2\"}";
     add_ctr("first", "", "zeta", two, "\"80/tcp\":null", NULL);
     add_ctr("labelled", "\"traefik.docker.network\":\"zeta\"", "zeta", two, "\"80/tcp\":null",
             NULL);
-    add_ctr("missing", "\"traefik.docker.network\":\"nope\"", "zeta", two, "\"80/tcp\":null",
-            NULL);
-    add_ctr("v6", "", "v6net",
-            "\"v6net\":{\"IPAddress\":\"\",\"GlobalIPv6Address\":\"fd00::2\"}", "\"80/tcp\":null",
-            NULL);
+    add_ctr("missing", "\"traefik.docker.network\":\"nope\"", "zeta", two, "\"80/tcp\":null", NULL);
+    add_ctr("v6", "", "v6net", "\"v6net\":{\"IPAddress\":\"\",\"GlobalIPv6Address\":\"fd00::2\"}",
+            "\"80/tcp\":null", NULL);
     ck_assert_int_eq(decode(NULL), 0);
     ck_assert_str_eq(url0("first"), "http://10.2.0.2:80"); /* the first network by name */
     ck_assert_str_eq(url0("labelled"), "http://10.1.0.2:80");
@@ -347,8 +347,9 @@ START_TEST(host_and_container_network)
     ck_assert_str_eq(url0("h"), "http://192.0.2.7:18555");
     ck_assert_str_eq(url0("side"), "http://172.17.0.20:8081");
     ck_assert_ptr_null(service("noport"));
-    ck_assert(has_diag_sub(&d, DIAG_ERROR, "container noport: service \"noport\": port is "
-                                           "missing"));
+    ck_assert(has_diag_sub(&d, DIAG_ERROR,
+                           "container noport: service \"noport\": port is "
+                           "missing"));
 }
 END_TEST
 
@@ -367,20 +368,23 @@ END_TEST
 
 START_TEST(server_scheme_and_url)
 {
-    add_ctr("s", "\"traefik.http.services.s.loadbalancer.server.scheme\":\"https\","
-                 "\"traefik.http.services.s.loadbalancer.server.port\":\"8443\"",
+    add_ctr("s",
+            "\"traefik.http.services.s.loadbalancer.server.scheme\":\"https\","
+            "\"traefik.http.services.s.loadbalancer.server.port\":\"8443\"",
             "bridge", BRIDGE("172.17.0.40"), NULL, NULL);
     add_ctr("u", "\"traefik.http.services.u.loadbalancer.server.url\":\"http://192.0.2.9:1\"",
             "bridge", BRIDGE("172.17.0.41"), NULL, NULL);
-    add_ctr("both", "\"traefik.http.services.x.loadbalancer.server.url\":\"http://192.0.2.9:1\","
-                    "\"traefik.http.services.x.loadbalancer.server.port\":\"2\"",
+    add_ctr("both",
+            "\"traefik.http.services.x.loadbalancer.server.url\":\"http://192.0.2.9:1\","
+            "\"traefik.http.services.x.loadbalancer.server.port\":\"2\"",
             "bridge", BRIDGE("172.17.0.42"), NULL, NULL);
     ck_assert_int_eq(decode(NULL), 0);
     ck_assert_str_eq(url0("s"), "https://172.17.0.40:8443");
     ck_assert_str_eq(url0("u"), "http://192.0.2.9:1");
     ck_assert_ptr_null(service("x"));
-    ck_assert(has_diag_sub(&d, DIAG_ERROR, "container both: service \"x\": defining scheme or "
-                                           "port is not allowed when url is defined"));
+    ck_assert(has_diag_sub(&d, DIAG_ERROR,
+                           "container both: service \"x\": defining scheme or "
+                           "port is not allowed when url is defined"));
 }
 END_TEST
 
@@ -409,8 +413,7 @@ START_TEST(merge_two_containers)
     ck_assert_ptr_nonnull(service("other-2"));
     /* names come out sorted, whatever the input order */
     for (size_t i = 1; i < cfg->http->n_services; i++) {
-        ck_assert_int_lt(strcmp(cfg->http->services[i - 1]->name, cfg->http->services[i]->name),
-                         0);
+        ck_assert_int_lt(strcmp(cfg->http->services[i - 1]->name, cfg->http->services[i]->name), 0);
     }
 }
 END_TEST
@@ -438,12 +441,14 @@ START_TEST(bad_container_isolated)
 {
     add_ctr("bad", "\"traefik.http.routers.r.priority\":\"high\"", "bridge", BRIDGE("172.17.0.70"),
             "\"80/tcp\":null", NULL);
-    add_ctr("two", "\"traefik.http.services.s1.loadbalancer.server.port\":\"1\","
-                   "\"traefik.http.services.s2.loadbalancer.server.port\":\"2\"",
+    add_ctr("two",
+            "\"traefik.http.services.s1.loadbalancer.server.port\":\"1\","
+            "\"traefik.http.services.s2.loadbalancer.server.port\":\"2\"",
             "bridge", BRIDGE("172.17.0.71"), NULL, NULL);
-    add_ctr("amb", "\"traefik.http.routers.amb.rule\":\"Host(`x`)\","
-                   "\"traefik.http.services.s3.loadbalancer.server.port\":\"1\","
-                   "\"traefik.http.services.s4.loadbalancer.server.port\":\"2\"",
+    add_ctr("amb",
+            "\"traefik.http.routers.amb.rule\":\"Host(`x`)\","
+            "\"traefik.http.services.s3.loadbalancer.server.port\":\"1\","
+            "\"traefik.http.services.s4.loadbalancer.server.port\":\"2\"",
             "bridge", BRIDGE("172.17.0.72"), NULL, NULL);
     add_ctr("tcp", "\"traefik.tcp.routers.t.rule\":\"HostSNI(`*`)\"", "bridge",
             BRIDGE("172.17.0.73"), "\"80/tcp\":null", NULL);
