@@ -41,6 +41,7 @@
 #include "proto/config.pb-c.h"
 #include "providers/docker_constraints.h"
 #include "providers/doc.h"
+#include "providers/docker_template.h"
 
 #define DOCKER_DEFAULT_RULE "Host(`{{ normalize .Name }}`)"
 
@@ -59,15 +60,5 @@ struct docker_opts {
  * reported in d and do not fail the call. */
 int docker_decode(const struct doc_node *containers, const struct docker_opts *o,
                   const char *host_ip, Concord__Config__Config **out, struct diags *d);
-
-/* Traefik's normalize(): the runs of letters and digits of `s` joined by "-" (ASCII; other
- * bytes, UTF-8 included, are separators). Writes at most size-1 bytes. */
-void docker_normalize(const char *s, char *out, size_t size);
-
-/* Renders a defaultRule template for one container. Returns 0, or -EINVAL with the reason in
- * msg (an unsupported action, an unterminated "{{"). */
-int docker_render_rule(const char *tpl, const char *name, const char *container_name,
-                       const struct label_kv *labels, size_t nlabels, char *out, size_t size,
-                       char *msg, size_t msize);
 
 #endif
