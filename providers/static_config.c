@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "providers/doc.h"
+#include "providers/docker_constraints.h"
 #include "providers/schema.h"
 #include "providers/traefik_keys.h"
 
@@ -86,6 +87,9 @@ void static_config_defaults(struct static_config *c)
     c->etcd.endpoints = xgrow(NULL, sizeof *c->etcd.endpoints);
     c->etcd.endpoints[0] = xstrdup("127.0.0.1:2379");
     c->etcd.n_endpoints = 1;
+    c->docker.endpoint = xstrdup("unix:///var/run/docker.sock"); /* Traefik's defaults */
+    c->docker.exposed_by_default = true;
+    c->docker.watch = true;
     c->admin_address = xstrdup("127.0.0.1:9900");
     c->node_id = xstrdup("n1");
     c->data_dir = xstrdup("./concord-data");
@@ -112,6 +116,13 @@ void static_config_fini(struct static_config *c)
     free(c->etcd.username);
     free(c->etcd.password);
     static_config_tls_fini(&c->etcd.tls);
+    free(c->docker.endpoint);
+    free(c->docker.default_rule);
+    free(c->docker.constraints);
+    free(c->docker.network);
+    free(c->docker.username);
+    free(c->docker.password);
+    static_config_tls_fini(&c->docker.tls);
     free(c->source_file);
     free(c->admin_address);
     free(c->admin_token_file);
@@ -714,11 +725,59 @@ static void d_etcd_provider(struct schema_ctx *c, const struct doc_node *v, void
     }
 }
 
+static const struct schema_row docker_provider_rows[] = {
+    SCHEMA_FIELD("endpoint", schema_str, SC, docker.endpoint),
+    SCHEMA_FIELD("exposedByDefault", schema_bool, SC, docker.exposed_by_default),
+    SCHEMA_FIELD("defaultRule", schema_str, SC, docker.default_rule),
+    SCHEMA_FIELD("constraints", schema_str, SC, docker.constraints),
+    SCHEMA_FIELD("network", schema_str, SC, docker.network),
+    SCHEMA_FIELD("useBindPortIP", schema_bool, SC, docker.use_bind_port_ip),
+    SCHEMA_FIELD("watch", schema_bool, SC, docker.watch),
+    SCHEMA_FIELD("allowEmptyServices", schema_bool, SC, docker.allow_empty_services),
+    SCHEMA_FIELD("httpClientTimeout", schema_dur, SC, docker.http_client_timeout_ms),
+    SCHEMA_FIELD("username", schema_str, SC, docker.username),
+    SCHEMA_FIELD("password", schema_str, SC, docker.password),
+    {.key = "tls", .fn = d_tls_client, .off = offsetof(SC, docker.tls)},
+    {0},
+};
+
+static void d_docker_provider(struct schema_ctx *c, const struct doc_node *v, void *obj,
+                              const struct schema_row *r)
+{
+    struct static_config *sc = obj;
+    struct docker_constraint *expr;
+    char msg[300];
+    (void)r;
+    sc->docker.enabled = true;
+    schema_map(c, v, obj, docker_provider_rows);
+    if (strncmp(sc->docker.endpoint, "tcp://", 6) == 0) {
+        char host[256];
+        uint16_t port;
+        if (static_config_parse_address(sc->docker.endpoint + 6, host, sizeof host, &port) != 0 ||
+            port == 0 || host[0] == '\0') {
+            schema_error(c, c->key, "endpoint \"%s\": expected tcp://host:port",
+                         sc->docker.endpoint);
+        }
+    } else if (strncmp(sc->docker.endpoint, "unix:///", 8) != 0) {
+        schema_error(c, c->key, "endpoint \"%s\": expected unix:///path or tcp://host:port",
+                     sc->docker.endpoint);
+    } else if (sc->docker.tls.set) {
+        schema_error(c, c->key, "tls applies to tcp:// endpoints, not to a unix socket");
+    }
+    if ((sc->docker.username == NULL) != (sc->docker.password == NULL)) {
+        schema_error(c, c->key, "username and password go together");
+    }
+    if (docker_constraint_parse(sc->docker.constraints, &expr, msg, sizeof msg) != 0) {
+        schema_error(c, c->key, "%s", msg);
+    }
+    docker_constraint_free(expr);
+}
+
 static const struct schema_row providers_rows[] = {
     SCHEMA_FIELD("providersThrottleDuration", schema_dur, SC, providers_throttle_ms),
     {.key = "file", .fn = d_file_provider},
     SCHEMA_TODO("precedence", ""),
-    SCHEMA_TODO("docker", KEYS_PROVIDER_DOCKER),
+    {.key = "docker", .fn = d_docker_provider},
     SCHEMA_TODO("swarm", KEYS_PROVIDER_SWARM),
     SCHEMA_TODO("kubernetesIngress", KEYS_PROVIDER_KUBERNETES_INGRESS),
     SCHEMA_TODO("kubernetesIngressNGINX", KEYS_PROVIDER_KUBERNETES_INGRESS_NGINX),

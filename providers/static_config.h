@@ -119,6 +119,23 @@ struct etcd_provider_config {
     struct provider_tls_config tls; /* set: every endpoint is https */
 };
 
+/* providers.docker: this node's Docker Engine (per node, DESIGN.md "Where providers run"). */
+struct docker_provider_config {
+    bool enabled;
+    char *endpoint;            /* "unix:///var/run/docker.sock" (default) or "tcp://host:port" */
+    bool exposed_by_default;   /* default true */
+    char *default_rule;        /* NULL: Traefik's "Host(`{{ normalize .Name }}`)" */
+    char *constraints;         /* Traefik's expression (checked at load); NULL: none */
+    char *network;             /* NULL: the container's first network */
+    bool use_bind_port_ip;     /* default false */
+    bool watch;                /* default true: follow /events; false: list at start only */
+    bool allow_empty_services; /* default false */
+    uint64_t http_client_timeout_ms; /* httpClientTimeout for list/inspect; 0 = 30s */
+    char *username; /* HTTP basic auth to the endpoint (a proxy in front of the Engine) */
+    char *password;
+    struct provider_tls_config tls; /* tcp:// endpoints: set = https */
+};
+
 struct static_config {
     char *source_file; /* "" when built from defaults only */
     struct entrypoint_config *entrypoints;
@@ -127,6 +144,7 @@ struct static_config {
     struct file_provider_config file;
     struct http_provider_config http;
     struct etcd_provider_config etcd;
+    struct docker_provider_config docker;
     uint64_t providers_throttle_ms; /* providers.providersThrottleDuration, default 2s */
     /* admin */
     char *admin_address;    /* default "127.0.0.1:9900" */

@@ -34,6 +34,7 @@ TEST_PKGS=(
     iproute2               # ip: loopback in the private network namespace of test_defaults
     openssl                # certificates for the https tests (providers' TLS client)
     etcd-server etcd-client # a real etcd 3.4 for the etcd provider's tests (tests/integration/lib/etcd.py)
+    docker.io busybox-static # the Docker provider tests start a real dockerd (lib/dockerd.py)
 )
 # Benchmarks only (tests/bench): load generator and the peers we compare against.
 BENCH_PKGS=(

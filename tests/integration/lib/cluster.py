@@ -100,6 +100,7 @@ class Node:
                 f.write(self.provider)
             st["providers"] = {"file": {"filename": dyn}}
         st = deep_merge(st, getattr(self.cluster, "static_extra", {}))
+        st = deep_merge(st, getattr(self.cluster, "node_static", {}).get(self.id, {}))
         path = os.path.join(self.dir, "static.yaml")
         with open(path, "w") as f:
             f.write(to_yaml(st) + "\n")
@@ -269,8 +270,10 @@ class Cluster:
     """N nodes n1..nN bootstrapped together. `providers`: {index: dynamic YAML} for nodes that
     also run a file provider. `env`: extra environment for every node."""
 
-    def __init__(self, n=3, binary=None, env=None, providers=None, static_extra=None):
+    def __init__(self, n=3, binary=None, env=None, providers=None, static_extra=None,
+                 node_static=None):
         self.static_extra = dict(static_extra or {})  # merged into every node's static YAML
+        self.node_static = dict(node_static or {})  # {"n1": {...}}: merged into one node's
         self.binary = os.path.abspath(binary or util.proxyd_path())
         self.n = n
         self.env = dict(env or {})

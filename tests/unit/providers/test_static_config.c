@@ -278,14 +278,14 @@ START_TEST(recognised_keys_warn)
                           "api:\n"
                           "  insecure: true\n"
                           "providers:\n"
-                          "  docker:\n"
+                          "  swarm:\n"
                           "    exposedByDefault: false\n"),
                      0);
     ck_assert(has_diag(&d, "static.yaml:4:5: entryPoints.web.reusePort: recognised Traefik key, "
                            "not supported yet (warning)"));
     ck_assert(has_diag(&d, "static.yaml:5:1: api: recognised Traefik key, not supported yet "
                            "(warning)"));
-    ck_assert(has_diag(&d, "static.yaml:8:3: providers.docker: recognised Traefik key, not "
+    ck_assert(has_diag(&d, "static.yaml:8:3: providers.swarm: recognised Traefik key, not "
                            "supported yet (warning)"));
     ck_assert_uint_eq(d.n, 3);
     ck_assert_uint_eq(d.nerrors, 0);
@@ -479,7 +479,8 @@ START_TEST(templates_are_text_in_static_config)
     ck_assert_int_eq(
         load("providers:\n  docker:\n    defaultRule: \"Host(`{{ normalize .Name }}`)\"\n"), 0);
     ck_assert_uint_eq(d.nerrors, 0);
-    ck_assert_uint_eq(d.n, 1);
+    ck_assert_uint_eq(d.n, 0);
+    ck_assert_str_eq(c.docker.default_rule, "Host(`{{ normalize .Name }}`)");
 }
 END_TEST
 
@@ -510,11 +511,16 @@ START_TEST(traefik_reference)
     char want[1200];
     ck_assert_int_eq(static_config_load(&c, path, &d), -EINVAL);
     ck_assert_uint_eq(count_diags(&d, DIAG_ERROR, "unknown key"), 0);
-    ck_assert_uint_eq(d.nerrors, 9);
+    ck_assert_uint_eq(d.nerrors, 11);
     /* providers.etcd.endpoints: "foobar" twice, not host:port */
     ck_assert_uint_eq(count_diags(&d, DIAG_ERROR,
                                   "providers.etcd: endpoint \"foobar\": expected host:port"),
                       2);
+    /* providers.docker: endpoint "foobar" is not unix:// or tcp://, constraints "foobar" does
+     * not parse */
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.docker: endpoint \"foobar\": expected"));
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.docker: constraints: column 1: expected "
+                                           "Label(...)"));
     /* providers.http.endpoint "foobar" is not an http:// URL */
     ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.http: endpoint \"foobar\": expected an "
                                            "http:// or https:// URL"));
@@ -537,9 +543,9 @@ START_TEST(traefik_reference)
     ck_assert(has_diag(&d, want));
     ck_assert(has_diag_sub(&d, DIAG_ERROR, "log.level: unknown log level \"foobar\""));
     ck_assert_uint_eq(count_diags(&d, DIAG_WARNING, "recognised Traefik key, not supported yet"),
-                      53); /* 57 before http.redirections, http.middlewares, providers.http.tls,
-                              providers.etcd (with its tls) */
-    ck_assert_uint_eq(d.n, 62);
+                      52); /* 57 before http.redirections, http.middlewares, providers.http.tls,
+                              providers.etcd and providers.docker */
+    ck_assert_uint_eq(d.n, 63);
     /* The keys Concord implements took the placeholder values. */
     const struct entrypoint_config *ep = &c.entrypoints[0];
     ck_assert_str_eq(ep->name, "EntryPoint0");
@@ -554,6 +560,90 @@ START_TEST(traefik_reference)
     ck_assert_uint_eq(c.transport.response_header_timeout_ms, 42000);
     ck_assert_uint_eq(c.providers_throttle_ms, 42000);
     ck_assert(c.file.watch);
+    ck_assert(c.docker.enabled && c.docker.allow_empty_services && c.docker.use_bind_port_ip);
+    ck_assert_str_eq(c.docker.network, "foobar");
+    ck_assert_uint_eq(c.docker.http_client_timeout_ms, 42000);
+}
+END_TEST
+
+/* providers.docker: every key Concord decodes, the defaults, and the checks at load. */
+START_TEST(docker_provider_keys)
+{
+    ck_assert(!c.docker.enabled);
+    ck_assert_str_eq(c.docker.endpoint, "unix:///var/run/docker.sock");
+    ck_assert(c.docker.exposed_by_default);
+    ck_assert(c.docker.watch);
+    ck_assert_int_eq(load("providers:\n  docker: {}\n"), 0);
+    ck_assert_uint_eq(d.n, 0);
+    ck_assert(c.docker.enabled);
+    ck_assert_str_eq(c.docker.endpoint, "unix:///var/run/docker.sock");
+    ck_assert(c.docker.exposed_by_default && c.docker.watch && !c.docker.use_bind_port_ip);
+    ck_assert(!c.docker.allow_empty_services);
+    ck_assert_ptr_null(c.docker.default_rule);
+    ck_assert_ptr_null(c.docker.constraints);
+    ck_assert_ptr_null(c.docker.network);
+    ck_assert_int_eq(load("providers:\n"
+                          "  docker:\n"
+                          "    endpoint: tcp://127.0.0.1:2375\n"
+                          "    exposedByDefault: false\n"
+                          "    defaultRule: \"Host(`{{ .Name }}.docker.test`)\"\n"
+                          "    constraints: \"Label(`a`, `b`) && !LabelRegex(`c`, `^x`)\"\n"
+                          "    network: front\n"
+                          "    useBindPortIP: true\n"
+                          "    watch: false\n"
+                          "    allowEmptyServices: true\n"
+                          "    httpClientTimeout: 7s\n"
+                          "    username: u\n"
+                          "    password: p\n"
+                          "    tls:\n"
+                          "      insecureSkipVerify: true\n"),
+                     0);
+    ck_assert_str_eq(c.docker.endpoint, "tcp://127.0.0.1:2375");
+    ck_assert(!c.docker.exposed_by_default && !c.docker.watch);
+    ck_assert(c.docker.use_bind_port_ip && c.docker.allow_empty_services);
+    ck_assert_str_eq(c.docker.default_rule, "Host(`{{ .Name }}.docker.test`)");
+    ck_assert_str_eq(c.docker.constraints, "Label(`a`, `b`) && !LabelRegex(`c`, `^x`)");
+    ck_assert_str_eq(c.docker.network, "front");
+    ck_assert_uint_eq(c.docker.http_client_timeout_ms, 7000);
+    ck_assert_str_eq(c.docker.username, "u");
+    ck_assert_str_eq(c.docker.password, "p");
+    ck_assert(c.docker.tls.set && c.docker.tls.insecure_skip_verify);
+    ck_assert_uint_eq(d.n, 0);
+}
+END_TEST
+
+START_TEST(docker_provider_errors)
+{
+    ck_assert_int_eq(load("providers:\n"
+                          "  docker:\n"
+                          "    endpoint: http://127.0.0.1:2375\n"
+                          "    constraints: \"Label(`a`)\"\n"
+                          "    watch: maybe\n"
+                          "    networks: x\n"),
+                     -EINVAL);
+    ck_assert(has_diag(&d, "static.yaml:2:3: providers.docker: endpoint "
+                           "\"http://127.0.0.1:2375\": expected unix:///path or tcp://host:port"));
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.docker: constraints: column 10: expected "
+                                           "',' between the two arguments"));
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.docker.watch: "));
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.docker.networks: unknown key"));
+    ck_assert_uint_eq(d.nerrors, 4);
+    /* a host name is fine (fetch resolves it); a missing port is not */
+    static_config_fini(&c);
+    diags_fini(&d);
+    diags_init(&d);
+    static_config_defaults(&c);
+    ck_assert_int_eq(load("providers:\n  docker:\n    endpoint: tcp://docker.example:2375\n"), 0);
+    ck_assert_int_eq(load("providers:\n  docker:\n    endpoint: tcp://docker.example\n"),
+                     -EINVAL);
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "endpoint \"tcp://docker.example\": expected "
+                                           "tcp://host:port"));
+    /* tls is for tcp://; a username needs its password */
+    ck_assert_int_eq(load("providers:\n  docker:\n    endpoint: unix:///d.sock\n    tls: {}\n"
+                          "    username: u\n"),
+                     -EINVAL);
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "tls applies to tcp:// endpoints"));
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "username and password go together"));
 }
 END_TEST
 
@@ -706,6 +796,8 @@ static Suite *static_suite(void)
     tcase_add_test(tc, toml_and_missing_file);
     tcase_add_test(tc, load_without_defaults_first);
     tcase_add_test(tc, traefik_reference);
+    tcase_add_test(tc, docker_provider_keys);
+    tcase_add_test(tc, docker_provider_errors);
     tcase_add_test(tc, entry_point_http_middlewares_and_redirections);
     tcase_add_test(tc, entry_point_redirection_errors);
     tcase_add_test(tc, etcd_provider_rows);
