@@ -30,6 +30,9 @@
 #define BACKOFF_MAX_MS 30000
 #define COALESCE_MS 100 /* events closer than this make one list */
 #define MAX_EVENT_LINE (64u << 10)
+/* While the event stream is open, a GET /_ping every PROBE_MS (with that deadline): a daemon
+ * that hangs keeps its connection open and the stream silent, so only a request notices. */
+#define PROBE_MS 5000
 
 struct provider {
     uv_loop_t *loop;
@@ -42,7 +45,8 @@ struct provider {
     char *auth;        /* "Authorization: Basic ..." with a username, else NULL */
     const char *hdrs[2];
     struct tlsc_ctx *tls; /* tcp:// with a tls block */
-    uv_timer_t reconnect, coalesce;
+    uv_timer_t reconnect, coalesce, probe_timer;
+    struct fetch *probe; /* a /_ping in flight */
     int open_handles;
     struct fetch *events; /* the /events stream, when watching */
     struct fetch *req;    /* the list or an inspect in flight */
@@ -125,6 +129,12 @@ __attribute__((format(printf, 2, 3))) static void fail(struct provider *p, const
         p->req = NULL;
         fetch_cancel(f);
     }
+    if (p->probe != NULL) {
+        struct fetch *f = p->probe;
+        p->probe = NULL;
+        fetch_cancel(f);
+    }
+    uv_timer_stop(&p->probe_timer);
     p->listing = p->relist = false;
     p->line_len = 0;
     free_list(p);
@@ -330,6 +340,36 @@ static void on_event_line(struct provider *p, const char *line)
     }
 }
 
+static void on_probe(void *arg, int rc, const struct fetch_resp *r)
+{
+    struct provider *p = arg;
+    p->probe = NULL;
+    if (rc == -ECANCELED || p->stopped) {
+        return;
+    }
+    if (rc != 0 || r->status != 200) {
+        fail(p, "the Engine at %s stopped answering (/_ping: %s)", p->dc->endpoint,
+             rc != 0 ? fetch_strerror(rc) : "not 200");
+    }
+}
+
+static void on_probe_timer(uv_timer_t *t)
+{
+    struct provider *p = t->data;
+    struct fetch_req req = {.address = p->address,
+                            .method = "GET",
+                            .target = "/_ping",
+                            .timeout_ms = PROBE_MS,
+                            .headers = p->hdrs,
+                            .tls = p->tls};
+    if (p->probe != NULL || p->events == NULL) {
+        return;
+    }
+    if (fetch_start(p->loop, &req, on_probe, p, &p->probe) != 0) {
+        p->probe = NULL;
+    }
+}
+
 static void on_event_data(void *arg, const struct fetch_resp *head, const uint8_t *data, size_t len)
 {
     struct provider *p = arg;
@@ -342,6 +382,7 @@ static void on_event_data(void *arg, const struct fetch_resp *head, const uint8_
             return;
         }
         list_now(p); /* after subscribing, so no change falls between the list and the stream */
+        uv_timer_start(&p->probe_timer, on_probe_timer, PROBE_MS, PROBE_MS);
         return;
     }
     for (size_t i = 0; i < len; i++) {
@@ -479,7 +520,9 @@ static int docker_start(uv_loop_t *loop, const struct static_config *sc, provide
     uv_timer_init(loop, &p->reconnect);
     uv_timer_init(loop, &p->coalesce);
     p->reconnect.data = p->coalesce.data = p;
-    p->open_handles = 2;
+    uv_timer_init(loop, &p->probe_timer);
+    p->probe_timer.data = p;
+    p->open_handles = 3;
     uv_timer_start(&p->reconnect, on_reconnect, 0, 0); /* on the next iteration */
     *out = p;
     return 0;
@@ -511,8 +554,13 @@ static void docker_stop(struct provider *p)
         fetch_cancel(p->req);
         p->req = NULL;
     }
+    if (p->probe != NULL) {
+        fetch_cancel(p->probe);
+        p->probe = NULL;
+    }
     uv_close((uv_handle_t *)&p->reconnect, on_closed);
     uv_close((uv_handle_t *)&p->coalesce, on_closed);
+    uv_close((uv_handle_t *)&p->probe_timer, on_closed);
 }
 
 const struct provider_ops docker_provider_ops = {

@@ -124,6 +124,17 @@ def test_docker_outage_keeps_routes_and_recovers():
         wait_file(c, "back.docker.test", "back-1")
         dk.remove("out-1")
         wait_gone(c, "out.docker.test")
+        # a frozen daemon (SIGSTOP: its sockets stay open, nothing answers) is noticed by the
+        # provider's /_ping probe; the routes stay; once it thaws, the error clears
+        dk.pause()
+        try:
+            util.wait_until(lambda: "stopped answering" in (docker_error(c.nodes[0]) or ""),
+                            c.t(30), 0.05, "the frozen daemon noticed")
+            wait_file(c, "back.docker.test", "back-1")
+        finally:
+            dk.resume()
+        util.wait_until(lambda: docker_error(c.nodes[0]) is None, c.t(40), 0.05,
+                        "the provider to reconnect after the thaw")
 
 
 test_docker_outage_keeps_routes_and_recovers.timeout = 150
@@ -159,6 +170,8 @@ class FakeEngine:
                 path = self.path.split("?")[0]
                 if path == "/v1.41/events":
                     return outer._events(self)
+                if path == "/_ping":
+                    return self._json(200, "OK")
                 if path == "/v1.41/containers/json":
                     with outer.lock:
                         ids = sorted(set(outer.docs) | outer.vanished)

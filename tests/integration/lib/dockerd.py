@@ -122,11 +122,19 @@ class Dockerd:
         return ["--host", "tcp://127.0.0.1:%d" % self.tcp_port, "--tlsverify",
                 "--tlscacert", cert, "--tlscert", cert, "--tlskey", key]
 
+    def pause(self):
+        """SIGSTOP to dockerd: its sockets stay open and nothing answers (a hung daemon)."""
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        self.proc.send_signal(signal.SIGCONT)
+
     def stop_daemon(self):
         """SIGTERM to dockerd (by PID) and wait for it; containers live on (live-restore)."""
         if self.proc is None:
             return
         if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)  # a paused daemon handles its SIGTERM
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=self.timeout)
