@@ -1,7 +1,8 @@
 /* The HTTP provider (Traefik's providers.http): polls an endpoint for a dynamic configuration
  * (YAML or JSON), with If-None-Match so an unchanged document costs a 304. Cluster-wide: the
  * leader runs it (DESIGN.md "Where providers run"). A failed poll keeps the last contribution
- * and reports its error; the next poll comes after pollInterval either way. https endpoints
+ * and reports its error; the next poll comes after pollInterval, doubled after each failure in
+ * a row (up to 30 s, or pollInterval when that is longer). https endpoints
  * verify the server against tls.ca (or the system's store) and the URL's host. */
 #include <errno.h>
 #include <stdarg.h>
@@ -26,8 +27,21 @@ struct provider {
     struct tlsc_ctx *tls;   /* https only */
     uv_timer_t timer;
     struct fetch *inflight;
+    uint32_t failures; /* polls failed in a row: the next waits longer (backoff) */
     bool stopped;
 };
+
+/* The next poll's delay: pollInterval, doubled for each failure in a row, up to
+ * max(pollInterval, BACKOFF_MAX_MS), so a source that is down is not hammered. */
+#define BACKOFF_MAX_MS 30000
+static uint64_t next_delay(const struct provider *p)
+{
+    uint64_t d = p->hc->poll_interval_ms, cap = d > BACKOFF_MAX_MS ? d : BACKOFF_MAX_MS;
+    for (uint32_t i = 0; i < p->failures && d < cap; i++) {
+        d *= 2;
+    }
+    return d < cap ? d : cap;
+}
 
 /* "http[s]://host[:port][/path[?query]]" into address ("host:port"), host and target; *https
  * says which. Returns 0 or -EINVAL. */
@@ -93,7 +107,8 @@ static void on_polled(void *arg, int rc, const struct fetch_resp *r)
     if (rc == -ECANCELED || p->stopped) {
         return;
     }
-    uv_timer_start(&p->timer, on_timer, p->hc->poll_interval_ms, 0);
+    p->failures = rc != 0 || (r->status != 200 && r->status != 304) ? p->failures + 1 : 0;
+    uv_timer_start(&p->timer, on_timer, next_delay(p), 0);
     if (rc != 0) {
         emit_error(p, "endpoint unreachable: %s; the last configuration stays",
                    fetch_strerror(rc));
@@ -166,8 +181,9 @@ static void poll_now(struct provider *p)
     rc = fetch_start(p->loop, &req, on_polled, p, &p->inflight);
     if (rc != 0) {
         p->inflight = NULL;
-        emit_error(p, "cannot poll the endpoint: %s", strerror(-rc));
-        uv_timer_start(&p->timer, on_timer, p->hc->poll_interval_ms, 0);
+        emit_error(p, "cannot poll the endpoint: %s", fetch_strerror(rc));
+        p->failures++;
+        uv_timer_start(&p->timer, on_timer, next_delay(p), 0);
     }
 }
 

@@ -21,6 +21,7 @@ class ConfigServer:
     def __init__(self, tls=None):
         """tls: (cert, key) PEM paths: serve https."""
         self.doc = ""
+        self.fail = False  # answer 500 to every poll
         self.requests = 0
         self.not_modified = 0
         self.lock = threading.Lock()
@@ -31,6 +32,12 @@ class ConfigServer:
                 with outer.lock:
                     outer.requests += 1
                     body = outer.doc.encode()
+                    fail = outer.fail
+                if fail:
+                    self.send_response(500)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 etag = '"%s"' % hashlib.sha256(body).hexdigest()[:16]
                 if self.headers.get("If-None-Match") == etag:
                     with outer.lock:
@@ -191,3 +198,36 @@ def test_http_provider_https_verifies_the_server():
 
 
 test_http_provider_https_verifies_the_server.timeout = 90
+
+
+def test_http_provider_backs_off_while_the_source_fails():
+    """A source that answers 500: polls every 50 ms would make ~40 requests in 2 s; with the
+    backoff (the delay doubles after each failure) it gets a handful, the error shows, and once
+    the source is back a change is served."""
+    import time
+    srv = ConfigServer().start()
+    try:
+        with Cluster(1, static_extra={"providers": {"http": {
+                "endpoint": srv.url, "pollInterval": "50ms", "pollTimeout": "1s"}}}) as c:
+            a = c.backend("A")
+            srv.doc = route("b0.test", a.url)
+            c.wait_served(0, "b0.test", "A")
+            srv.fail = True
+            with srv.lock:
+                before = srv.requests
+            time.sleep(2.0)  # a bounded window of failures
+            with srv.lock:
+                n = srv.requests - before
+            check(1 <= n <= 10, "%d polls of a failing source in 2 s (every 50 ms: ~40)" % n)
+            st = c.nodes[0].status(stale=False) or {}
+            check(any(p["name"] == "http" and "500" in p["error"] for p in st.get("providers", [])),
+                  "the error in status: %r" % st.get("providers"))
+            c.wait_served(0, "b0.test", "A")  # the routes stay
+            srv.fail = False
+            srv.doc = route("b1.test", a.url)
+            c.wait_served(0, "b1.test", "A")
+    finally:
+        srv.stop()
+
+
+test_http_provider_backs_off_while_the_source_fails.timeout = 60
