@@ -347,8 +347,8 @@ static void on_listed(void *arg, int rc, const struct fetch_resp *r)
             store_put(wt, key, k, items->items[i]);
         }
     }
+    snprintf(wt->rv, sizeof wt->rv, "%s", rv); /* before: k may go with the last reference */
     kdoc_unref(k);
-    snprintf(wt->rv, sizeof wt->rv, "%s", rv);
     wt->listed = true;
     wt->failing = false;
     wt->backoff_ms = 0;
