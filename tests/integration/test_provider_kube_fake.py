@@ -44,10 +44,11 @@ def test_kube_crd_fake_watch_relist_outage():
             fk.apply(ingress_route("other", "Host(`k0.test`)", "whoami", labels={"app": "x"}))
             _all_served(c, "k1.test", "A")
             check(c.nodes[0].get("k0.test")[0] == 404, "labelSelector filters IngressRoutes")
-            check(any("labelSelector=app%3Dweb" in "&".join("%s=%s" % kv for kv in q.items())
-                      or q.get("labelSelector") == "app=web"
+            check(all(q.get("labelSelector") == "app=web"
                       for k, p, q in fk.seen if p == "ingressroutes"),
-                  "the selector is sent to the API")
+                  "the selector is sent with every IngressRoute list and watch")
+            check(all("labelSelector" not in q for k, p, q in fk.seen if p == "services"),
+                  "not with Services")
 
             # modify: a new match, and the slice moves to another backend
             fk.apply(ingress_route("web", "Host(`k2.test`)", "whoami", labels={"app": "web"}))
@@ -141,28 +142,46 @@ def test_kube_crd_fake_api_errors_keep_routes():
 test_kube_crd_fake_api_errors_keep_routes.timeout = 90
 
 
-def test_kube_ingress_fake_ingress_class():
+def test_kube_ingress_fake_ingress_class_namespaces_new_leader():
     fk = FakeKube().start()
     try:
         static = {"providers": {"providersThrottleDuration": "50ms",
-                                "kubernetesIngress": {"endpoint": fk.url,
+                                "kubernetesIngress": {"endpoint": fk.url, "namespaces": ["apps"],
                                                       "ingressClass": "concord"}}}
         with Cluster(3, static_extra=static) as c:
             a = c.backend("A")
             fk.apply(ingress_class("concord"))
-            fk.apply(service("whoami", ns="apps"))
-            fk.apply(endpoint_slice("whoami", [a.url], ns="apps"))
+            for ns in ("apps", "other"):
+                fk.apply(service("whoami", ns=ns))
+                fk.apply(endpoint_slice("whoami", [a.url], ns=ns))
             fk.apply(ingress("web", "i1.test", "whoami", ns="apps", cls="concord"))
             fk.apply(ingress("nginx", "i0.test", "whoami", ns="apps", cls="nginx"))
+            fk.apply(ingress("elsewhere", "o1.test", "whoami", ns="other", cls="concord"))
             _all_served(c, "i1.test", "A")
             check(c.nodes[1].get("i0.test")[0] == 404, "another class's Ingress is not served")
+            check(c.nodes[1].get("o1.test")[0] == 404, "a namespace not listed is not watched")
+            paths = {q["_path"] for _, p, q in fk.seen}
+            check(paths == {"/apis/networking.k8s.io/v1/namespaces/apps/ingresses",
+                            "/apis/networking.k8s.io/v1/ingressclasses",
+                            "/api/v1/namespaces/apps/services",
+                            "/apis/discovery.k8s.io/v1/namespaces/apps/endpointslices"},
+                  "the API paths: %r" % sorted(paths))
             fk.apply(ingress("web", "i2.test", "whoami", ns="apps", cls="concord"))
             _all_served(c, "i2.test", "A")
+            # the leader dies: the next one lists and watches, and changes flow
+            li = c.wait_leader()
+            c.kill9(li)
+            c.wait_leader(exclude=(li,))
+            fk.apply(ingress("web", "i3.test", "whoami", ns="apps", cls="concord"))
+            for i in range(3):
+                if i != li:
+                    c.wait_served(i, "i3.test", "A")
             fk.delete("Ingress", "apps", "web")
             for i in range(3):
-                _gone(c, i, "i2.test")
+                if i != li:
+                    _gone(c, i, "i3.test")
     finally:
         fk.stop()
 
 
-test_kube_ingress_fake_ingress_class.timeout = 120
+test_kube_ingress_fake_ingress_class_namespaces_new_leader.timeout = 120

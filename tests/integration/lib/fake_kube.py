@@ -229,6 +229,7 @@ class FakeKube:
         plural, ns = route
         kind = BY_PLURAL[plural]
         watch = q.get("watch") in ("1", "true")
+        q["_path"] = u.path
         with self.lock:
             self.seen.append(("watch" if watch else "list", plural, q))
         if watch:
@@ -237,6 +238,10 @@ class FakeKube:
             self._list(h, kind, ns, q)
 
     def _list(self, h, kind, ns, q):
+        rv = q.get("resourceVersion") or "0"
+        if rv.isdigit() and 0 < int(rv) < self.compacted:
+            self._send_json(h, 410, status(410, "Expired", "too old resource version"))
+            return
         with self.lock:
             items = []
             for (k, ons, _), obj in sorted(self.objs.items(), key=lambda kv: str(kv[0])):
