@@ -45,6 +45,7 @@ struct watcher {
     size_t n, cap;
     char rv[128];
     bool listed, failing, gone, rewatch;
+    char last_error[400]; /* the error last emitted by this watcher ("" since a success) */
     enum wstate state;
     struct fetch *f;
     uv_timer_t retry;
@@ -176,9 +177,13 @@ static void on_debounce(uv_timer_t *t)
     diags_fini(&d);
 }
 
+/* The first change arms the timer and later ones join it, so a steady stream of events still
+ * gives an emission every DEBOUNCE_MS. */
 static void changed(struct provider *p)
 {
-    uv_timer_start(&p->debounce, on_debounce, DEBOUNCE_MS, 0);
+    if (!uv_is_active((uv_handle_t *)&p->debounce)) {
+        uv_timer_start(&p->debounce, on_debounce, DEBOUNCE_MS, 0);
+    }
 }
 
 /* ---- requests ---- */
@@ -213,7 +218,11 @@ __attribute__((format(printf, 2, 3))) static void fail(struct watcher *wt, const
         wt->backoff_ms = BACKOFF_MAX_MS;
     }
     uv_timer_start(&wt->retry, on_retry, wt->backoff_ms, 0);
-    p->emit(p->arg, NULL, NULL, 0, msg, NULL);
+    /* once per distinct error: an API that stays down is not a log line per retry */
+    if (strcmp(msg, wt->last_error) != 0) {
+        snprintf(wt->last_error, sizeof wt->last_error, "%s", msg);
+        p->emit(p->arg, NULL, NULL, 0, msg, NULL);
+    }
 }
 
 /* The resource's path: /api/v1[/namespaces/NS]/services or /apis/G/V[/namespaces/NS]/P. */
@@ -287,7 +296,7 @@ static int kreq(struct watcher *wt, const char *target, bool stream, fetch_cb cb
     req.method = "GET";
     req.target = target;
     req.headers = hdrs;
-    req.timeout_ms = 30000;
+    req.timeout_ms = stream ? 30000 : 60000; /* a list: the whole answer */
     if (stream) {
         req.on_data = on_data;
         req.idle_timeout_ms = (WATCH_SECONDS + 60) * 1000ull;
@@ -351,6 +360,7 @@ static void on_listed(void *arg, int rc, const struct fetch_resp *r)
     kdoc_unref(k);
     wt->listed = true;
     wt->failing = false;
+    wt->last_error[0] = '\0';
     wt->backoff_ms = 0;
     changed(wt->p);
     start_watch(wt);
@@ -381,7 +391,8 @@ static bool on_event(struct watcher *wt, const char *line, size_t len)
     const char *rv;
     int rc;
     if (k == NULL) {
-        return true;
+        fail(wt, "watch %s: out of memory", wt->res->plural);
+        return false;
     }
     diags_init(&d);
     rc = doc_parse(&k->doc, wt->res->plural, line, len, 0, &d);
@@ -391,7 +402,9 @@ static bool on_event(struct watcher *wt, const char *line, size_t len)
     if (rc != 0 || type == NULL || type->kind != DOC_SCALAR || obj == NULL || obj->kind != DOC_MAP) {
         doc_fini(&k->doc);
         free(k);
-        return true; /* not an event: skipped (a newer event or a relist repairs the view) */
+        /* an event we cannot read may be a change we would miss: start again from a list */
+        fail(wt, "watch %s: an event that is not a JSON watch event", wt->res->plural);
+        return false;
     }
     k->refs = 1;
     wt->watch_events++;
