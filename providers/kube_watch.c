@@ -45,7 +45,6 @@ struct watcher {
     size_t n, cap;
     char rv[128];
     bool listed, failing, gone, rewatch;
-    char last_error[400]; /* the error last emitted by this watcher ("" since a success) */
     enum wstate state;
     struct fetch *f;
     uv_timer_t retry;
@@ -66,6 +65,7 @@ struct provider {
     struct watcher *w;
     size_t nw;
     uv_timer_t debounce;
+    char last_reason[400]; /* of the last error emitted; "" once a Config is emitted */
     size_t open_handles;
     bool stopped;
 };
@@ -173,6 +173,7 @@ static void on_debounce(uv_timer_t *t)
     diags_init(&d);
     p->def->decode(&objs, p->kc, &cfg, &d);
     kube_objs_fini(&objs);
+    p->last_reason[0] = '\0';
     p->emit(p->arg, cfg, NULL, 0, NULL, &d);
     diags_fini(&d);
 }
@@ -218,9 +219,12 @@ __attribute__((format(printf, 2, 3))) static void fail(struct watcher *wt, const
         wt->backoff_ms = BACKOFF_MAX_MS;
     }
     uv_timer_start(&wt->retry, on_retry, wt->backoff_ms, 0);
-    /* once per distinct error: an API that stays down is not a log line per retry */
-    if (strcmp(msg, wt->last_error) != 0) {
-        snprintf(wt->last_error, sizeof wt->last_error, "%s", msg);
+    /* once per distinct reason until the next emission: an API that is down is not a log line
+     * per resource and retry */
+    const char *reason = strstr(msg, ": ");
+    reason = reason ? reason + 2 : msg;
+    if (strcmp(reason, p->last_reason) != 0) {
+        snprintf(p->last_reason, sizeof p->last_reason, "%s", reason);
         p->emit(p->arg, NULL, NULL, 0, msg, NULL);
     }
 }
@@ -360,7 +364,6 @@ static void on_listed(void *arg, int rc, const struct fetch_resp *r)
     kdoc_unref(k);
     wt->listed = true;
     wt->failing = false;
-    wt->last_error[0] = '\0';
     wt->backoff_ms = 0;
     changed(wt->p);
     start_watch(wt);
