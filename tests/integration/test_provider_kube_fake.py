@@ -96,11 +96,18 @@ def test_kube_crd_fake_watch_relist_outage():
             util.wait_until(lambda: _provider_error(c, li, "kubernetescrd"), c.t(10), 0.05,
                             "the provider's error in status")
             _all_served(c, "k5.test", "B")
+            # a new leader that cannot list proposes nothing: the routes stay
+            c.kill9(li)
+            nl = c.wait_leader(exclude=(li,))
+            util.wait_until(lambda: _provider_error(c, nl, "kubernetescrd"), c.t(10), 0.05,
+                            "the new leader's provider error in status")
+            c.restart(li)
+            _all_served(c, "k5.test", "B")
             # back: the error clears and changes flow
             fk.apply(ingress_route("web", "Host(`k6.test`)", "whoami", labels={"app": "web"}))
             fk.up()
             _all_served(c, "k6.test", "B")
-            util.wait_until(lambda: not _provider_error(c, li, "kubernetescrd"), c.t(15), 0.05,
+            util.wait_until(lambda: not _provider_error(c, nl, "kubernetescrd"), c.t(15), 0.05,
                             "the error to clear")
 
             # delete: gone everywhere (a healthy source with no routes is a real state)

@@ -256,10 +256,21 @@ class FakeKube:
         self._send_json(h, 200, {"apiVersion": api_version(kind), "kind": kind + "List",
                                  "metadata": {"resourceVersion": str(rv)}, "items": items})
 
-    def _chunk(self, h, doc):
-        line = (json.dumps(doc) + "\n").encode()
-        h.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
-        h.wfile.flush()
+    def _write(self, h, docs):
+        """Events as newline-delimited JSON; the bytes are cut into two chunks in the middle, so
+        a client sees several lines in one piece and a line across two pieces."""
+        data = b"".join((json.dumps(d) + "\n").encode() for d in docs)
+        cut = max(1, len(data) // 2)
+        for part in (data[:cut], data[cut:]):
+            if part:
+                h.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                h.wfile.flush()
+
+    @staticmethod
+    def _bookmark(kind, rv):
+        """Everything up to rv was sent (a held event is after it)."""
+        return {"type": "BOOKMARK", "object": {"apiVersion": api_version(kind), "kind": kind,
+                                               "metadata": {"resourceVersion": str(rv)}}}
 
     def _watch(self, h, kind, ns, q):
         try:
@@ -286,7 +297,7 @@ class FakeKube:
         deadline = time.monotonic() + timeout
         try:
             if stale:
-                self._chunk(h, {"type": "ERROR", "object": gone})
+                self._write(h, [{"type": "ERROR", "object": gone}])
                 return
             while True:
                 with self.lock:
@@ -308,8 +319,10 @@ class FakeKube:
                             end = False
                             break
                         self.lock.wait(0.2)
-                for ev in out:
-                    self._chunk(h, ev)
+                if end and not out and q.get("allowWatchBookmarks") == "true":
+                    out = [self._bookmark(kind, since)]  # a normal end: where to resume from
+                if out:
+                    self._write(h, out)
                 if end:
                     return
         except OSError:
