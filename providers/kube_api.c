@@ -109,7 +109,8 @@ static int from_kubeconfig(const char *path, struct kube_api *api, struct err *e
     } else if (tokfile != NULL) {
         snprintf(api->token_file, sizeof api->token_file, "%s", tokfile);
     }
-    if (rc == 0 && (str_at(user, "client-certificate") || str_at(user, "client-certificate-data"))) {
+    if (rc == 0 &&
+        (str_at(user, "client-certificate") || str_at(user, "client-certificate-data"))) {
         rc = err_set(e, -EINVAL, "kubeconfig %s: client certificates need TLS, not supported yet",
                      path);
     }

@@ -18,7 +18,7 @@
 #define DEBOUNCE_MS 50
 #define BACKOFF_MIN_MS 200
 #define BACKOFF_MAX_MS 5000
-#define WATCH_SECONDS 300       /* timeoutSeconds of a watch; the server ends it, we restart */
+#define WATCH_SECONDS 300 /* timeoutSeconds of a watch; the server ends it, we restart */
 #define MAX_LIST_BYTES (256u << 20)
 #define MAX_LINE_BYTES (16u << 20)
 
@@ -275,8 +275,8 @@ static const char *auth_header(struct provider *p, char *out, size_t size)
     size_t len = 0;
     out[0] = '\0';
     if (p->api.token_file[0] != '\0' && doc_read_file(p->api.token_file, &data, &len) == 0) {
-        while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r' ||
-                           data[len - 1] == ' ')) {
+        while (len > 0 &&
+               (data[len - 1] == '\n' || data[len - 1] == '\r' || data[len - 1] == ' ')) {
             data[--len] = '\0';
         }
         tok = data;
@@ -402,7 +402,8 @@ static bool on_event(struct watcher *wt, const char *line, size_t len)
     diags_fini(&d);
     type = doc_map_get(k->doc.root, "type");
     obj = doc_map_get(k->doc.root, "object");
-    if (rc != 0 || type == NULL || type->kind != DOC_SCALAR || obj == NULL || obj->kind != DOC_MAP) {
+    if (rc != 0 || type == NULL || type->kind != DOC_SCALAR || obj == NULL ||
+        obj->kind != DOC_MAP) {
         doc_fini(&k->doc);
         free(k);
         /* an event we cannot read may be a change we would miss: start again from a list */

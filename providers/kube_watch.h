@@ -26,19 +26,21 @@
 #include "providers/kube_decode.h"
 #include "providers/provider.h"
 
-/* One watched resource. The tables (kubernetes_crd.c, kubernetes_ingress.c) are the single list of what the providers read: the RBAC
- * test (tests/unit/providers/test_kube_rbac.c) checks deploy/kubernetes/rbac.yaml grants
- * KUBE_WATCH_VERBS on each of them. */
+/* One watched resource. The tables (kubernetes_crd.c, kubernetes_ingress.c) are the single list of
+ * what the providers read: the RBAC test (tests/unit/providers/test_kube_watch.c) checks
+ * deploy/kubernetes/rbac.yaml grants KUBE_WATCH_VERBS on each of them. */
 struct kube_resource {
     const char *group;   /* "" for the core group */
     const char *version; /* "v1", "v1alpha1" */
     const char *plural;  /* "ingressroutes" */
     enum kube_kind kind;
-    bool namespaced;     /* false: cluster-scoped (IngressClass), one list whatever namespaces */
-    bool selected;       /* the provider's labelSelector applies */
+    bool namespaced; /* false: cluster-scoped (IngressClass), one list whatever namespaces */
+    bool selected;   /* the provider's labelSelector applies */
 };
 
+/* clang-format off */
 #define KUBE_WATCH_VERBS {"list", "watch"}
+/* clang-format on */
 
 extern const struct kube_resource kube_crd_resources[];
 extern const size_t kube_crd_nresources;

@@ -68,8 +68,9 @@ START_TEST(kubeconfig_current_context)
     ck_assert_str_eq(api.token, "");
     ck_assert_str_eq(api.token_file, "/var/run/tok");
     /* an https server is the TLS error; a missing file says so */
-    write_file(dir, "tls", "current-context: a\nclusters:\n- name: c\n  cluster: {server: "
-                           "'https://10.0.0.1'}\ncontexts:\n- name: a\n  context: {cluster: c}\n");
+    write_file(dir, "tls",
+               "current-context: a\nclusters:\n- name: c\n  cluster: {server: "
+               "'https://10.0.0.1'}\ncontexts:\n- name: a\n  context: {cluster: c}\n");
     snprintf(path, sizeof path, "%s/tls", dir);
     ck_assert_int_eq(kube_api_resolve(&kc, &api, &e), -EINVAL);
     ck_assert(strstr(e.msg, "TLS to the API server is not supported yet") != NULL);
