@@ -107,7 +107,22 @@ static void store_clear(struct watcher *wt)
     wt->n = 0;
 }
 
-/* Adds or replaces the object (key taken; a reference to k taken). */
+/* Appends the object (key taken; a reference to k taken): a List's keys are unique. */
+static void store_append(struct watcher *wt, char *key, struct kdoc *k, const struct doc_node *node)
+{
+    if (wt->n == wt->cap) {
+        wt->cap = wt->cap ? wt->cap * 2 : 16;
+        wt->objs = realloc(wt->objs, wt->cap * sizeof *wt->objs);
+        if (wt->objs == NULL) {
+            abort();
+        }
+    }
+    k->refs++;
+    wt->objs[wt->n++] = (struct kobj){key, k, node};
+}
+
+/* Adds or replaces the object (key taken; a reference to k taken). Linear in the store's
+ * size per event (a hash would serve stores of many thousands of objects better). */
 static void store_put(struct watcher *wt, char *key, struct kdoc *k, const struct doc_node *node)
 {
     for (size_t i = 0; i < wt->n; i++) {
@@ -120,15 +135,7 @@ static void store_put(struct watcher *wt, char *key, struct kdoc *k, const struc
             return;
         }
     }
-    if (wt->n == wt->cap) {
-        wt->cap = wt->cap ? wt->cap * 2 : 16;
-        wt->objs = realloc(wt->objs, wt->cap * sizeof *wt->objs);
-        if (wt->objs == NULL) {
-            abort();
-        }
-    }
-    k->refs++;
-    wt->objs[wt->n++] = (struct kobj){key, k, node};
+    store_append(wt, key, k, node);
 }
 
 static void store_del(struct watcher *wt, const char *key)
@@ -357,7 +364,7 @@ static void on_listed(void *arg, int rc, const struct fetch_resp *r)
     for (size_t i = 0; items != NULL && items->kind == DOC_SEQ && i < items->n; i++) {
         char *key = obj_key(items->items[i]);
         if (key != NULL) {
-            store_put(wt, key, k, items->items[i]);
+            store_append(wt, key, k, items->items[i]);
         }
     }
     snprintf(wt->rv, sizeof wt->rv, "%s", rv); /* before: k may go with the last reference */
