@@ -12,9 +12,18 @@ extern const struct provider_ops file_provider_ops;
 extern const struct provider_ops http_provider_ops;
 extern const struct provider_ops etcd_provider_ops;
 extern const struct provider_ops docker_provider_ops;
+extern const struct provider_ops kubernetes_crd_provider_ops;
+extern const struct provider_ops kubernetes_ingress_provider_ops;
 
 const struct provider_ops *const provider_registry[] = {
-    &file_provider_ops, &docker_provider_ops, &http_provider_ops, &etcd_provider_ops, NULL};
+    &file_provider_ops,
+    &docker_provider_ops,
+    &http_provider_ops,
+    &etcd_provider_ops,
+    &kubernetes_crd_provider_ops,
+    &kubernetes_ingress_provider_ops,
+    NULL,
+};
 
 int provider_carry_files(const Concord__Config__Config *cfg, Concord__Raftlog__FileBlob ***out,
                          size_t *n, struct diags *d)

@@ -97,6 +97,16 @@ void static_config_defaults(struct static_config *c)
     c->log_level = xstrdup("INFO");
 }
 
+static void kube_config_fini(struct kube_provider_config *k)
+{
+    free(k->endpoint);
+    free(k->token);
+    free(k->kubeconfig);
+    doc_strlist_free(k->namespaces, k->n_namespaces);
+    free(k->label_selector);
+    free(k->ingress_class);
+}
+
 void static_config_fini(struct static_config *c)
 {
     for (uint32_t i = 0; i < c->n_entrypoints; i++) {
@@ -123,6 +133,8 @@ void static_config_fini(struct static_config *c)
     free(c->docker.username);
     free(c->docker.password);
     static_config_tls_fini(&c->docker.tls);
+    kube_config_fini(&c->kube_crd);
+    kube_config_fini(&c->kube_ingress);
     free(c->source_file);
     free(c->admin_address);
     free(c->admin_token_file);
@@ -773,15 +785,76 @@ static void d_docker_provider(struct schema_ctx *c, const struct doc_node *v, vo
     docker_constraint_free(expr);
 }
 
+/* providers.kubernetesCRD / kubernetesIngress (kube_watch.h). */
+#define KUBE_COMMON_ROWS(f)                                                                      \
+    SCHEMA_FIELD("endpoint", schema_str, SC, f.endpoint),                                        \
+        SCHEMA_FIELD("token", schema_str, SC, f.token),                                          \
+        {.key = "kubeconfig", .fn = d_path, .off = offsetof(SC, f.kubeconfig)},                  \
+        SCHEMA_LIST("namespaces", SC, f.namespaces, f.n_namespaces),                             \
+        SCHEMA_FIELD("labelSelector", schema_str, SC, f.label_selector),                         \
+        SCHEMA_FIELD("allowExternalNameServices", schema_bool, SC,                               \
+                     f.allow_external_name_services),                                            \
+        SCHEMA_TODO("certAuthFilePath", ""), SCHEMA_TODO("throttleDuration", ""),                \
+        SCHEMA_TODO("allowEmptyServices", ""), SCHEMA_TODO("nativeLBByDefault", ""),             \
+        SCHEMA_TODO("disableClusterScopeResources", "")
+
+static const struct schema_row kube_crd_rows[] = {
+    KUBE_COMMON_ROWS(kube_crd),
+    SCHEMA_FIELD("allowCrossNamespace", schema_bool, SC, kube_crd.allow_cross_namespace),
+    SCHEMA_TODO("ingressClass", ""),
+    {0},
+};
+
+static const struct schema_row kube_ingress_rows[] = {
+    KUBE_COMMON_ROWS(kube_ingress),
+    SCHEMA_FIELD("ingressClass", schema_str, SC, kube_ingress.ingress_class),
+    SCHEMA_TODO("ingressEndpoint", "ip hostname publishedService"),
+    SCHEMA_TODO("disableIngressClassLookup", ""),
+    SCHEMA_TODO("strictPrefixMatching", ""),
+    {0},
+};
+
+static void kube_check(struct schema_ctx *c, const struct kube_provider_config *k)
+{
+    if (k->endpoint != NULL && k->endpoint[0] != '\0' && strncmp(k->endpoint, "http://", 7) != 0) {
+        schema_error(c, c->key,
+                     "endpoint \"%s\": %s", k->endpoint,
+                     strncmp(k->endpoint, "https://", 8) == 0
+                         ? "TLS to the API server is not supported yet (use kubectl proxy: "
+                           "http://127.0.0.1:8001)"
+                         : "expected http://host[:port]");
+    }
+}
+
+static void d_kube_crd(struct schema_ctx *c, const struct doc_node *v, void *obj,
+                       const struct schema_row *r)
+{
+    struct static_config *sc = obj;
+    (void)r;
+    sc->kube_crd.enabled = true;
+    schema_map(c, v, obj, kube_crd_rows);
+    kube_check(c, &sc->kube_crd);
+}
+
+static void d_kube_ingress(struct schema_ctx *c, const struct doc_node *v, void *obj,
+                           const struct schema_row *r)
+{
+    struct static_config *sc = obj;
+    (void)r;
+    sc->kube_ingress.enabled = true;
+    schema_map(c, v, obj, kube_ingress_rows);
+    kube_check(c, &sc->kube_ingress);
+}
+
 static const struct schema_row providers_rows[] = {
     SCHEMA_FIELD("providersThrottleDuration", schema_dur, SC, providers_throttle_ms),
     {.key = "file", .fn = d_file_provider},
     SCHEMA_TODO("precedence", ""),
     {.key = "docker", .fn = d_docker_provider},
     SCHEMA_TODO("swarm", KEYS_PROVIDER_SWARM),
-    SCHEMA_TODO("kubernetesIngress", KEYS_PROVIDER_KUBERNETES_INGRESS),
+    {.key = "kubernetesIngress", .fn = d_kube_ingress},
     SCHEMA_TODO("kubernetesIngressNGINX", KEYS_PROVIDER_KUBERNETES_INGRESS_NGINX),
-    SCHEMA_TODO("kubernetesCRD", KEYS_PROVIDER_KUBERNETES_CRD),
+    {.key = "kubernetesCRD", .fn = d_kube_crd},
     SCHEMA_TODO("kubernetesGateway", KEYS_PROVIDER_KUBERNETES_GATEWAY),
     SCHEMA_TODO("knative", NULL), /* v3.6+; its keys are not in the reference file */
     SCHEMA_TODO("rest", KEYS_PROVIDER_REST),

@@ -136,6 +136,22 @@ struct docker_provider_config {
     struct provider_tls_config tls; /* tcp:// endpoints: set = https */
 };
 
+/* providers.kubernetesCRD and providers.kubernetesIngress (Traefik's keys, plus Concord's
+ * `kubeconfig`). Cluster-wide: the leader runs them. providers/kube_watch.h says how the API
+ * server is found. */
+struct kube_provider_config {
+    bool enabled;
+    char *endpoint;       /* "http://127.0.0.1:8001" (kubectl proxy); https is refused (no TLS) */
+    char *token;          /* bearer token */
+    char *kubeconfig;     /* Concord key; else the KUBECONFIG environment variable */
+    char **namespaces;    /* none: all namespaces */
+    uint32_t n_namespaces;
+    char *label_selector; /* passed to the list/watch of the Traefik objects / Ingresses */
+    char *ingress_class;  /* kubernetesIngress only */
+    bool allow_cross_namespace;        /* kubernetesCRD only */
+    bool allow_external_name_services;
+};
+
 struct static_config {
     char *source_file; /* "" when built from defaults only */
     struct entrypoint_config *entrypoints;
@@ -145,6 +161,7 @@ struct static_config {
     struct http_provider_config http;
     struct etcd_provider_config etcd;
     struct docker_provider_config docker;
+    struct kube_provider_config kube_crd, kube_ingress;
     uint64_t providers_throttle_ms; /* providers.providersThrottleDuration, default 2s */
     /* admin */
     char *admin_address;    /* default "127.0.0.1:9900" */

@@ -505,13 +505,60 @@ END_TEST
 
 /* The reference lists every Traefik static key with placeholder values. Every key is
  * recognised; the only errors are placeholders that are not valid values. */
+/* providers.kubernetesCRD / kubernetesIngress: the implemented keys, the unsupported ones
+ * warned, https refused (no TLS to the API server yet). */
+START_TEST(kubernetes_providers)
+{
+    ck_assert_int_eq(load("providers:\n"
+                          "  kubernetesCRD:\n"
+                          "    endpoint: http://127.0.0.1:8001\n"
+                          "    token: t0k\n"
+                          "    namespaces: [apps, web]\n"
+                          "    labelSelector: app=web\n"
+                          "    allowCrossNamespace: true\n"
+                          "    allowExternalNameServices: true\n"
+                          "    throttleDuration: 2s\n"
+                          "  kubernetesIngress:\n"
+                          "    kubeconfig: kube/config\n"
+                          "    ingressClass: concord\n"
+                          "    certAuthFilePath: /ca.crt\n"),
+                     0);
+    ck_assert(c.kube_crd.enabled && c.kube_ingress.enabled);
+    ck_assert_str_eq(c.kube_crd.endpoint, "http://127.0.0.1:8001");
+    ck_assert_str_eq(c.kube_crd.token, "t0k");
+    ck_assert_uint_eq(c.kube_crd.n_namespaces, 2);
+    ck_assert_str_eq(c.kube_crd.namespaces[1], "web");
+    ck_assert_str_eq(c.kube_crd.label_selector, "app=web");
+    ck_assert(c.kube_crd.allow_cross_namespace && c.kube_crd.allow_external_name_services);
+    ck_assert(!c.kube_ingress.allow_external_name_services);
+    ck_assert_ptr_null(c.kube_ingress.endpoint);
+    ck_assert_str_eq(c.kube_ingress.kubeconfig, "kube/config"); /* no folder: kept as written */
+    ck_assert_str_eq(c.kube_ingress.ingress_class, "concord");
+    ck_assert(has_diag(&d, "static.yaml:9:5: providers.kubernetesCRD.throttleDuration: recognised "
+                           "Traefik key, not supported yet (warning)"));
+    ck_assert(has_diag_sub(&d, DIAG_WARNING, "providers.kubernetesIngress.certAuthFilePath"));
+    ck_assert_uint_eq(d.nerrors, 0);
+    static_config_fini(&c);
+    diags_fini(&d);
+    diags_init(&d);
+    static_config_defaults(&c);
+    ck_assert_int_eq(load("providers:\n  kubernetesCRD:\n    endpoint: https://10.0.0.1:443\n"
+                          "  kubernetesIngress:\n    ingresClass: x\n"),
+                     -EINVAL);
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.kubernetesCRD: endpoint "
+                                           "\"https://10.0.0.1:443\": TLS to the API server is "
+                                           "not supported yet"));
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.kubernetesIngress.ingresClass: unknown key"));
+}
+END_TEST
+
 START_TEST(traefik_reference)
 {
     const char *path = fixture("static-file-reference.yaml");
     char want[1200];
     ck_assert_int_eq(static_config_load(&c, path, &d), -EINVAL);
     ck_assert_uint_eq(count_diags(&d, DIAG_ERROR, "unknown key"), 0);
-    ck_assert_uint_eq(d.nerrors, 11);
+    ck_assert_uint_eq(d.nerrors, 13);
     /* providers.etcd.endpoints: "foobar" twice, not host:port */
     ck_assert_uint_eq(count_diags(&d, DIAG_ERROR,
                                   "providers.etcd: endpoint \"foobar\": expected host:port"),
@@ -521,6 +568,9 @@ START_TEST(traefik_reference)
     ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.docker: endpoint \"foobar\": expected"));
     ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.docker: constraints: column 1: expected "
                                            "Label(...)"));
+    /* providers.kubernetesCRD/kubernetesIngress.endpoint "foobar" are not http:// URLs */
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.kubernetesCRD: endpoint \"foobar\": expected"));
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.kubernetesIngress: endpoint \"foobar\""));
     /* providers.http.endpoint "foobar" is not an http:// URL */
     ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.http: endpoint \"foobar\": expected an "
                                            "http:// or https:// URL"));
@@ -543,9 +593,10 @@ START_TEST(traefik_reference)
     ck_assert(has_diag(&d, want));
     ck_assert(has_diag_sub(&d, DIAG_ERROR, "log.level: unknown log level \"foobar\""));
     ck_assert_uint_eq(count_diags(&d, DIAG_WARNING, "recognised Traefik key, not supported yet"),
-                      52); /* 57 before http.redirections, http.middlewares, providers.http.tls,
-                              providers.etcd and providers.docker */
-    ck_assert_uint_eq(d.n, 63);
+                      64); /* 57 before http.redirections, http.middlewares, providers.http.tls,
+                              providers.etcd and providers.docker; kubernetesCRD/Ingress: 2
+                              before, now 6 + 8 unsupported sub-keys */
+    ck_assert_uint_eq(d.n, 77);
     /* The keys Concord implements took the placeholder values. */
     const struct entrypoint_config *ep = &c.entrypoints[0];
     ck_assert_str_eq(ep->name, "EntryPoint0");
@@ -798,6 +849,7 @@ static Suite *static_suite(void)
     tcase_add_test(tc, traefik_reference);
     tcase_add_test(tc, docker_provider_keys);
     tcase_add_test(tc, docker_provider_errors);
+    tcase_add_test(tc, kubernetes_providers);
     tcase_add_test(tc, entry_point_http_middlewares_and_redirections);
     tcase_add_test(tc, entry_point_redirection_errors);
     tcase_add_test(tc, etcd_provider_rows);
