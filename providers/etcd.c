@@ -368,7 +368,7 @@ static void on_watch_end(void *arg, int rc, const struct fetch_resp *r)
     } else if (rc == 0) {
         fail(p, "the watch stream ended");
     } else {
-        fail(p, "watch: %s", strerror(-rc));
+        fail(p, "watch: %s", fetch_strerror(rc));
     }
 }
 

@@ -304,6 +304,8 @@ static int kreq(struct watcher *wt, const char *target, bool stream, fetch_cb cb
     hdrs[1] = auth_header(wt->p, auth, sizeof auth);
     memset(&req, 0, sizeof req);
     req.address = wt->p->api.address;
+    req.tls = wt->p->api.tls;
+    req.server_name = wt->p->api.server_name[0] ? wt->p->api.server_name : NULL;
     req.method = "GET";
     req.target = target;
     req.headers = hdrs;
@@ -336,7 +338,7 @@ static void on_listed(void *arg, int rc, const struct fetch_resp *r)
         return;
     }
     if (rc != 0) {
-        fail(wt, "list %s: %s", wt->res->plural, strerror(-rc));
+        fail(wt, "list %s: %s", wt->res->plural, fetch_strerror(rc));
         return;
     }
     if (r->status != 200) {
@@ -388,7 +390,7 @@ static void start_list(struct watcher *wt)
     rc = kreq(wt, target, false, on_listed, NULL);
     if (rc != 0) {
         wt->f = NULL;
-        fail(wt, "list %s: %s", wt->res->plural, strerror(-rc));
+        fail(wt, "list %s: %s", wt->res->plural, fetch_strerror(rc));
     }
 }
 
@@ -515,7 +517,7 @@ static void on_watch_end(void *arg, int rc, const struct fetch_resp *r)
         return;
     }
     if (rc != 0) {
-        fail(wt, "watch %s: %s", wt->res->plural, strerror(-rc));
+        fail(wt, "watch %s: %s", wt->res->plural, fetch_strerror(rc));
         return;
     }
     if (wt->watch_status != 200) {
@@ -550,7 +552,7 @@ static void start_watch(struct watcher *wt)
     rc = kreq(wt, target, true, on_watch_end, on_watch_data);
     if (rc != 0) {
         wt->f = NULL;
-        fail(wt, "watch %s: %s", wt->res->plural, strerror(-rc));
+        fail(wt, "watch %s: %s", wt->res->plural, fetch_strerror(rc));
     }
 }
 
@@ -568,6 +570,7 @@ int kube_provider_start(const struct kube_provider_def *def, const struct kube_p
     }
     rc = kube_api_resolve(kc, &p->api, e);
     if (rc != 0) {
+        kube_api_fini(&p->api);
         free(p);
         return rc;
     }
@@ -578,6 +581,7 @@ int kube_provider_start(const struct kube_provider_def *def, const struct kube_p
     p->arg = arg;
     p->w = calloc(def->nres * nns, sizeof *p->w);
     if (p->w == NULL) {
+        kube_api_fini(&p->api);
         free(p);
         return err_set(e, -ENOMEM, "out of memory");
     }
@@ -615,6 +619,7 @@ static void release(struct provider *p)
         free(p->w[i].line);
     }
     free(p->w);
+    kube_api_fini(&p->api);
     free(p);
 }
 

@@ -12,8 +12,9 @@
  *
  * Emissions are debounced (50 ms after the last change; node/sync.c throttles again) and only
  * made while every resource has been listed and none is failing: a partial view never withdraws
- * routes. TLS to the API server is not supported (node/http/fetch has none): an https server is
- * a start error.
+ * routes. An https API server is verified against the CA its source names (certAuthFilePath,
+ * the kubeconfig's certificate-authority[-data], the service account's ca.crt) or the system's
+ * store, with the kubeconfig's client certificate when it has one.
  * Threading: the control loop. Internal to providers/.
  */
 #ifndef CONCORD_PROVIDERS_KUBE_WATCH_H
@@ -25,6 +26,8 @@
 #include "node/base/err.h"
 #include "providers/kube_decode.h"
 #include "providers/provider.h"
+
+struct tlsc_ctx;
 
 /* One watched resource. The tables (kubernetes_crd.c, kubernetes_ingress.c) are the single list of
  * what the providers read: the RBAC test (tests/unit/providers/test_kube_watch.c) checks
@@ -54,13 +57,18 @@ struct kube_api {
     char token[4096];      /* bearer token, "" for none */
     char token_file[1024]; /* re-read before each list (service-account tokens rotate) */
     char source[64];       /* "endpoint", "kubeconfig <path>", "in-cluster": for messages */
+    bool https;
+    struct tlsc_ctx *tls;  /* https: made by kube_api_resolve, freed by kube_api_fini */
+    char server_name[256]; /* the kubeconfig's tls-server-name; "" = the server's host */
 };
 
 /* Resolves, in this order: `endpoint` (+ `token`); a kubeconfig (`kubeconfig` key, else the
  * KUBECONFIG environment variable: current-context's cluster.server and user.token/tokenFile);
- * in-cluster (KUBERNETES_SERVICE_HOST/PORT and the service-account token). Returns 0, or
- * -EINVAL with e->msg (no server, an https server, an unreadable kubeconfig). */
+ * in-cluster (KUBERNETES_SERVICE_HOST/PORT, the service-account token and CA). Returns 0, or
+ * -EINVAL with e->msg (no server, an unreadable kubeconfig), or -EACCES (a CA or client
+ * certificate that cannot be loaded). Free with kube_api_fini either way. */
 int kube_api_resolve(const struct kube_provider_config *kc, struct kube_api *api, struct err *e);
+void kube_api_fini(struct kube_api *api);
 
 /* A provider built on list+watch: the two Kubernetes providers differ only by these. */
 struct kube_provider_def {

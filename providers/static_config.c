@@ -105,6 +105,7 @@ static void kube_config_fini(struct kube_provider_config *k)
     doc_strlist_free(k->namespaces, k->n_namespaces);
     free(k->label_selector);
     free(k->ingress_class);
+    free(k->cert_auth_file);
 }
 
 void static_config_fini(struct static_config *c)
@@ -794,7 +795,8 @@ static void d_docker_provider(struct schema_ctx *c, const struct doc_node *v, vo
         SCHEMA_FIELD("labelSelector", schema_str, SC, f.label_selector),                         \
         SCHEMA_FIELD("allowExternalNameServices", schema_bool, SC,                               \
                      f.allow_external_name_services),                                            \
-        SCHEMA_TODO("certAuthFilePath", ""), SCHEMA_TODO("throttleDuration", ""),                \
+        {.key = "certAuthFilePath", .fn = d_path, .off = offsetof(SC, f.cert_auth_file)},       \
+        SCHEMA_TODO("throttleDuration", ""),                                                     \
         SCHEMA_TODO("allowEmptyServices", ""), SCHEMA_TODO("nativeLBByDefault", ""),             \
         SCHEMA_TODO("disableClusterScopeResources", "")
 
@@ -816,13 +818,9 @@ static const struct schema_row kube_ingress_rows[] = {
 
 static void kube_check(struct schema_ctx *c, const struct kube_provider_config *k)
 {
-    if (k->endpoint != NULL && k->endpoint[0] != '\0' && strncmp(k->endpoint, "http://", 7) != 0) {
-        schema_error(c, c->key,
-                     "endpoint \"%s\": %s", k->endpoint,
-                     strncmp(k->endpoint, "https://", 8) == 0
-                         ? "TLS to the API server is not supported yet (use kubectl proxy: "
-                           "http://127.0.0.1:8001)"
-                         : "expected http://host[:port]");
+    if (k->endpoint != NULL && k->endpoint[0] != '\0' && strncmp(k->endpoint, "http://", 7) != 0 &&
+        strncmp(k->endpoint, "https://", 8) != 0) {
+        schema_error(c, c->key, "endpoint \"%s\": expected http[s]://host[:port]", k->endpoint);
     }
 }
 

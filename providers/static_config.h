@@ -141,8 +141,9 @@ struct docker_provider_config {
  * server is found. */
 struct kube_provider_config {
     bool enabled;
-    char *endpoint;       /* "http://127.0.0.1:8001" (kubectl proxy); https is refused (no TLS) */
+    char *endpoint;       /* "https://10.0.0.1:6443", or "http://127.0.0.1:8001" (kubectl proxy) */
     char *token;          /* bearer token */
+    char *cert_auth_file; /* certAuthFilePath: the CA of an https endpoint */
     char *kubeconfig;     /* Concord key; else the KUBECONFIG environment variable */
     char **namespaces;    /* none: all namespaces */
     uint32_t n_namespaces;

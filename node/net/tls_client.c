@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
@@ -36,14 +37,60 @@ static void take_reason(char *buf, size_t size, const char *fallback)
     ERR_clear_error();
 }
 
+/* Trusts every certificate of a PEM text. 1 when at least one was added. */
+static int load_ca_pem(SSL_CTX *ctx, const char *pem)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    STACK_OF(X509_INFO) *infos = b ? PEM_X509_INFO_read_bio(b, NULL, NULL, NULL) : NULL;
+    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+    int added = 0;
+    for (int i = 0; infos != NULL && i < sk_X509_INFO_num(infos); i++) {
+        X509_INFO *xi = sk_X509_INFO_value(infos, i);
+        if (xi->x509 != NULL && X509_STORE_add_cert(store, xi->x509) == 1) {
+            added++;
+        }
+    }
+    sk_X509_INFO_pop_free(infos, X509_INFO_free);
+    BIO_free(b);
+    return added > 0 ? 1 : 0;
+}
+
+/* A client certificate (and its chain) and key from PEM texts. 1 on success. */
+static int load_cert_pem(SSL_CTX *ctx, const char *cert, const char *key)
+{
+    BIO *cb = BIO_new_mem_buf(cert, -1), *kb = BIO_new_mem_buf(key, -1);
+    X509 *x = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+    EVP_PKEY *k = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+    int ok = x != NULL && k != NULL && SSL_CTX_use_certificate(ctx, x) == 1 &&
+             SSL_CTX_use_PrivateKey(ctx, k) == 1;
+    X509 *extra;
+    while (ok && (extra = PEM_read_bio_X509(cb, NULL, NULL, NULL)) != NULL) {
+        if (SSL_CTX_add0_chain_cert(ctx, extra) != 1) { /* takes it on success */
+            X509_free(extra);
+            ok = 0;
+        }
+    }
+    ERR_clear_error(); /* the end of the chain reads as an error */
+    X509_free(x);
+    EVP_PKEY_free(k);
+    BIO_free(cb);
+    BIO_free(kb);
+    return ok;
+}
+
 int tlsc_ctx_new(const struct tlsc_config *c, struct tlsc_ctx **out, struct err *e)
 {
     struct tlsc_ctx *t;
     char why[200];
+    bool has_cert, has_key;
     *out = NULL;
-    if (c == NULL || (c->cert_file == NULL) != (c->key_file == NULL)) {
-        err_set(e, -EINVAL, "tls: a client certificate needs both cert and key");
-        return -EINVAL;
+    if (c == NULL) {
+        return err_set(e, -EINVAL, "tls: no configuration");
+    }
+    has_cert = c->cert_file != NULL || c->cert_pem != NULL;
+    has_key = c->key_file != NULL || c->key_pem != NULL;
+    if (has_cert != has_key) {
+        return err_set(e, -EINVAL, "tls: a client certificate needs both cert and key");
     }
     if ((t = calloc(1, sizeof *t)) == NULL || (t->ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
         free(t);
@@ -53,22 +100,38 @@ int tlsc_ctx_new(const struct tlsc_config *c, struct tlsc_ctx **out, struct err 
     t->verify = !c->insecure_skip_verify;
     SSL_CTX_set_verify(t->ctx, t->verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
     if (t->verify) {
-        int ok = c->ca_file != NULL ? SSL_CTX_load_verify_locations(t->ctx, c->ca_file, NULL)
-                                    : SSL_CTX_set_default_verify_paths(t->ctx);
+        int ok = c->ca_pem != NULL    ? load_ca_pem(t->ctx, c->ca_pem)
+                 : c->ca_file != NULL ? SSL_CTX_load_verify_locations(t->ctx, c->ca_file, NULL)
+                                      : SSL_CTX_set_default_verify_paths(t->ctx);
         if (ok != 1) {
-            take_reason(why, sizeof why, "cannot load");
+            take_reason(why, sizeof why, "no certificate in it");
             tlsc_ctx_free(t);
-            return err_set(e, -EACCES, "tls: CA %s: %s", c->ca_file ? c->ca_file : "(system)", why);
+            return err_set(e, -EACCES, "tls: CA %s: %s",
+                           c->ca_pem    ? "(inline PEM)"
+                           : c->ca_file ? c->ca_file
+                                        : "(system)",
+                           why);
         }
     }
-    if (c->cert_file != NULL &&
-        (SSL_CTX_use_certificate_chain_file(t->ctx, c->cert_file) != 1 ||
-         SSL_CTX_use_PrivateKey_file(t->ctx, c->key_file, SSL_FILETYPE_PEM) != 1 ||
-         SSL_CTX_check_private_key(t->ctx) != 1)) {
-        take_reason(why, sizeof why, "cannot load");
-        tlsc_ctx_free(t);
-        return err_set(e, -EACCES, "tls: certificate %s / key %s: %s", c->cert_file, c->key_file,
-                       why);
+    if (has_cert) {
+        int ok;
+        if (c->cert_pem != NULL && c->key_pem != NULL) {
+            ok = load_cert_pem(t->ctx, c->cert_pem, c->key_pem);
+        } else if (c->cert_file != NULL && c->key_file != NULL) {
+            ok = SSL_CTX_use_certificate_chain_file(t->ctx, c->cert_file) == 1 &&
+                 SSL_CTX_use_PrivateKey_file(t->ctx, c->key_file, SSL_FILETYPE_PEM) == 1;
+        } else {
+            tlsc_ctx_free(t);
+            return err_set(e, -EINVAL, "tls: give the certificate and its key both as files or "
+                                       "both inline");
+        }
+        if (!ok || SSL_CTX_check_private_key(t->ctx) != 1) {
+            take_reason(why, sizeof why, "cannot load");
+            tlsc_ctx_free(t);
+            return err_set(e, -EACCES, "tls: certificate %s / key %s: %s",
+                           c->cert_file ? c->cert_file : "(inline PEM)",
+                           c->key_file ? c->key_file : "(inline PEM)", why);
+        }
     }
     *out = t;
     return 0;

@@ -31,6 +31,11 @@ struct tlsc_config {
     const char *cert_file; /* client certificate (PEM), with key_file; NULL: none */
     const char *key_file;
     bool insecure_skip_verify;
+    /* The same given as PEM text instead of files (a kubeconfig's *-data fields); each, when
+     * set, replaces its file. */
+    const char *ca_pem;
+    const char *cert_pem;
+    const char *key_pem;
 };
 
 struct tlsc_ctx;

@@ -192,3 +192,59 @@ def test_kube_ingress_fake_ingress_class_namespaces_new_leader():
 
 
 test_kube_ingress_fake_ingress_class_namespaces_new_leader.timeout = 120
+
+
+def test_kube_crd_fake_https_api_server():
+    """A FAKE API server on https (a real TLS server on loopback): reached through a kubeconfig
+    (certificate-authority-data inline, a bearer token) and through endpoint + certAuthFilePath;
+    a CA that does not match is refused with the reason in status, and nothing is served."""
+    import base64
+    import os
+    import shutil
+    import tempfile
+    d = tempfile.mkdtemp(prefix="concord-kube-tls-")
+    fk = None
+    try:
+        cert, key = util.make_cert(d, "apiserver")
+        other, _ = util.make_cert(d, "other")
+        fk = FakeKube(token=TOKEN, tls=(cert, key)).start()
+        with open(cert, "rb") as f:
+            ca_data = base64.b64encode(f.read()).decode()
+        kubeconfig = os.path.join(d, "kubeconfig")
+        with open(kubeconfig, "w") as f:
+            f.write("apiVersion: v1\nkind: Config\ncurrent-context: fake\n"
+                    "clusters:\n- name: fake\n  cluster:\n    server: %s\n"
+                    "    certificate-authority-data: %s\n"
+                    "users:\n- name: u\n  user: {token: %s}\n"
+                    "contexts:\n- name: fake\n  context: {cluster: fake, user: u}\n"
+                    % (fk.url, ca_data, TOKEN))
+        static = {"providers": {"providersThrottleDuration": "50ms",
+                                "kubernetesCRD": {"kubeconfig": kubeconfig}}}
+        with Cluster(1, static_extra=static) as c:
+            a = c.backend("A")
+            fk.apply(service("whoami"))
+            fk.apply(endpoint_slice("whoami", [a.url]))
+            fk.apply(ingress_route("web", "Host(`tls.k.test`)", "whoami"))
+            c.wait_served(0, "tls.k.test", "A")
+            check(not _provider_error(c, 0, "kubernetescrd"),
+                  "errors: %r" % _provider_error(c, 0, "kubernetescrd"))
+        static = {"providers": {"kubernetesCRD": {"endpoint": fk.url, "token": TOKEN,
+                                                  "certAuthFilePath": cert}}}
+        with Cluster(1, static_extra=static) as c:
+            b = c.backend("B")
+            fk.apply(endpoint_slice("whoami", [b.url]))
+            c.wait_served(0, "tls.k.test", "B")
+        static = {"providers": {"kubernetesCRD": {"endpoint": fk.url, "token": TOKEN,
+                                                  "certAuthFilePath": other}}}
+        with Cluster(1, static_extra=static) as c:
+            util.wait_until(lambda: any("certificate" in e
+                                        for e in _provider_error(c, 0, "kubernetescrd")),
+                            c.t(10), 0.05, "the certificate error in status")
+            check(c.nodes[0].get("tls.k.test")[0] == 404, "nothing served from an unverified API")
+    finally:
+        if fk is not None:
+            fk.down()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+test_kube_crd_fake_https_api_server.timeout = 90

@@ -53,8 +53,10 @@ def status(code, reason, message):
 
 
 class FakeKube:
-    def __init__(self, token=None):
+    def __init__(self, token=None, tls=None):
+        """tls: (cert, key) PEM paths: serve https (url names "localhost")."""
         self.token = token
+        self.tls = tls
         self.lock = threading.Condition()
         self.rv = 1000
         self.objs = {}  # (kind, ns, name) -> obj (with apiVersion/kind)
@@ -95,6 +97,12 @@ class FakeKube:
         self.httpd = S(("127.0.0.1", self.port), H)
         self.port = self.httpd.server_address[1]
         self.url = "http://127.0.0.1:%d" % self.port
+        if self.tls:
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(self.tls[0], self.tls[1])
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+            self.url = "https://localhost:%d" % self.port
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 

@@ -296,6 +296,49 @@ START_TEST(test_files_that_cannot_be_loaded)
 }
 END_TEST
 
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf = calloc(1, 65536);
+    ck_assert_ptr_nonnull(f);
+    (void)fread(buf, 1, 65535, f);
+    fclose(f);
+    return buf;
+}
+
+/* The CA and the client certificate given as PEM text (a kubeconfig's *-data fields). */
+START_TEST(test_inline_pem)
+{
+    char *cert = slurp(cert_path), *key = slurp(key_path), *other = slurp(other_path);
+    struct tlsc_config with = {.ca_pem = cert, .cert_pem = cert, .key_pem = key};
+    struct tlsc_config wrong_ca = {.ca_pem = other};
+    struct tlsc_config garbage = {.ca_pem = "not a certificate"};
+    struct tlsc_config mixed = {.cert_pem = cert, .key_file = key_path};
+    struct tlsc_ctx *cw = ctx_of(&with), *cx = ctx_of(&wrong_ca), *c = NULL;
+    struct err e = {0};
+    struct server s;
+    struct tlsc *t;
+    server_open(&s, true);
+    ck_assert_int_eq(tlsc_new(cw, "api.test", &t), 0);
+    ck_assert_int_eq(handshake(t, &s), 1);
+    tlsc_free(t);
+    server_close(&s);
+    server_open(&s, false);
+    ck_assert_int_eq(tlsc_new(cx, "api.test", &t), 0);
+    ck_assert_int_eq(handshake(t, &s), -EPROTO);
+    tlsc_free(t);
+    server_close(&s);
+    ck_assert_int_eq(tlsc_ctx_new(&garbage, &c, &e), -EACCES);
+    ck_assert_msg(strstr(e.msg, "inline PEM") != NULL, "%s", e.msg);
+    ck_assert_int_eq(tlsc_ctx_new(&mixed, &c, &e), -EINVAL);
+    tlsc_ctx_free(cw);
+    tlsc_ctx_free(cx);
+    free(cert);
+    free(key);
+    free(other);
+}
+END_TEST
+
 START_TEST(test_write_before_handshake_is_an_error)
 {
     struct tlsc_config cfg = {.ca_file = cert_path};
@@ -321,6 +364,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_client_certificate);
     tcase_add_test(t, test_files_that_cannot_be_loaded);
     tcase_add_test(t, test_write_before_handshake_is_an_error);
+    tcase_add_test(t, test_inline_pem);
     suite_add_tcase(s, t);
     return s;
 }

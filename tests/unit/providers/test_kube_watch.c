@@ -29,9 +29,20 @@ START_TEST(endpoint_with_prefix_and_token)
     ck_assert_int_eq(kube_api_resolve(&kc, &api, &e), 0);
     ck_assert_str_eq(api.address, "localhost:80");
     ck_assert_str_eq(api.prefix, "");
+    /* https: the system's store, or certAuthFilePath (which must load) */
     kc.endpoint = "https://10.0.0.1:6443";
+    ck_assert_int_eq(kube_api_resolve(&kc, &api, &e), 0);
+    ck_assert(api.https && api.tls != NULL);
+    ck_assert_str_eq(api.address, "10.0.0.1:6443");
+    kube_api_fini(&api);
+    kc.endpoint = "https://kube.test";
+    kc.cert_auth_file = "/nonexistent/ca.crt";
+    ck_assert_int_eq(kube_api_resolve(&kc, &api, &e), -EACCES);
+    ck_assert_str_eq(api.address, "kube.test:443");
+    ck_assert_msg(strstr(e.msg, "/nonexistent/ca.crt") != NULL, "%s", e.msg);
+    kube_api_fini(&api);
+    kc.endpoint = "ftp://x";
     ck_assert_int_eq(kube_api_resolve(&kc, &api, &e), -EINVAL);
-    ck_assert(strstr(e.msg, "TLS to the API server is not supported yet") != NULL);
 }
 END_TEST
 
@@ -67,13 +78,34 @@ START_TEST(kubeconfig_current_context)
     ck_assert_str_eq(api.address, "127.0.0.1:1111");
     ck_assert_str_eq(api.token, "");
     ck_assert_str_eq(api.token_file, "/var/run/tok");
-    /* an https server is the TLS error; a missing file says so */
+    /* https: insecure-skip-tls-verify and tls-server-name are read; certificate-authority is
+     * relative to the kubeconfig's folder; *-data must be base64 */
     write_file(dir, "tls",
                "current-context: a\nclusters:\n- name: c\n  cluster: {server: "
-               "'https://10.0.0.1'}\ncontexts:\n- name: a\n  context: {cluster: c}\n");
+               "'https://10.0.0.1', insecure-skip-tls-verify: true, tls-server-name: k.test}\n"
+               "contexts:\n- name: a\n  context: {cluster: c}\n");
     snprintf(path, sizeof path, "%s/tls", dir);
+    ck_assert_int_eq(kube_api_resolve(&kc, &api, &e), 0);
+    ck_assert(api.https && api.tls != NULL);
+    ck_assert_str_eq(api.server_name, "k.test");
+    kube_api_fini(&api);
+    write_file(dir, "tls2",
+               "current-context: a\nclusters:\n- name: c\n  cluster: {server: "
+               "'https://10.0.0.1', certificate-authority: certs/ca.pem}\n"
+               "contexts:\n- name: a\n  context: {cluster: c}\n");
+    snprintf(path, sizeof path, "%s/tls2", dir);
+    ck_assert_int_eq(kube_api_resolve(&kc, &api, &e), -EACCES);
+    ck_assert_msg(strstr(e.msg, dir) != NULL && strstr(e.msg, "/certs/ca.pem") != NULL, "%s",
+                  e.msg);
+    kube_api_fini(&api);
+    write_file(dir, "tls3",
+               "current-context: a\nclusters:\n- name: c\n  cluster: {server: "
+               "'https://10.0.0.1', certificate-authority-data: '!!'}\n"
+               "contexts:\n- name: a\n  context: {cluster: c}\n");
+    snprintf(path, sizeof path, "%s/tls3", dir);
     ck_assert_int_eq(kube_api_resolve(&kc, &api, &e), -EINVAL);
-    ck_assert(strstr(e.msg, "TLS to the API server is not supported yet") != NULL);
+    ck_assert_msg(strstr(e.msg, "certificate-authority-data is not base64") != NULL, "%s", e.msg);
+    kube_api_fini(&api);
     snprintf(path, sizeof path, "%s/missing", dir);
     ck_assert_int_eq(kube_api_resolve(&kc, &api, &e), -EINVAL);
     ck_assert(strstr(e.msg, "kubeconfig") != NULL);
@@ -91,8 +123,14 @@ START_TEST(in_cluster_and_nothing)
     ck_assert(strstr(e.msg, "no API server") != NULL);
     setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1", 1);
     setenv("KUBERNETES_SERVICE_PORT", "443", 1);
-    ck_assert_int_eq(kube_api_resolve(&kc, &api, &e), -EINVAL);
-    ck_assert(strstr(e.msg, "in-cluster") != NULL && strstr(e.msg, "TLS") != NULL);
+    /* https to the service IP, trusting the service account's ca.crt (absent here) */
+    ck_assert_int_eq(kube_api_resolve(&kc, &api, &e), -EACCES);
+    ck_assert_str_eq(api.address, "10.96.0.1:443");
+    ck_assert_str_eq(api.token_file, "/var/run/secrets/kubernetes.io/serviceaccount/token");
+    ck_assert_msg(strstr(e.msg, "in-cluster") != NULL &&
+                      strstr(e.msg, "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt") != NULL,
+                  "%s", e.msg);
+    kube_api_fini(&api);
     clear_env();
 }
 END_TEST
@@ -213,7 +251,8 @@ START_TEST(sample_deployment)
     ck_assert_int_eq(static_config_load_string(&sc, "static.yaml", y->str, y->len, &d), 0);
     ck_assert_uint_eq(d.n, 0);
     ck_assert(sc.kube_crd.enabled && sc.kube_ingress.enabled);
-    ck_assert_str_eq(sc.kube_crd.endpoint, "http://127.0.0.1:8001");
+    ck_assert_ptr_null(sc.kube_crd.endpoint); /* in-cluster */
+    ck_assert_str_eq(sc.kube_ingress.ingress_class, "concord");
     static_config_fini(&sc);
     kube_stream_fini(&rbac);
     diags_fini(&d);

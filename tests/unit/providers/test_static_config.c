@@ -503,10 +503,8 @@ START_TEST(load_without_defaults_first)
 }
 END_TEST
 
-/* The reference lists every Traefik static key with placeholder values. Every key is
- * recognised; the only errors are placeholders that are not valid values. */
 /* providers.kubernetesCRD / kubernetesIngress: the implemented keys, the unsupported ones
- * warned, https refused (no TLS to the API server yet). */
+ * warned, endpoints http or https. */
 START_TEST(kubernetes_providers)
 {
     ck_assert_int_eq(load("providers:\n"
@@ -536,22 +534,23 @@ START_TEST(kubernetes_providers)
     ck_assert_str_eq(c.kube_ingress.ingress_class, "concord");
     ck_assert(has_diag(&d, "static.yaml:9:5: providers.kubernetesCRD.throttleDuration: recognised "
                            "Traefik key, not supported yet (warning)"));
-    ck_assert(has_diag_sub(&d, DIAG_WARNING, "providers.kubernetesIngress.certAuthFilePath"));
+    ck_assert_str_eq(c.kube_ingress.cert_auth_file, "/ca.crt");
     ck_assert_uint_eq(d.nerrors, 0);
     static_config_fini(&c);
     diags_fini(&d);
     diags_init(&d);
     static_config_defaults(&c);
-    ck_assert_int_eq(load("providers:\n  kubernetesCRD:\n    endpoint: https://10.0.0.1:443\n"
+    ck_assert_int_eq(load("providers:\n  kubernetesCRD:\n    endpoint: ftp://10.0.0.1:443\n"
                           "  kubernetesIngress:\n    ingresClass: x\n"),
                      -EINVAL);
     ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.kubernetesCRD: endpoint "
-                                           "\"https://10.0.0.1:443\": TLS to the API server is "
-                                           "not supported yet"));
+                                           "\"ftp://10.0.0.1:443\": expected http[s]://"));
     ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.kubernetesIngress.ingresClass: unknown key"));
 }
 END_TEST
 
+/* The reference lists every Traefik static key with placeholder values. Every key is
+ * recognised; the only errors are placeholders that are not valid values. */
 START_TEST(traefik_reference)
 {
     const char *path = fixture("static-file-reference.yaml");
@@ -593,10 +592,10 @@ START_TEST(traefik_reference)
     ck_assert(has_diag(&d, want));
     ck_assert(has_diag_sub(&d, DIAG_ERROR, "log.level: unknown log level \"foobar\""));
     ck_assert_uint_eq(count_diags(&d, DIAG_WARNING, "recognised Traefik key, not supported yet"),
-                      64); /* 57 before http.redirections, http.middlewares, providers.http.tls,
+                      62); /* 57 before http.redirections, http.middlewares, providers.http.tls,
                               providers.etcd and providers.docker; kubernetesCRD/Ingress: 2
-                              before, now 6 + 8 unsupported sub-keys */
-    ck_assert_uint_eq(d.n, 77);
+                              before, now 5 + 7 unsupported sub-keys */
+    ck_assert_uint_eq(d.n, 75);
     /* The keys Concord implements took the placeholder values. */
     const struct entrypoint_config *ep = &c.entrypoints[0];
     ck_assert_str_eq(ep->name, "EntryPoint0");
