@@ -370,6 +370,41 @@ Config *decode_config_new(void)
     return cfg;
 }
 
+/* Recursion over the descriptors: every message field, repeated ones and set oneof members. */
+void decode_strip_marks(ProtobufCMessage *m)
+{
+    const ProtobufCMessageDescriptor *desc = m->descriptor;
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &desc->fields[i];
+        char *at = (char *)m + f->offset;
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE) {
+            continue;
+        }
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(size_t *)(void *)((char *)m + f->quantifier_offset);
+            ProtobufCMessage **v = *(ProtobufCMessage ***)(void *)at;
+            for (size_t k = 0; k < n; k++) {
+                decode_strip_marks(v[k]);
+            }
+            continue;
+        }
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(uint32_t *)(void *)((char *)m + f->quantifier_offset) != f->id) {
+            continue; /* another member of the oneof */
+        }
+        ProtobufCMessage **sub = (ProtobufCMessage **)(void *)at;
+        if (*sub == NULL) {
+            continue;
+        }
+        if (strcmp(f->name, "mark") == 0) {
+            protobuf_c_message_free_unpacked(*sub, NULL);
+            *sub = NULL;
+        } else {
+            decode_strip_marks(*sub);
+        }
+    }
+}
+
 void decode_config_free(Config *cfg)
 {
     if (cfg) {

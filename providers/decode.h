@@ -46,6 +46,11 @@ int decode_dynamic_file(const char *path, Concord__Config__Config **out, struct 
 /* An empty Config (http allocated), for callers that merge several. Allocation failure aborts. */
 Concord__Config__Config *decode_config_new(void);
 
+/* Frees every `mark` (the source position of an object) below m, so that two objects from
+ * different sources compare equal when only their origin differs (the Docker provider's merge
+ * of containers, tests). */
+void decode_strip_marks(ProtobufCMessage *m);
+
 /* Frees a Config built by this module (NULL is fine). */
 void decode_config_free(Concord__Config__Config *cfg);
 

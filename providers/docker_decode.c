@@ -429,42 +429,6 @@ static void build_routers(struct build *b, const struct ctr *c, HttpConfig *h)
 
 /* ---- merging the containers' configurations (Traefik's provider.Merge) ---- */
 
-/* Frees every `mark` below m: containers name themselves in marks, so two containers'
- * identical objects differ only there. */
-static void strip_marks(ProtobufCMessage *m)
-{
-    const ProtobufCMessageDescriptor *desc = m->descriptor;
-    for (unsigned i = 0; i < desc->n_fields; i++) {
-        const ProtobufCFieldDescriptor *f = &desc->fields[i];
-        char *at = (char *)m + f->offset;
-        if (f->type != PROTOBUF_C_TYPE_MESSAGE) {
-            continue;
-        }
-        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t n = *(size_t *)(void *)((char *)m + f->quantifier_offset);
-            ProtobufCMessage **v = *(ProtobufCMessage ***)(void *)at;
-            for (size_t k = 0; k < n; k++) {
-                strip_marks(v[k]);
-            }
-            continue;
-        }
-        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-            *(uint32_t *)(void *)((char *)m + f->quantifier_offset) != f->id) {
-            continue; /* another member of the oneof */
-        }
-        ProtobufCMessage **sub = (ProtobufCMessage **)(void *)at;
-        if (*sub == NULL) {
-            continue;
-        }
-        if (strcmp(f->name, "mark") == 0) {
-            protobuf_c_message_free_unpacked(*sub, NULL);
-            *sub = NULL;
-        } else {
-            strip_marks(*sub);
-        }
-    }
-}
-
 /* Whether two messages are equal once their marks are left out. */
 static bool same_but_marks(const ProtobufCMessage *a, const ProtobufCMessage *b)
 {
@@ -482,7 +446,7 @@ static bool same_but_marks(const ProtobufCMessage *a, const ProtobufCMessage *b)
         if (copy == NULL) {
             abort();
         }
-        strip_marks(copy);
+        decode_strip_marks(copy); /* containers name themselves in marks */
         len[i] = protobuf_c_message_get_packed_size(copy);
         buf[i] = xcalloc(len[i], 1);
         protobuf_c_message_pack(copy, buf[i]);

@@ -65,46 +65,11 @@ static void dec_yaml(const char *yaml)
     ck_assert_int_eq(decode_dynamic_string("want.yaml", yaml, strlen(yaml), &want, &d), 0);
 }
 
-/* Frees every `mark` below m: marks name different sources, values must not differ. */
-static void strip_marks(ProtobufCMessage *m)
-{
-    const ProtobufCMessageDescriptor *desc = m->descriptor;
-    for (unsigned i = 0; i < desc->n_fields; i++) {
-        const ProtobufCFieldDescriptor *f = &desc->fields[i];
-        char *at = (char *)m + f->offset;
-        if (f->type != PROTOBUF_C_TYPE_MESSAGE) {
-            continue;
-        }
-        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t n = *(size_t *)(void *)((char *)m + f->quantifier_offset);
-            ProtobufCMessage **v = *(ProtobufCMessage ***)(void *)at;
-            for (size_t k = 0; k < n; k++) {
-                strip_marks(v[k]);
-            }
-            continue;
-        }
-        if (f->label == PROTOBUF_C_LABEL_NONE && f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF &&
-            *(uint32_t *)(void *)((char *)m + f->quantifier_offset) != f->id) {
-            continue; /* another member of the oneof */
-        }
-        ProtobufCMessage **sub = (ProtobufCMessage **)(void *)at;
-        if (*sub == NULL) {
-            continue;
-        }
-        if (strcmp(f->name, "mark") == 0) {
-            protobuf_c_message_free_unpacked(*sub, NULL);
-            *sub = NULL;
-        } else {
-            strip_marks(*sub);
-        }
-    }
-}
-
 /* Packs a message with its marks stripped and its name replaced by "x". */
 static size_t packed(ProtobufCMessage *m, char **name, uint8_t **out)
 {
     char *saved = name ? *name : NULL;
-    strip_marks(m);
+    decode_strip_marks(m);
     if (name) {
         *name = "x";
     }
