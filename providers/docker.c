@@ -28,7 +28,7 @@
 #define API "/v1.41"
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 30000
-#define COALESCE_MS 100 /* events closer than this make one list */
+#define COALESCE_MS 20 /* events closer than this make one list */
 #define MAX_EVENT_LINE (64u << 10)
 /* While the event stream is open, a GET /_ping every PROBE_MS (with that deadline): a daemon
  * that hangs keeps its connection open and the stream silent, so only a request notices. */
