@@ -334,6 +334,10 @@ int main(int argc, char **argv)
     int rc, exit_code = 0;
 
     signal(SIGPIPE, SIG_IGN);
+    /* libuv's thread pool (4 threads by default) runs basicAuth's bcrypt, the drain, and the
+     * providers' name lookups; a lookup that a dead DNS server stalls keeps its thread even
+     * after its fetch gave up, so give the pool room (an explicit setting wins). */
+    setenv("UV_THREADPOOL_SIZE", "16", 0);
     if (parse_flags(argc, argv, &f) != 0) {
         return 2;
     }

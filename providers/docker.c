@@ -18,6 +18,7 @@
 
 #include "node/http/fetch.h"
 #include "node/base/base64.h"
+#include "node/base/log.h"
 #include "node/net/tls_client.h"
 #include "providers/decode.h"
 #include "providers/doc.h"
@@ -446,6 +447,9 @@ static void advertised_host(const struct static_config *sc, char *out, size_t si
     uint16_t port;
     if (a == NULL || static_config_parse_address(a, out, size, &port) != 0 || out[0] == '\0' ||
         strcmp(out, "0.0.0.0") == 0 || strcmp(out, "::") == 0) {
+        log_warn("docker provider: no address other nodes can reach this one at (set "
+                 "cluster.advertiseAddress); host-network containers are served at 127.0.0.1, "
+                 "which only this node reaches");
         snprintf(out, size, "127.0.0.1");
     }
 }

@@ -281,6 +281,17 @@ static int watch_line(struct provider *p, const char *line, size_t len)
         etcd_watch_msg_fini(&w);
         return -1;
     }
+    if (w.created) {
+        /* Watching again: the backoff starts over, and a Config (the same one, which sync
+         * does not propose again) replaces the error status shows. */
+        p->failed = 0;
+        p->backoff_ms = BACKOFF_MIN_MS;
+        if (p->reported) {
+            p->reported = false;
+            etcd_watch_msg_fini(&w);
+            return 1; /* "changed": the caller emits */
+        }
+    }
     changed = etcd_apply_events(&p->kvs, &w);
     /* A batch's header is its revision; so is a progress notification's. The creation's
      * header is the store's current revision, which the watch has not replayed yet: taking it
@@ -308,16 +319,8 @@ static void on_watch_data(void *arg, const struct fetch_resp *head, const uint8_
     int changed = 0, rc;
     if (data == NULL) {
         if (head->status == 200) {
-            /* Connected again: the backoff starts over, and a Config (the same one, which
-             * sync does not propose again) replaces the error status shows. */
-            p->failed = 0;
-            p->backoff_ms = BACKOFF_MIN_MS;
             uv_timer_start(&p->probe_timer, on_probe_timer, PROBE_MS, 0);
-            if (p->reported) {
-                p->reported = false;
-                emit_config(p);
-            }
-            return;
+            return; /* the watch counts as up once etcd says it was created (watch_line) */
         }
         p->after = AFTER_FAIL;
         snprintf(p->after_msg, sizeof p->after_msg, "watch answered %d", head->status);

@@ -67,7 +67,11 @@ static int split_url(const char *url, char *address, size_t asize, char *host, s
     }
     /* the host alone: "[::1]:8443" -> "::1", "cfg.internal:80" -> "cfg.internal" */
     if (address[0] == '[') {
-        snprintf(host, hsize, "%.*s", (int)(strchr(address, ']') - address - 1), address + 1);
+        const char *close = strchr(address, ']');
+        if (close == NULL || close[1] != ':') {
+            return -EINVAL;
+        }
+        snprintf(host, hsize, "%.*s", (int)(close - address - 1), address + 1);
     } else {
         snprintf(host, hsize, "%.*s", (int)(strrchr(address, ':') - address), address);
     }

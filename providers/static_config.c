@@ -683,6 +683,9 @@ static void d_http_provider(struct schema_ctx *c, const struct doc_node *v, void
         schema_error(c, c->key, "endpoint \"%s\": expected an http:// or https:// URL",
                      sc->http.endpoint);
     }
+    if (sc->http.poll_interval_ms == 0) {
+        schema_error(c, c->key, "pollInterval must be more than 0");
+    }
 }
 
 static const struct schema_row etcd_provider_rows[] = {

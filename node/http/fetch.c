@@ -783,6 +783,7 @@ static int tls_step(struct fetch *f, bool eof)
     if (!f->sent) {
         rc = tlsc_handshake(f->tls);
         if (rc < 0) {
+            (void)tls_flush(f); /* best effort: the alert tells the server why */
             return tls_failed(f);
         }
         if (rc == 1) {
@@ -804,8 +805,9 @@ static int tls_step(struct fetch *f, bool eof)
             return -ENOMEM;
         }
         got = tlsc_read(f->tls, f->in + f->in_len, f->in_cap - f->in_len);
-        if (got == -EPIPE) {
-            return at_eof(f); /* close_notify */
+        if (got == -EPIPE) { /* close_notify: the session ended cleanly */
+            rc = at_eof(f);
+            return rc == 0 ? 1 : rc;
         }
         if (got < 0) {
             return tls_failed(f);
@@ -826,8 +828,10 @@ static int tls_step(struct fetch *f, bool eof)
     if ((rc = tls_flush(f)) != 0) {
         return rc;
     }
-    /* a peer that closes without close_notify: as a plain close (the framing still decides) */
-    return eof ? at_eof(f) : 0;
+    /* The peer closed without close_notify. A framed body would have ended already; a
+     * close-delimited one may have been cut short by anyone on the path (a truncation attack),
+     * so it is refused. */
+    return eof ? -EPROTO : 0;
 }
 
 static void on_connect(uv_connect_t *c, int status)

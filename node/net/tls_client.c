@@ -20,6 +20,7 @@ struct tlsc_ctx {
 
 struct tlsc {
     SSL *ssl;
+    bool verify; /* the peer's certificate is checked (not insecure_skip_verify) */
     BIO *rbio, *wbio; /* owned by ssl */
     char error[256];
 };
@@ -171,6 +172,7 @@ int tlsc_new(struct tlsc_ctx *c, const char *server_name, struct tlsc **out)
         free(t);
         return -ENOMEM;
     }
+    t->verify = c->verify;
     BIO_set_mem_eof_return(t->rbio, -1); /* an empty rbio means "wait", not end of stream */
     SSL_set_bio(t->ssl, t->rbio, t->wbio);
     SSL_set_connect_state(t->ssl);
@@ -216,7 +218,10 @@ static int failure(struct tlsc *t, int ret)
         ERR_clear_error();
         return -EPIPE;
     default:
-        vr = SSL_get_verify_result(t->ssl);
+        /* OpenSSL records a verify result even with SSL_VERIFY_NONE: it is the reason only
+         * when verification is on and the handshake failed on it */
+        vr = t->verify && !SSL_is_init_finished(t->ssl) ? SSL_get_verify_result(t->ssl)
+                                                        : X509_V_OK;
         if (vr != X509_V_OK) {
             snprintf(t->error, sizeof t->error, "certificate verify failed: %s",
                      X509_verify_cert_error_string(vr));

@@ -9,6 +9,7 @@ import shutil
 import ssl
 import tempfile
 import threading
+import time
 
 from lib import util
 from lib.cluster import Cluster
@@ -22,7 +23,10 @@ class ConfigServer:
         """tls: (cert, key) PEM paths: serve https."""
         self.doc = ""
         self.fail = False  # answer 500 to every poll
+        self.close_delimited = None  # "notify" / "abrupt": no Content-Length, the close ends
+        #                              the body, with or without TLS close_notify
         self.requests = 0
+        self.failed_at = []  # monotonic times of the polls answered 500
         self.not_modified = 0
         self.lock = threading.Lock()
         outer = self
@@ -33,10 +37,25 @@ class ConfigServer:
                     outer.requests += 1
                     body = outer.doc.encode()
                     fail = outer.fail
+                    if fail:
+                        outer.failed_at.append(time.monotonic())
                 if fail:
                     self.send_response(500)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
+                    return
+                if outer.close_delimited:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/yaml")
+                    self.end_headers()
+                    self.wfile.write(body)
+                    self.wfile.flush()
+                    self.close_connection = True
+                    if outer.close_delimited == "notify":
+                        try:
+                            self.connection.unwrap()  # sends close_notify
+                        except OSError:
+                            pass
                     return
                 etag = '"%s"' % hashlib.sha256(body).hexdigest()[:16]
                 if self.headers.get("If-None-Match") == etag:
@@ -192,6 +211,19 @@ def test_http_provider_https_verifies_the_server():
             a = c.backend("B")
             srv.doc = route("insecure.test", a.url)
             c.wait_served(0, "insecure.test", "B")
+            # a body that ends with the connection: accepted after close_notify; refused
+            # when the TLS session just stops (it may have been cut short)
+            srv.close_delimited = "notify"
+            srv.doc = route("closed.test", a.url)
+            c.wait_served(0, "closed.test", "B")
+            srv.close_delimited = "abrupt"
+            srv.doc = route("cut.test", a.url)
+            util.wait_until(lambda: any(p["name"] == "http" and
+                                        "protocol error" in (p["error"] or "")
+                                        for p in (c.nodes[0].status(stale=False) or {})
+                                        .get("providers", [])),
+                            c.t(10), 0.05, "the truncated body refused")
+            c.wait_served(0, "closed.test", "B")
     finally:
         srv.stop()
         shutil.rmtree(d, ignore_errors=True)
@@ -201,10 +233,10 @@ test_http_provider_https_verifies_the_server.timeout = 90
 
 
 def test_http_provider_backs_off_while_the_source_fails():
-    """A source that answers 500: polls every 50 ms would make ~40 requests in 2 s; with the
-    backoff (the delay doubles after each failure) it gets a handful, the error shows, and once
-    the source is back a change is served."""
-    import time
+    """A source that answers 500, polled every 50 ms: after each failure the delay doubles, so
+    the first five failing polls span 100+200+400+800 ms = 1.5 s (without a backoff, 0.2 s;
+    load can only stretch it). The error shows, the routes stay, and once the source is back a
+    change is served."""
     srv = ConfigServer().start()
     try:
         with Cluster(1, static_extra={"providers": {"http": {
@@ -213,14 +245,12 @@ def test_http_provider_backs_off_while_the_source_fails():
             srv.doc = route("b0.test", a.url)
             c.wait_served(0, "b0.test", "A")
             srv.fail = True
-            with srv.lock:
-                before = srv.requests
-            time.sleep(2.0)  # a bounded window of failures
-            with srv.lock:
-                n = srv.requests - before
-            check(1 <= n <= 10, "%d polls of a failing source in 2 s (every 50 ms: ~40)" % n)
+            util.wait_until(lambda: len(srv.failed_at) >= 5, c.t(20), 0.05, "5 failed polls")
+            span = srv.failed_at[4] - srv.failed_at[0]
+            check(span >= 0.7, "5 failed polls within %.2f s: no backoff" % span)
             st = c.nodes[0].status(stale=False) or {}
-            check(any(p["name"] == "http" and "500" in p["error"] for p in st.get("providers", [])),
+            check(any(p["name"] == "http" and "500" in (p["error"] or "")
+                      for p in st.get("providers", [])),
                   "the error in status: %r" % st.get("providers"))
             c.wait_served(0, "b0.test", "A")  # the routes stay
             srv.fail = False

@@ -690,9 +690,7 @@ static void cancel_now(void)
 
 /* A host name goes through the resolver (libuv's thread pool). The machine's own name is in
  * /etc/hosts on Debian; where it maps to a loopback address, fetch by name reaches the server
- * on 127.0.0.1. A name that does not resolve fails with -EHOSTUNREACH, never inside
- * fetch_start; "nothing.invalid" never resolves (RFC 6761), and /etc/hosts answers nsswitch
- * before any DNS server is asked. */
+ * on 127.0.0.1 (elsewhere it checks nothing: tests send traffic to loopback only). */
 START_TEST(test_host_name_resolved)
 {
     char host[100];
@@ -718,9 +716,17 @@ END_TEST
 
 START_TEST(test_host_name_cancelled_while_resolving)
 {
-    /* cancel right after the start: the resolution may still be running on the pool */
-    snprintf(addr, sizeof addr, "nothing.invalid:80");
+    /* cancel right after the start: the resolution may still be running on the pool. The
+     * machine's own name (answered from /etc/hosts, never a slow DNS server) */
+    char host[100];
+    host[sizeof host - 1] = '\0';
+    ck_assert_int_eq(gethostname(host, sizeof host - 1), 0);
+    snprintf(addr, sizeof addr, "%s:80", host);
     struct fetch_req req = {.address = addr, .method = "GET", .target = "/"};
+    if (strchr(host, '_') != NULL) {
+        ck_assert_int_eq(start(&req), -EINVAL); /* not a valid host name */
+        return;
+    }
     ck_assert_int_eq(start(&req), 0);
     ck_assert_int_eq(R.calls, 0);
     cancel_now();

@@ -273,8 +273,23 @@ START_TEST(test_client_certificate)
     pump(c, &s);
     ck_assert_int_eq(tlsc_read(c, buf, sizeof buf), -EPROTO);
     ck_assert_str_ne(tlsc_error(c), "");
+    ck_assert_msg(strstr(tlsc_error(c), "verify failed") == NULL, "%s", tlsc_error(c));
     tlsc_free(c);
     server_close(&s);
+    /* insecure_skip_verify: the reason is still the missing certificate, never a verify
+     * result OpenSSL recorded without acting on it */
+    struct tlsc_config insecure = {.insecure_skip_verify = true};
+    struct tlsc_ctx *ci = ctx_of(&insecure);
+    server_open(&s, true);
+    ck_assert_int_eq(tlsc_new(ci, "wrong.name", &c), 0);
+    ck_assert_int_eq(handshake(c, &s), 1);
+    ck_assert_int_eq(tlsc_write(c, "hi", 2), 0);
+    pump(c, &s);
+    ck_assert_int_eq(tlsc_read(c, buf, sizeof buf), -EPROTO);
+    ck_assert_msg(strstr(tlsc_error(c), "verify failed") == NULL, "%s", tlsc_error(c));
+    tlsc_free(c);
+    server_close(&s);
+    tlsc_ctx_free(ci);
     tlsc_ctx_free(cw);
     tlsc_ctx_free(cwo);
 }

@@ -249,6 +249,10 @@ START_TEST(http_provider_tls)
     ck_assert(has_diag(&d, "static.yaml:4:5: providers.http.tls: cert and key go together"));
     ck_assert_int_eq(load("providers:\n  http:\n    endpoint: ftp://a.test/\n"), -EINVAL);
     ck_assert(has_diag_sub(&d, DIAG_ERROR, "expected an http:// or https:// URL"));
+    ck_assert_int_eq(load("providers:\n  http:\n    endpoint: http://a.test/\n"
+                          "    pollInterval: 0s\n"),
+                     -EINVAL);
+    ck_assert(has_diag_sub(&d, DIAG_ERROR, "providers.http: pollInterval must be more than 0"));
 }
 END_TEST
 
