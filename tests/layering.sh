@@ -67,7 +67,7 @@ allowed_components() {
     node/net) echo "node/base node/net" ;;
     node/http)
         case "$base" in
-        fetch.c | fetch.h) echo "node/base node/net node/http" ;;
+        fetch.c | fetch.h | fetch_*.c | fetch-int.h) echo "node/base node/net node/http" ;;
         *) echo "node/base node/http" ;;
         esac
         ;;
@@ -116,7 +116,7 @@ system_allowed() {
     libuv)
         case "$comp" in
         node/table) return 1 ;;
-        node/http) [ "$base" = fetch.c ] || [ "$base" = fetch.h ] ;;
+        node/http) case "$base" in fetch.c | fetch.h | fetch_*.c | fetch-int.h) return 0 ;; *) return 1 ;; esac ;;
         *) return 0 ;;
         esac
         ;;

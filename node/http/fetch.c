@@ -4,13 +4,14 @@
  * deadline timer and the connect. On connect the whole request is written in one uv_write and
  * reading starts. Received bytes go to `in`; the head is parsed from there (again from its
  * start each time, the parser is stateless), interim 1xx heads are dropped, and the final head
- * is copied aside so `in` can be compacted while the body is decoded into `body`. finish()
+ * is copied aside so `in` can be compacted while the body is decoded into `body`. fetch_finish()
  * runs the callback exactly once and closes both handles; the memory goes when the second
  * close callback has run. Streaming (on_data) differs only in where body bytes go: straight
  * from `in` (or the chunk decoder's slice of it) to the caller, and in the timer, which after
  * the head becomes the idle timer. Every libuv callback checks `done` first: closing the
  * connection's handle (TCP or pipe) cancels a pending connect or write, and their callbacks
- * still arrive (with UV_ECANCELED) before the close callback.
+ * still arrive (with UV_ECANCELED) before the close callback. A host name is resolved first
+ * (fetch_addr.c); https runs the bytes through a TLS session (fetch_tls.c).
  */
 #include "node/http/fetch.h"
 
@@ -23,73 +24,8 @@
 #include <sys/un.h>
 
 #include "node/base/log.h"
+#include "node/http/fetch-int.h"
 #include "node/net/tls_client.h"
-
-#define FETCH_DEFAULT_TIMEOUT_MS 5000
-#define FETCH_DEFAULT_MAX_BODY ((size_t)16 << 20)
-#define FETCH_MAX_HEADERS 100 /* the parser's default limit */
-#define FETCH_READ_MIN 16384  /* free space offered to each read */
-#define FETCH_DEFAULT_MAX_CHUNK ((size_t)16 << 20)
-
-enum fetch_phase { PH_HEAD, PH_BODY, PH_DONE };
-
-struct fetch {
-    union {
-        uv_handle_t handle;
-        uv_stream_t stream;
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-    } conn;
-    uv_timer_t timer;
-    uv_connect_t connect;
-    uv_write_t write;
-    fetch_cb cb;
-    void *arg;
-    bool done;        /* cb has fired (or fetch_start failed): later events are ignored */
-    bool got_bytes;   /* some of the response arrived (a failed write is then not fatal) */
-    int open_handles; /* handles not closed yet; the memory is freed when this reaches 0 */
-
-    struct sockaddr_storage addr;
-    char *path;            /* unix socket path, or NULL for TCP */
-    char *name;            /* a host name to resolve first (uv_getaddrinfo), or NULL */
-    char port[8];          /* its port */
-    uv_getaddrinfo_t gai;
-    bool resolving;        /* gai is pending: counted in open_handles */
-    enum h1_method method; /* HEAD responses have no body */
-    size_t max_body;
-    void (*on_data)(void *arg, const struct fetch_resp *head, const uint8_t *data, size_t len);
-    size_t max_chunk;
-    uint64_t idle_ms;
-    uint64_t chunk_left; /* streaming, chunked: data bytes of the current chunk still to come */
-    char *out;           /* the serialised request, head and body */
-    size_t out_len;
-
-    char *in; /* bytes received and not consumed yet */
-    size_t in_len, in_cap;
-    enum fetch_phase phase;
-    char *head;         /* copy of the final head; msg and hdrs point into it */
-    char *content_type; /* NUL-terminated copy of the Content-Type value */
-    struct h1_msg msg;
-    struct h1_header hdrs[FETCH_MAX_HEADERS];
-    struct h1_chunked chunked;
-    uint64_t body_left; /* H1_BODY_LENGTH: bytes still to come */
-    uint8_t *body;      /* the decoded body, always one byte longer for the NUL */
-    size_t body_len, body_cap;
-
-    /* https: the session, and whether the request has been handed to it (after the
-     * handshake). Reads land in `raw` (ciphertext) and their plaintext is appended to `in`. */
-    struct tlsc *tls;
-    char server_name[256];
-    bool sent;
-    char raw[FETCH_READ_MIN];
-};
-
-/* One write of TLS output: its own buffer, freed by its callback. */
-struct fetch_wr {
-    uv_write_t w;
-    struct fetch *f;
-    char *buf;
-};
 
 /* ---- request validation and serialisation ---- */
 
@@ -150,122 +86,6 @@ static bool valid_header(const char *line)
         }
     }
     return true;
-}
-
-/* A host name as RFC 1123 allows it: letters, digits, '-' and dots, labels of 1..63 bytes not
- * starting or ending with '-', and a last label that is not all digits (so "1.2.3" is a bad
- * address, not a name). */
-static bool valid_name(const char *h)
-{
-    size_t label = 0;
-    bool letter = false; /* in the current label */
-    if (strlen(h) > 253) {
-        return false;
-    }
-    for (const char *p = h;; p++) {
-        if (*p == '.' || *p == '\0') {
-            if (label == 0 || p[-1] == '-') {
-                return false;
-            }
-            if (*p == '\0') {
-                return letter;
-            }
-            label = 0;
-            letter = false;
-            continue;
-        }
-        if (*p == '-') {
-            if (label == 0) {
-                return false;
-            }
-        } else if ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') {
-            letter = true;
-        } else if (*p < '0' || *p > '9') {
-            return false;
-        }
-        if (++label > 63) {
-            return false;
-        }
-    }
-}
-
-/* "a.b.c.d:port", "[v6]:port" or "localhost:port" -> a socket address; "name:port" -> *name
- * (a copy, resolved by fetch_start on libuv's thread pool so the loop never blocks on it). */
-static int parse_address(const char *address, struct sockaddr_storage *ss, char **name,
-                         char *port_out)
-{
-    char host[256];
-    const char *port_s;
-    size_t host_len;
-    char *end;
-    unsigned long port;
-
-    if (address[0] == '[') {
-        const char *close = strchr(address, ']');
-        if (close == NULL || close[1] != ':') {
-            return -EINVAL;
-        }
-        host_len = (size_t)(close - address - 1);
-        memcpy(host, address + 1, host_len < sizeof host ? host_len : 0);
-        port_s = close + 2;
-    } else {
-        const char *colon = strrchr(address, ':');
-        if (colon == NULL || memchr(address, ':', (size_t)(colon - address)) != NULL) {
-            return -EINVAL; /* no port, or an IPv6 address without brackets */
-        }
-        host_len = (size_t)(colon - address);
-        memcpy(host, address, host_len < sizeof host ? host_len : 0);
-        port_s = colon + 1;
-    }
-    if (host_len == 0 || host_len >= sizeof host) {
-        return -EINVAL;
-    }
-    host[host_len] = '\0';
-    if (port_s[0] < '0' || port_s[0] > '9' || strlen(port_s) > 5) {
-        return -EINVAL;
-    }
-    port = strtoul(port_s, &end, 10);
-    if (*end != '\0' || port == 0 || port > 65535) {
-        return -EINVAL;
-    }
-    memset(ss, 0, sizeof *ss);
-    if (address[0] == '[') {
-        return uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss) == 0 ? 0 : -EINVAL;
-    }
-    if (strcasecmp(host, "localhost") == 0) {
-        strcpy(host, "127.0.0.1");
-    }
-    if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0) {
-        return 0;
-    }
-    if (!valid_name(host)) {
-        return -EINVAL;
-    }
-    snprintf(port_out, 8, "%lu", port);
-    *name = strdup(host);
-    return *name != NULL ? 0 : -ENOMEM;
-}
-
-/* "unix:///abs/path" or "/abs/path" -> *path, a copy; *path stays NULL (and 0 is returned)
- * for an address that is not a unix one, which parse_address then reads. */
-static int parse_unix(const char *address, char **path)
-{
-    const char *p = NULL;
-
-    *path = NULL;
-    if (strncmp(address, "unix://", 7) == 0) {
-        p = address + 7;
-    } else if (address[0] == '/') {
-        p = address;
-    } else {
-        return 0;
-    }
-    /* sun_path is fixed-size and a silently cut path would connect somewhere else */
-    if (p[0] != '/' || strlen(p) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-        return -EINVAL;
-    }
-    *path = strdup(p);
-    return *path != NULL ? 0 : -ENOMEM;
 }
 
 static enum h1_method method_of(const char *m)
@@ -355,9 +175,7 @@ static void on_close(uv_handle_t *h)
 
 static void close_handles(struct fetch *f)
 {
-    if (f->resolving) {
-        uv_cancel((uv_req_t *)&f->gai); /* its callback still comes, with UV_ECANCELED */
-    }
+    fetch_resolve_drop(f);
     uv_close(&f->conn.handle, on_close);
     uv_close((uv_handle_t *)&f->timer, on_close);
 }
@@ -381,7 +199,7 @@ static void fill_resp(struct fetch *f, struct fetch_resp *resp)
 }
 
 /* Runs the callback once (rc 0: with the response) and starts the teardown. */
-static void finish(struct fetch *f, int rc)
+void fetch_finish(struct fetch *f, int rc)
 {
     struct fetch_resp resp;
 
@@ -400,13 +218,13 @@ static void finish(struct fetch *f, int rc)
 void fetch_cancel(struct fetch *f)
 {
     if (f != NULL) {
-        finish(f, -ECANCELED);
+        fetch_finish(f, -ECANCELED);
     }
 }
 
-static void on_timer(uv_timer_t *t)
+void fetch_on_timer(uv_timer_t *t)
 {
-    finish(t->data, -ETIMEDOUT);
+    fetch_finish(t->data, -ETIMEDOUT);
 }
 
 /* ---- response parsing ---- */
@@ -421,7 +239,7 @@ static int stream_out(struct fetch *f, const void *data, size_t n)
     return f->done ? -ECANCELED : 0;
 }
 
-/* Appends decoded body bytes, keeping one spare byte for the NUL finish() writes; or, when
+/* Appends decoded body bytes, keeping one spare byte for the NUL fetch_finish() writes; or, when
  * streaming, passes them on. */
 static int body_append(struct fetch *f, const void *data, size_t n)
 {
@@ -524,7 +342,7 @@ static int take_head(struct fetch *f, const char *p, size_t n)
         /* From here on only the idle limit holds: a watch may rightly last for days. */
         uv_timer_stop(&f->timer);
         if (f->idle_ms > 0) {
-            uv_timer_start(&f->timer, on_timer, f->idle_ms, 0);
+            uv_timer_start(&f->timer, fetch_on_timer, f->idle_ms, 0);
         }
         if ((krc = stream_out(f, NULL, 0)) < 0) {
             return krc;
@@ -609,7 +427,7 @@ static int take_body(struct fetch *f, const char *p, size_t n)
 }
 
 /* Processes what is in f->in. Returns 1 when the response is complete, 0 for more, -errno. */
-static int consume(struct fetch *f)
+int fetch_consume(struct fetch *f)
 {
     size_t pos = 0;
     int rc = 0;
@@ -638,7 +456,7 @@ static int consume(struct fetch *f)
 }
 
 /* The peer closed: only a close-delimited body may end this way. */
-static int at_eof(struct fetch *f)
+int fetch_at_eof(struct fetch *f)
 {
     if (f->phase == PH_BODY && f->msg.body == H1_BODY_EOF) {
         return 0;
@@ -649,7 +467,7 @@ static int at_eof(struct fetch *f)
 /* ---- libuv callbacks ---- */
 
 /* Makes room for FETCH_READ_MIN more bytes in `in`. 0 or -ENOMEM. */
-static int in_room(struct fetch *f)
+int fetch_in_room(struct fetch *f)
 {
     /* `in` stays small: a head is refused past 64 KiB, and body bytes are consumed at once. */
     if (f->in_cap - f->in_len < FETCH_READ_MIN) {
@@ -670,14 +488,12 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
     if (f->tls != NULL) {
         *buf = uv_buf_init(f->raw, sizeof f->raw);
-    } else if (in_room(f) != 0) {
+    } else if (fetch_in_room(f) != 0) {
         *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS to on_read */
     } else {
         *buf = uv_buf_init(f->in + f->in_len, (unsigned int)(f->in_cap - f->in_len));
     }
 }
-
-static int tls_step(struct fetch *f, bool eof);
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
@@ -688,31 +504,31 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         return;
     }
     if (n < 0 && n != UV_EOF) {
-        finish(f, (int)n);
+        fetch_finish(f, (int)n);
         return;
     }
     if (f->tls != NULL) {
         rc = n > 0 ? tlsc_feed(f->tls, buf->base, (size_t)n) : 0;
         if (rc == 0) {
-            rc = tls_step(f, n == UV_EOF);
+            rc = fetch_tls_step(f, n == UV_EOF);
         }
         if (rc != 0) {
-            finish(f, rc > 0 ? 0 : rc);
+            fetch_finish(f, rc > 0 ? 0 : rc);
         }
         return;
     }
     if (n == UV_EOF) {
-        finish(f, at_eof(f));
+        fetch_finish(f, fetch_at_eof(f));
         return;
     }
     f->in_len += (size_t)n;
     f->got_bytes = true;
     if (f->on_data != NULL && f->phase == PH_BODY && f->idle_ms > 0) {
-        uv_timer_start(&f->timer, on_timer, f->idle_ms, 0); /* a new gap starts now */
+        uv_timer_start(&f->timer, fetch_on_timer, f->idle_ms, 0); /* a new gap starts now */
     }
-    rc = consume(f);
+    rc = fetch_consume(f);
     if (rc != 0) {
-        finish(f, rc > 0 ? 0 : rc);
+        fetch_finish(f, rc > 0 ? 0 : rc);
     }
 }
 
@@ -723,115 +539,8 @@ static void on_write(uv_write_t *w, int status)
     /* A peer may answer early and close (e.g. a 413 before reading our body); once a response
      * is arriving, let the read side decide. */
     if (!f->done && status < 0 && !f->got_bytes) {
-        finish(f, status);
+        fetch_finish(f, status);
     }
-}
-
-static void on_tls_write(uv_write_t *w, int status)
-{
-    struct fetch_wr *wr = w->data;
-    struct fetch *f = wr->f;
-    free(wr->buf);
-    free(wr);
-    if (!f->done && status < 0 && !f->got_bytes) {
-        finish(f, status);
-    }
-}
-
-/* Sends what the TLS session has to say. 0 or -errno. */
-static int tls_flush(struct fetch *f)
-{
-    struct fetch_wr *wr;
-    char *buf;
-    size_t len;
-    uv_buf_t b;
-    int rc = tlsc_take_out(f->tls, &buf, &len);
-    if (rc != 0 || len == 0) {
-        return rc;
-    }
-    if ((wr = calloc(1, sizeof *wr)) == NULL) {
-        free(buf);
-        return -ENOMEM;
-    }
-    wr->f = f;
-    wr->buf = buf;
-    wr->w.data = wr;
-    b = uv_buf_init(buf, (unsigned int)len);
-    rc = uv_write(&wr->w, &f->conn.stream, &b, 1, on_tls_write);
-    if (rc < 0) {
-        free(buf);
-        free(wr);
-    }
-    return rc;
-}
-
-/* A TLS failure: why, in the log (the caller only sees a code), and the code:
- * -EKEYREJECTED when the server's certificate was not accepted, else -EPROTO. */
-static int tls_failed(struct fetch *f)
-{
-    const char *why = tlsc_error(f->tls);
-    log_warn("fetch: TLS with %s: %s", f->server_name, why);
-    return strncmp(why, "certificate verify failed", 25) == 0 ? -EKEYREJECTED : -EPROTO;
-}
-
-/* Moves the TLS session on after a read (or at connect): the handshake, then the request,
- * then the plaintext into `in` for the parser. 1 when the response is complete, 0 to go on,
- * or -errno. */
-static int tls_step(struct fetch *f, bool eof)
-{
-    int rc;
-    if (!f->sent) {
-        rc = tlsc_handshake(f->tls);
-        if (rc < 0) {
-            (void)tls_flush(f); /* best effort: the alert tells the server why */
-            return tls_failed(f);
-        }
-        if (rc == 1) {
-            if (tlsc_write(f->tls, f->out, f->out_len) != 0) {
-                return tls_failed(f);
-            }
-            f->sent = true;
-        }
-        if ((rc = tls_flush(f)) != 0) {
-            return rc;
-        }
-        if (!f->sent) {
-            return eof ? -EPROTO : 0;
-        }
-    }
-    for (;;) {
-        long got;
-        if (in_room(f) != 0) {
-            return -ENOMEM;
-        }
-        got = tlsc_read(f->tls, f->in + f->in_len, f->in_cap - f->in_len);
-        if (got == -EPIPE) { /* close_notify: the session ended cleanly */
-            rc = at_eof(f);
-            return rc == 0 ? 1 : rc;
-        }
-        if (got < 0) {
-            return tls_failed(f);
-        }
-        if (got == 0) {
-            break;
-        }
-        f->in_len += (size_t)got;
-        f->got_bytes = true;
-        if (f->on_data != NULL && f->phase == PH_BODY && f->idle_ms > 0) {
-            uv_timer_start(&f->timer, on_timer, f->idle_ms, 0);
-        }
-        if ((rc = consume(f)) != 0) {
-            return rc;
-        }
-    }
-    /* session tickets and the like may want to answer */
-    if ((rc = tls_flush(f)) != 0) {
-        return rc;
-    }
-    /* The peer closed without close_notify. A framed body would have ended already; a
-     * close-delimited one may have been cut short by anyone on the path (a truncation attack),
-     * so it is refused. */
-    return eof ? -EPROTO : 0;
 }
 
 static void on_connect(uv_connect_t *c, int status)
@@ -844,64 +553,33 @@ static void on_connect(uv_connect_t *c, int status)
         return;
     }
     if (status < 0) {
-        finish(f, status);
+        fetch_finish(f, status);
         return;
     }
     rc = uv_read_start(&f->conn.stream, on_alloc, on_read);
     if (rc == 0 && f->tls != NULL) {
-        rc = tls_step(f, false); /* the ClientHello */
+        rc = fetch_tls_step(f, false); /* the ClientHello */
     } else if (rc == 0) {
         b = uv_buf_init(f->out, (unsigned int)f->out_len);
         rc = uv_write(&f->write, &f->conn.stream, &b, 1, on_write);
     }
     if (rc < 0) {
-        finish(f, rc);
+        fetch_finish(f, rc);
     }
 }
 
-/* A name resolved: connect to its first IPv4 address, else its first one. */
-static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *res)
+void fetch_resolved(struct fetch *f, int rc)
 {
-    struct fetch *f = g->data;
-    const struct addrinfo *pick = NULL;
-    int rc;
-    f->resolving = false;
-    for (const struct addrinfo *a = res; status == 0 && a != NULL; a = a->ai_next) {
-        if (pick == NULL || (a->ai_family == AF_INET && pick->ai_family != AF_INET)) {
-            pick = a;
-        }
+    if (f->done) {
+        return;
     }
-    if (!f->done) {
-        if (pick == NULL || pick->ai_addrlen > sizeof f->addr) {
-            log_debug("fetch: cannot resolve %s: %s", f->name,
-                      status < 0 ? uv_strerror(status) : "no address");
-            finish(f, -EHOSTUNREACH);
-        } else {
-            memcpy(&f->addr, pick->ai_addr, pick->ai_addrlen);
-            rc = uv_tcp_connect(&f->connect, &f->conn.tcp, (const struct sockaddr *)&f->addr,
-                                on_connect);
-            if (rc < 0) {
-                finish(f, rc);
-            }
-        }
+    if (rc == 0) {
+        rc = uv_tcp_connect(&f->connect, &f->conn.tcp, (const struct sockaddr *)&f->addr,
+                            on_connect);
     }
-    uv_freeaddrinfo(res);
-    release(f);
-}
-
-/* The host of "host:port" / "[v6]:port" as the name to verify ("localhost" stays a name). */
-static void server_name_of(const char *address, char *out, size_t size)
-{
-    const char *end;
-    size_t n;
-    if (address[0] == '[') {
-        address++;
-        end = strchr(address, ']');
-    } else {
-        end = strrchr(address, ':');
+    if (rc < 0) {
+        fetch_finish(f, rc);
     }
-    n = end != NULL ? (size_t)(end - address) : strlen(address);
-    snprintf(out, size, "%.*s", (int)n, address);
 }
 
 const char *fetch_strerror(int rc)
@@ -947,8 +625,8 @@ int fetch_start(uv_loop_t *loop, const struct fetch_req *req, fetch_cb cb, void 
     if (f->max_body > SIZE_MAX / 2) {
         f->max_body = SIZE_MAX / 2; /* so max_body + 1 (the NUL) never wraps */
     }
-    if ((rc = parse_unix(req->address, &f->path)) == 0 && f->path == NULL) {
-        rc = parse_address(req->address, &f->addr, &f->name, f->port);
+    if ((rc = fetch_parse_unix(req->address, &f->path)) == 0 && f->path == NULL) {
+        rc = fetch_parse_address(req->address, &f->addr, &f->name, f->port);
     }
     if (rc == 0) {
         rc = build_request(f, req);
@@ -957,7 +635,7 @@ int fetch_start(uv_loop_t *loop, const struct fetch_req *req, fetch_cb cb, void 
         if (req->server_name != NULL) {
             snprintf(f->server_name, sizeof f->server_name, "%s", req->server_name);
         } else if (f->path == NULL) {
-            server_name_of(req->address, f->server_name, sizeof f->server_name);
+            fetch_server_name_of(req->address, f->server_name, sizeof f->server_name);
         }
         rc = tlsc_new(req->tls, f->server_name, &f->tls);
     }
@@ -976,21 +654,16 @@ int fetch_start(uv_loop_t *loop, const struct fetch_req *req, fetch_cb cb, void 
     uv_timer_init(loop, &f->timer); /* cannot fail */
     f->conn.handle.data = f->timer.data = f->connect.data = f->write.data = f;
     f->open_handles = 2;
-    rc = uv_timer_start(&f->timer, on_timer,
+    rc = uv_timer_start(&f->timer, fetch_on_timer,
                         req->timeout_ms > 0 ? req->timeout_ms : FETCH_DEFAULT_TIMEOUT_MS, 0);
     if (rc == 0 && f->path != NULL) {
         /* reports every failure (ENOENT, ECONNREFUSED) through on_connect, never in here */
         uv_pipe_connect(&f->connect, &f->conn.pipe, f->path, on_connect);
     } else if (rc == 0 && f->name != NULL) {
-        struct addrinfo hints;
-        memset(&hints, 0, sizeof hints);
-        hints.ai_family = AF_UNSPEC;
-        hints.ai_socktype = SOCK_STREAM;
-        f->gai.data = f;
-        rc = uv_getaddrinfo(loop, &f->gai, on_resolved, f->name, f->port, &hints);
-        if (rc == 0) {
-            f->resolving = true;
-            f->open_handles++;
+        rc = fetch_resolve(loop, f);
+        if (rc == 1) { /* cached */
+            rc = uv_tcp_connect(&f->connect, &f->conn.tcp, (const struct sockaddr *)&f->addr,
+                                on_connect);
         }
     } else if (rc == 0) {
         rc = uv_tcp_connect(&f->connect, &f->conn.tcp, (const struct sockaddr *)&f->addr,

@@ -714,6 +714,57 @@ START_TEST(test_host_name_resolved)
 }
 END_TEST
 
+/* Two fetches of one name share its lookup; the first is cancelled while it waits, the second
+ * still gets its answer (and the loop closes clean: nothing of the first is left behind). */
+static struct {
+    int calls[2], rc[2], status[2];
+} two;
+
+static void on_two(void *arg, int rc, const struct fetch_resp *r)
+{
+    int i = arg != NULL;
+    two.calls[i]++;
+    two.rc[i] = rc;
+    two.status[i] = r != NULL ? r->status : 0;
+    if (i == 1) {
+        srv_stop(); /* lets uv_run return */
+    }
+}
+
+START_TEST(test_host_name_lookup_shared)
+{
+    char host[100];
+    struct addrinfo hints, *res = NULL;
+    bool loopback = false;
+    struct fetch *a = NULL, *b = NULL;
+    host[sizeof host - 1] = '\0';
+    ck_assert_int_eq(gethostname(host, sizeof host - 1), 0);
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_INET;
+    if (getaddrinfo(host, NULL, &hints, &res) == 0) {
+        loopback = ((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr == htonl(0x7f000001);
+        freeaddrinfo(res);
+    }
+    if (!loopback || strchr(host, '_') != NULL) {
+        return; /* traffic stays on loopback */
+    }
+    SRV_REPLY_LIT("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    snprintf(addr, sizeof addr, "%s:%u", host, S.port);
+    struct fetch_req req = {.address = addr, .method = "GET", .target = "/two"};
+    ck_assert_int_eq(fetch_start(&loop, &req, on_two, NULL, &a), 0);
+    ck_assert_int_eq(fetch_start(&loop, &req, on_two, &two, &b), 0);
+    fetch_cancel(a);
+    ck_assert_int_eq(two.calls[0], 1);
+    ck_assert_int_eq(two.rc[0], -ECANCELED);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ck_assert_int_eq(two.calls[0], 1);
+    ck_assert_int_eq(two.calls[1], 1);
+    ck_assert_int_eq(two.rc[1], 0);
+    ck_assert_int_eq(two.status[1], 200);
+    ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
 START_TEST(test_host_name_cancelled_while_resolving)
 {
     /* cancel right after the start: the resolution may still be running on the pool. The
@@ -1138,6 +1189,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_stream_trickled);
     tcase_add_test(tc, test_host_name_resolved);
     tcase_add_test(tc, test_host_name_cancelled_while_resolving);
+    tcase_add_test(tc, test_host_name_lookup_shared);
     suite_add_tcase(s, tc);
     return s;
 }
