@@ -140,6 +140,38 @@ def test_docker_outage_keeps_routes_and_recovers():
 test_docker_outage_keeps_routes_and_recovers.timeout = 150
 
 
+def test_docker_two_hosts_merge_their_servers():
+    """Two real Docker Engines, one for n1 and one for n2 (two Docker hosts), each running a
+    container of the service `multi`: the nodes' contributions merge, so every node (n3 runs no
+    Docker at all) balances over both hosts' servers. A container that stops on one host leaves
+    the other's server."""
+    with Dockerd() as da, Dockerd() as db:
+        node_static = {"n1": {"providers": {"docker": {"endpoint": da.endpoint}}},
+                       "n2": {"providers": {"docker": {"endpoint": db.endpoint}}}}
+        with Cluster(3, static_extra=THROTTLE, node_static=node_static) as c:
+            run(da, "multi-a", "multi", "multi.test")
+            run(db, "multi-b", "multi", "multi.test")
+            for nd in c.nodes:
+                seen = set()
+
+                def both():
+                    st, body = nd.get("multi.test", "/who.txt")
+                    if st == 200:
+                        seen.add(body.decode().strip())
+                    return seen == {"multi-a", "multi-b"}
+                if not util.poll_until(both, c.t(15), 0.01):
+                    util.fail("%s does not balance over both Docker hosts: saw %r"
+                              % (nd.id, seen))
+            da.remove("multi-a")
+            for nd in c.nodes:
+                util.wait_until(lambda: all(nd.get("multi.test", "/who.txt") == (200, b"multi-b\n")
+                                            for _ in range(4)),
+                                c.t(15), 0.05, "%s to serve only host B's server" % nd.id)
+
+
+test_docker_two_hosts_merge_their_servers.timeout = 150
+
+
 # ---- a FAKE Engine: paths the real daemon cannot be made to take on demand ----------------
 
 
