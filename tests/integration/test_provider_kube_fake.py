@@ -243,7 +243,7 @@ def test_kube_crd_fake_https_api_server():
             check(c.nodes[0].get("tls.k.test")[0] == 404, "nothing served from an unverified API")
     finally:
         if fk is not None:
-            fk.down()
+            fk.stop()
         shutil.rmtree(d, ignore_errors=True)
 
 

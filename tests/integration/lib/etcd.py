@@ -60,6 +60,16 @@ def free_ports(n):
     return ports
 
 
+def reserve_port(port):
+    """A socket bound to 127.0.0.1:port with SO_REUSEADDR and not listening: it holds the port
+    while etcd is down (binds to port 0 skip it, connections are refused); etcd, which sets
+    SO_REUSEADDR on its listeners (Go does), can still bind it."""
+    r = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    r.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    r.bind(("127.0.0.1", port))
+    return r
+
+
 class Etcd:
     def __init__(self, slow=1.0, tls=None):
         """tls: (cert, key) PEM paths: the client port speaks https only."""
@@ -69,6 +79,8 @@ class Etcd:
         self.ssl_ctx = ssl.create_default_context(cafile=tls[0]) if tls else None
         self.dir = tempfile.mkdtemp(prefix="concord-etcd-")
         self.home_port, self.peer_port = free_ports(2)
+        # held from here to etcd's listen, and again whenever it is stopped
+        self.reserved = [reserve_port(self.home_port), reserve_port(self.peer_port)]
         self.client_port = self.home_port
         self.endpoint = "127.0.0.1:%d" % self.client_port
         self.proc = None
@@ -111,7 +123,13 @@ class Etcd:
                 return False
         util.wait_until(up, 20 * self.slow, 0.05, "etcd on %s to answer /v3/kv/range"
                         % self.endpoint)
+        self._release()
         return self
+
+    def _release(self):
+        for r in self.reserved:
+            r.close()
+        self.reserved = []
 
     def stop(self):
         """SIGTERM (SIGKILL after 10 s) and wait; the data dir stays for a restart."""
@@ -124,6 +142,8 @@ class Etcd:
         except subprocess.TimeoutExpired:
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
+        if not self.reserved:
+            self.reserved = [reserve_port(self.home_port), reserve_port(self.peer_port)]
 
     def pause(self):
         """SIGSTOP: etcd keeps its sockets open and answers nothing (a frozen host)."""
@@ -134,6 +154,7 @@ class Etcd:
 
     def close(self):
         self.stop()
+        self._release()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):

@@ -52,6 +52,16 @@ def status(code, reason, message):
             "message": message, "reason": reason, "code": code}
 
 
+def reserve_port(port):
+    """A socket bound to 127.0.0.1:port with SO_REUSEADDR and not listening: it holds the port
+    (binds to port 0 skip it, connections are refused) while letting a listener that also sets
+    SO_REUSEADDR bind it."""
+    r = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    r.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    r.bind(("127.0.0.1", port))
+    return r
+
+
 class FakeKube:
     def __init__(self, token=None, tls=None):
         """tls: (cert, key) PEM paths: serve https (url names "localhost")."""
@@ -107,20 +117,29 @@ class FakeKube:
         self.thread.start()
 
     def down(self):
-        """Stops listening and ends every open watch."""
+        """Stops listening and ends every open watch. The port stays reserved (a socket bound
+        with SO_REUSEADDR, not listening: connections are refused, and no other test's bind
+        to port 0 can take it) until up() listens on it again."""
         if self.httpd is None:
             return
         self.httpd.shutdown()
         self.httpd.server_close()
         self.httpd = None
+        self._reserve = reserve_port(self.port)
         self.close_watches()
 
     def up(self):
         if self.httpd is None:
             self._listen()
+        if getattr(self, "_reserve", None) is not None:
+            self._reserve.close()
+            self._reserve = None
 
     def stop(self):
         self.down()
+        if getattr(self, "_reserve", None) is not None:
+            self._reserve.close()
+            self._reserve = None
 
     # ---- state --------------------------------------------------------------------------
     def apply(self, obj):
