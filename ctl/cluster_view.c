@@ -75,10 +75,15 @@ void cluster_print_status(FILE *out, const struct jv *status)
     table(out, status, head, keys, sizeof head / sizeof head[0]);
     for (size_t i = 0; ps != NULL && ps->t == JV_ARR && i < ps->n; i++) {
         const char *e = jv_str(jv_get(&ps->v[i], "error"));
+        const char *sk = jv_str(jv_get(&ps->v[i], "skipped"));
         const char *name = jv_str(jv_get(&ps->v[i], "name")), *node = cell(&ps->v[i], "node");
         if (e != NULL) {
             fprintf(out, "provider %s on %s: %s\n", name != NULL ? name : "?",
                     node != NULL ? node : "?", e);
+        }
+        if (sk != NULL) {
+            fprintf(out, "provider %s on %s: %s\n", name != NULL ? name : "?",
+                    node != NULL ? node : "?", sk);
         }
     }
 }

@@ -200,6 +200,7 @@ static void node_view_of(void *arg, struct node_view *out)
          i++) {
         struct node_view_provider *p = &out->providers[out->nproviders++];
         sync_provider(r->sync, i, &p->name, &p->error);
+        p->skipped = sync_provider_skipped(r->sync, i);
         p->active = sync_provider_active(r->sync, i);
     }
 }

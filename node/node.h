@@ -33,6 +33,7 @@ struct node_view {
     struct node_view_provider {
         const char *name;
         const char *error;
+        const char *skipped; /* objects its last Config left out ("" when none) */
         bool active;
     } providers[16];
     uint32_t nproviders;

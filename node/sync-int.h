@@ -33,6 +33,8 @@ struct slot {
     uint64_t committed_min; /* the raft index that committed it */
     uint64_t proposed_at;   /* loop ms of its last proposal: providersThrottleDuration */
     char error[512];        /* the source's last error ("" when fine) */
+    char skipped[512];      /* what its last Config left out: "N object(s) left out: <the
+                               first one's error>" ("" when nothing); DESIGN.md "Bad config" */
 };
 
 struct waiter {

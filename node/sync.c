@@ -90,6 +90,11 @@ void sync_provider(const struct sync *s, size_t i, const char **name, const char
     *error = s->slots[i].error;
 }
 
+const char *sync_provider_skipped(const struct sync *s, size_t i)
+{
+    return s->slots[i].skipped;
+}
+
 bool sync_provider_active(const struct sync *s, size_t i)
 {
     return !s->slots[i].ops->cluster_wide || s->slots[i].p != NULL;

@@ -49,6 +49,9 @@ uint64_t sync_table_generation(const struct sync *s);
 /* This node's providers and their last error ("" when none). */
 size_t sync_nproviders(const struct sync *s);
 void sync_provider(const struct sync *s, size_t i, const char **name, const char **error);
+/* What provider i's last Config left out ("" when nothing): objects of the source with an
+ * error, skipped while the rest went live. */
+const char *sync_provider_skipped(const struct sync *s, size_t i);
 /* Whether provider i runs on this node now (a cluster-wide one only while this node leads). */
 bool sync_provider_active(const struct sync *s, size_t i);
 /* This node's member record was deleted: it proposes nothing any more. */

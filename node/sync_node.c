@@ -112,6 +112,19 @@ static void on_emit(void *arg, Concord__Config__Config *cfg, Concord__Raftlog__F
         return;
     }
     sl->error[0] = '\0';
+    sl->skipped[0] = '\0';
+    if (d != NULL && d->nerrors > 0) {
+        /* objects the source describes but the provider left out (a container whose labels do
+         * not decode): the rest goes live, and status says what is missing */
+        for (size_t i = 0; i < d->n; i++) {
+            if (d->v[i].severity == DIAG_ERROR) {
+                diag_format(&d->v[i], line, sizeof line);
+                break;
+            }
+        }
+        snprintf(sl->skipped, sizeof sl->skipped, "%zu error(s), objects left out; first: %.440s",
+                 (size_t)d->nerrors, line);
+    }
     provider_files_free(sl->blobs, sl->nblobs);
     sl->blobs = files;
     sl->nblobs = nfiles;

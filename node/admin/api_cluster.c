@@ -105,13 +105,82 @@ bool ac_query_true(const struct admin_http *h, const char *key)
                                           strcmp(v, "1") == 0);
 }
 
-/* A string member of a flat JSON object ({"id":"n4",...}); escapes are not expected in ids
- * and addresses, and refused. */
+/* Decodes the JSON string that starts after its opening quote at v into out (escapes
+ * included; \u escapes of the BMP become UTF-8, surrogates '?'). False when it does not end
+ * before `end`, is malformed, or does not fit. */
+static bool json_unquote(const char *v, const char *end, char *out, size_t size)
+{
+    size_t n = 0;
+    while (v < end && *v != '"') {
+        unsigned long cp;
+        char c = *v++;
+        if (c == '\\') {
+            if (v >= end) {
+                return false;
+            }
+            c = *v++;
+            switch (c) {
+            case 'b': c = '\b'; break;
+            case 'f': c = '\f'; break;
+            case 'n': c = '\n'; break;
+            case 'r': c = '\r'; break;
+            case 't': c = '\t'; break;
+            case '"': case '\\': case '/': break;
+            case 'u': {
+                char hex[5];
+                if (end - v < 4) {
+                    return false;
+                }
+                memcpy(hex, v, 4);
+                hex[4] = '\0';
+                v += 4;
+                cp = strtoul(hex, NULL, 16);
+                if (cp >= 0xd800 && cp <= 0xdfff) {
+                    cp = '?';
+                }
+                if (cp >= 0x80) { /* two or three UTF-8 bytes */
+                    char u[3];
+                    size_t k = cp >= 0x800 ? 3 : 2;
+                    if (k == 3) {
+                        u[0] = (char)(0xe0 | (cp >> 12));
+                        u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+                        u[2] = (char)(0x80 | (cp & 0x3f));
+                    } else {
+                        u[0] = (char)(0xc0 | (cp >> 6));
+                        u[1] = (char)(0x80 | (cp & 0x3f));
+                    }
+                    if (n + k >= size) {
+                        return false;
+                    }
+                    memcpy(out + n, u, k);
+                    n += k;
+                    continue;
+                }
+                c = (char)cp;
+                break;
+            }
+            default:
+                return false;
+            }
+        }
+        if (n + 1 >= size) {
+            return false;
+        }
+        out[n++] = c;
+    }
+    if (v >= end) {
+        return false;
+    }
+    out[n] = '\0';
+    return true;
+}
+
+/* A string member of a flat JSON object ({"id":"n4",...}): the first occurrence of the key. */
 bool ac_json_str(const uint8_t *body, size_t len, const char *key, char *out, size_t size)
 {
     char pat[64];
-    const char *p, *end = (const char *)body + len, *v, *q;
-    if (body == NULL) {
+    const char *p, *end = (const char *)body + len;
+    if (body == NULL || size == 0) {
         return false;
     }
     snprintf(pat, sizeof pat, "\"%s\"", key);
@@ -132,14 +201,7 @@ bool ac_json_str(const uint8_t *body, size_t len, const char *key, char *out, si
     if (p >= end || *p != '"') {
         return false;
     }
-    v = p + 1;
-    q = memchr(v, '"', (size_t)(end - v));
-    if (q == NULL || (size_t)(q - v) >= size || memchr(v, '\\', (size_t)(q - v)) != NULL) {
-        return false;
-    }
-    memcpy(out, v, (size_t)(q - v));
-    out[q - v] = '\0';
-    return true;
+    return json_unquote(p + 1, end, out, size);
 }
 
 /* ---- the pending request's context ---- */

@@ -472,6 +472,7 @@ static void overview(struct jw *w, const struct api_model *m)
         jw_kstr(w, "name", p->name);
         jw_kbool(w, "active", p->active);
         jw_kstr(w, "error", p->error ? p->error : "");
+        jw_kstr(w, "skipped", p->skipped ? p->skipped : "");
         jw_end(w);
     }
     jw_aend(w);

@@ -60,6 +60,8 @@ void ac_self_json(struct jw *w, struct api_cluster *ac)
         sync_provider(ac->s, i, &pname, &perr);
         snprintf(key, sizeof key, "provider:%s", pname);
         jw_kstr(w, key, perr);
+        snprintf(key, sizeof key, "skipped:%s", pname);
+        jw_kstr(w, key, sync_provider_skipped(ac->s, i));
     }
     jw_end(w);
 }
@@ -74,6 +76,7 @@ struct member_probe {
     size_t nprov;
     char pname[MAX_PROVIDERS][32];
     char perr[MAX_PROVIDERS][512];
+    char pskip[MAX_PROVIDERS][512];
     uint64_t term, commit, applied, gen;
 };
 
@@ -128,6 +131,7 @@ static void status_finish(struct ctx *c)
             jw_kstr(&w, "name", p->pname[k]);
             jw_kstr(&w, "node", id);
             jw_kstr(&w, "error", p->perr[k][0] ? p->perr[k] : NULL);
+            jw_kstr(&w, "skipped", p->pskip[k][0] ? p->pskip[k] : NULL);
             jw_end(&w);
         }
     }
@@ -162,6 +166,10 @@ static void on_probe(void *arg, int rc, int status, const uint8_t *body, size_t 
             snprintf(key, sizeof key, "provider:%s", p->pname[p->nprov]);
             if (!ac_json_str(body, len, key, p->perr[p->nprov], sizeof p->perr[0])) {
                 p->perr[p->nprov][0] = '\0';
+            }
+            snprintf(key, sizeof key, "skipped:%s", p->pname[p->nprov]);
+            if (!ac_json_str(body, len, key, p->pskip[p->nprov], sizeof p->pskip[0])) {
+                p->pskip[p->nprov][0] = '\0'; /* a node of an older version */
             }
             p->nprov++;
             at = q;
@@ -212,6 +220,8 @@ void ac_status_probe(struct ctx *c)
                 sync_provider(ac->s, k, &pname, &perr);
                 snprintf(p->pname[p->nprov], sizeof p->pname[0], "%s", pname);
                 snprintf(p->perr[p->nprov], sizeof p->perr[0], "%s", perr);
+                snprintf(p->pskip[p->nprov], sizeof p->pskip[0], "%s",
+                         sync_provider_skipped(ac->s, k));
                 p->nprov++;
             }
             continue;

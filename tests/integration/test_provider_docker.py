@@ -64,6 +64,15 @@ def docker_routers(node):
     return names
 
 
+def docker_field(node, field):
+    """A field ("error", "skipped") of n1's docker provider in `node`'s cluster status."""
+    st = node.status(stale=False) or {}
+    for p in st.get("providers") or []:
+        if p.get("name") == "docker":
+            return p.get(field)
+    return None
+
+
 def docker_error(node):
     st = node.status(stale=False) or {}
     for p in st.get("providers") or []:
@@ -95,6 +104,27 @@ def test_docker_containers_served_by_every_node():
         wait_gone(c, "web.docker.test")
         wait_file(c, "web2.docker.test", "web-2")
         check(docker_error(c.nodes[0]) is None, "provider error: %r" % docker_error(c.nodes[0]))
+        # a container whose labels do not decode is left out, the others stay, and status
+        # (the API and proxyctl, asked on another node) says what was left out and why
+        run(dk, "bad-1", "bad", "bad.docker.test",
+            **{"traefik.http.routers.bad.priority": "high"})
+        util.wait_until(lambda: "bad-1" in (docker_field(c.nodes[2], "skipped") or ""),
+                        c.t(15), 0.05, "the left-out container in status")
+        sk = docker_field(c.nodes[2], "skipped")
+        check("1 error(s)" in sk and "priority" in sk, "skipped: %r" % sk)
+        wait_file(c, "web2.docker.test", "web-2")
+        check(c.nodes[1].get("bad.docker.test", "/who.txt")[0] == 404, "the bad container served")
+        p = subprocess.run([proxyctl_path(), "--endpoints", c.nodes[2].admin, "--token-file",
+                            c.token_file, "status"], capture_output=True, text=True,
+                           timeout=c.t(30))
+        check(p.returncode == 0 and "bad-1" in p.stdout and "left out" in p.stdout,
+              "proxyctl status shows what was left out: %r" % p.stdout)
+        st, ov = c.nodes[0].api("GET", "/api/overview")
+        check(st == 200 and any(x["name"] == "docker" and "bad-1" in x["skipped"]
+                                for x in ov["providerStatus"]), "overview: %r" % (ov,))
+        dk.remove("bad-1")
+        util.wait_until(lambda: docker_field(c.nodes[2], "skipped") is None, c.t(15), 0.05,
+                        "the status to clear once the bad container is gone")
 
 
 test_docker_containers_served_by_every_node.timeout = 150
