@@ -23,6 +23,8 @@ class ConfigServer:
         """tls: (cert, key) PEM paths: serve https."""
         self.doc = ""
         self.fail = False  # answer 500 to every poll
+        self.etag = True  # False: no ETag, every poll gets the whole document
+        self.auth = set()  # the Authorization values polls carried
         self.close_delimited = None  # "notify" / "abrupt": no Content-Length, the close ends
         #                              the body, with or without TLS close_notify
         self.requests = 0
@@ -35,6 +37,7 @@ class ConfigServer:
             def do_GET(self):
                 with outer.lock:
                     outer.requests += 1
+                    outer.auth.add(self.headers.get("Authorization"))
                     body = outer.doc.encode()
                     fail = outer.fail
                     if fail:
@@ -58,7 +61,7 @@ class ConfigServer:
                             pass
                     return
                 etag = '"%s"' % hashlib.sha256(body).hexdigest()[:16]
-                if self.headers.get("If-None-Match") == etag:
+                if outer.etag and self.headers.get("If-None-Match") == etag:
                     with outer.lock:
                         outer.not_modified += 1
                     self.send_response(304)
@@ -68,7 +71,8 @@ class ConfigServer:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/yaml")
                 self.send_header("Content-Length", str(len(body)))
-                self.send_header("ETag", etag)
+                if outer.etag:
+                    self.send_header("ETag", etag)
                 self.end_headers()
                 self.wfile.write(body)
 
@@ -261,3 +265,39 @@ def test_http_provider_backs_off_while_the_source_fails():
 
 
 test_http_provider_backs_off_while_the_source_fails.timeout = 60
+
+
+def test_http_provider_identical_document_makes_no_proposal():
+    """A source without ETags hands the whole, unchanged document to every poll: each poll is an
+    emission equal to the committed contribution, which the node does not propose again. The
+    Raft log and the table generation stay where they are over 20 polls; a real change then
+    goes through. The configured headers (a bearer token) go with every poll."""
+    srv = ConfigServer()
+    srv.etag = False
+    srv.start()
+    try:
+        with Cluster(1, static_extra={"providers": {"providersThrottleDuration": "0s", "http": {
+                "endpoint": srv.url, "pollInterval": "50ms", "pollTimeout": "1s",
+                "headers": {"Authorization": "Bearer s3cret"}}}}) as c:
+            a = c.backend("A")
+            srv.doc = route("same.test", a.url)
+            c.wait_served(0, "same.test", "A")
+            # stale reads: a linearizable one would append a read barrier to the log itself
+            st0 = c.nodes[0].status(stale=True)
+            n0 = srv.requests
+            util.wait_until(lambda: srv.requests >= n0 + 20, c.t(20), 0.05, "20 more polls")
+            st1 = c.nodes[0].status(stale=True)
+            check(srv.not_modified == 0, "the source sent no 304 (no ETag)")
+            me0 = [m for m in st0["members"] if m["id"] == "n1"][0]
+            me1 = [m for m in st1["members"] if m["id"] == "n1"][0]
+            check(me1["commitIndex"] == me0["commitIndex"] and
+                  me1["tableGeneration"] == me0["tableGeneration"],
+                  "identical documents were proposed: %r -> %r" % (me0, me1))
+            srv.doc = route("changed.test", a.url)
+            c.wait_served(0, "changed.test", "A")
+            check(srv.auth == {"Bearer s3cret"}, "Authorization sent: %r" % srv.auth)
+    finally:
+        srv.stop()
+
+
+test_http_provider_identical_document_makes_no_proposal.timeout = 60

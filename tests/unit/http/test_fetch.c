@@ -688,24 +688,31 @@ static void cancel_now(void)
     ck_assert_int_eq(R.rc, -ECANCELED);
 }
 
-/* A host name goes through the resolver (libuv's thread pool). The machine's own name is in
- * /etc/hosts on Debian; where it maps to a loopback address, fetch by name reaches the server
- * on 127.0.0.1 (elsewhere it checks nothing: tests send traffic to loopback only). */
-START_TEST(test_host_name_resolved)
+/* The machine's own name into host; true when it is a valid host name that resolves (from
+ * /etc/hosts on Debian) to 127.0.0.1, so a fetch by that name stays on loopback. */
+static bool own_name_on_loopback(char *host, size_t size)
 {
-    char host[100];
     struct addrinfo hints, *res = NULL;
     bool loopback = false;
-    host[sizeof host - 1] = '\0';
-    ck_assert_int_eq(gethostname(host, sizeof host - 1), 0);
+    host[size - 1] = '\0';
+    ck_assert_int_eq(gethostname(host, size - 1), 0);
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_INET;
     if (getaddrinfo(host, NULL, &hints, &res) == 0) {
         loopback = ((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr == htonl(0x7f000001);
         freeaddrinfo(res);
     }
+    return loopback && strchr(host, '_') == NULL;
+}
+
+/* A host name goes through the resolver (libuv's thread pool). The machine's own name is in
+ * /etc/hosts on Debian; where it maps to a loopback address, fetch by name reaches the server
+ * on 127.0.0.1 (elsewhere it checks nothing: tests send traffic to loopback only). */
+START_TEST(test_host_name_resolved)
+{
+    char host[100];
     SRV_REPLY_LIT("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-    if (loopback && strchr(host, '_') == NULL) {
+    if (own_name_on_loopback(host, sizeof host)) {
         snprintf(addr, sizeof addr, "%s:%u", host, S.port);
         fetch_get("/n", 0, 0);
         ck_assert_int_eq(R.rc, 0);
@@ -734,18 +741,8 @@ static void on_two(void *arg, int rc, const struct fetch_resp *r)
 START_TEST(test_host_name_lookup_shared)
 {
     char host[100];
-    struct addrinfo hints, *res = NULL;
-    bool loopback = false;
     struct fetch *a = NULL, *b = NULL;
-    host[sizeof host - 1] = '\0';
-    ck_assert_int_eq(gethostname(host, sizeof host - 1), 0);
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_INET;
-    if (getaddrinfo(host, NULL, &hints, &res) == 0) {
-        loopback = ((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr == htonl(0x7f000001);
-        freeaddrinfo(res);
-    }
-    if (!loopback || strchr(host, '_') != NULL) {
+    if (!own_name_on_loopback(host, sizeof host)) {
         return; /* traffic stays on loopback */
     }
     SRV_REPLY_LIT("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
